@@ -1,0 +1,325 @@
+"""rules/*.yaml -> a validated, immutable, versioned Catalogue (errors name file:line:field)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from cachetools import LRUCache
+
+from checkd.errors import CatalogueError
+from checkd.model import (
+    Action,
+    ListType,
+    Measure,
+    Polarity,
+    Role,
+    SubjectType,
+    Trigger,
+)
+from checkd.rules_schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA
+
+CATALOGUE_FILE = "catalogue.yaml"
+LISTS_FILE = "lists.yaml"
+MEASURES_DIR = "measures"
+
+
+class _Lined(dict[str, Any]):
+    """A YAML mapping that remembers the line of each key (1-based)."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class _LinedList(list[Any]):
+    """A YAML sequence that remembers the line of each item (1-based)."""
+
+    item_lines: list[int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that keeps line numbers and leaves dates as strings (the schema checks them)."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lined:
+    mapping = _Lined(loader.construct_mapping(node, deep=True))
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+    return mapping
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _LinedList:
+    items = _LinedList(loader.construct_sequence(node, deep=True))
+    items.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return items
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_LineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _line_of(document: Any, path: Iterable[Any]) -> int:
+    """The line of the deepest node on `path` that we can still locate."""
+    line = getattr(document, "line", 1)
+    node = document
+    for step in path:
+        if isinstance(node, _Lined) and step in node:
+            line = node.key_lines.get(step, line)
+            node = node[step]
+        elif isinstance(node, _LinedList) and isinstance(step, int) and step < len(node):
+            line = node.item_lines[step]
+            node = node[step]
+        else:
+            break
+    return line
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out or "(document)"
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A department that may apply measures."""
+
+    department_id: str
+    name: str
+
+
+class Catalogue:
+    """The measure catalogue, list types, scenes and departments of one rules/ version."""
+
+    def __init__(
+        self,
+        *,
+        edition: str,
+        version: str,
+        scenes: Mapping[str, str],
+        departments: Mapping[str, str],
+        list_types: Mapping[str, ListType],
+        measures: Iterable[Measure],
+    ) -> None:
+        self.edition = edition
+        self.version = version
+        self.scenes = dict(scenes)
+        self.departments = dict(departments)
+        self.list_types = dict(list_types)
+        self.measures = tuple(measures)
+        self.measures_by_id = {m.measure_id: m for m in self.measures}
+        by_list: dict[str, list[Measure]] = defaultdict(list)
+        for measure in self.measures:
+            for trigger in measure.triggers:
+                if measure not in by_list[trigger.list_id]:
+                    by_list[trigger.list_id].append(measure)
+        self._by_list = {k: tuple(v) for k, v in by_list.items()}
+        # Candidate measures per (department, matter, scene, list); the cache lives and dies with
+        # this snapshot, so a reload can never serve measures of an older catalogue.
+        self._candidates: LRUCache[tuple[str, str, str, str], tuple[Measure, ...]] = LRUCache(
+            maxsize=65536
+        )
+
+    def candidates(self, department: str, matter: str, scene: str, list_id: str) -> tuple[Measure, ...]:
+        """Measures this department may apply in this matter/scene when `list_id` is hit."""
+        key = (department, matter, scene, list_id)
+        found = self._candidates.get(key)
+        if found is None:
+            found = tuple(
+                m for m in self._by_list.get(list_id, ()) if m.applies_to_case(department, matter, scene)
+            )
+            self._candidates[key] = found
+        return found
+
+    def polarity_of(self, list_id: str, severity: str) -> Polarity | None:
+        """Polarity of an entry on `list_id` with `severity` (None: neutral grade or unknown list)."""
+        list_type = self.list_types.get(list_id)
+        return None if list_type is None else list_type.polarity_of(severity)
+
+
+def load_catalogue(rules_dir: str | Path) -> Catalogue:
+    """Read and validate a rules/ directory; raise CatalogueError listing every problem."""
+    root = Path(rules_dir)
+    problems: list[str] = []
+    digest = hashlib.sha256()
+
+    def read(path: Path, schema: dict[str, Any]) -> Any:
+        rel = path.relative_to(root).as_posix()
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{rel}:1: (file): cannot read: {exc.strerror}")
+            return None
+        digest.update(rel.encode() + b"\0" + raw + b"\0")
+        try:
+            document = yaml.load(raw, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            problems.append(f"{rel}:{line}: (yaml): {getattr(exc, 'problem', exc)}")
+            return None
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+        )
+        errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+        for error in errors:
+            path_ = list(error.absolute_path)
+            problems.append(f"{rel}:{_line_of(document, path_)}: {_dotted(path_)}: {error.message}")
+        return None if errors else document
+
+    catalogue_doc = read(root / CATALOGUE_FILE, CATALOGUE_SCHEMA)
+    lists_doc = read(root / LISTS_FILE, LISTS_SCHEMA)
+    measure_files = sorted((root / MEASURES_DIR).glob("*.yaml"))
+    if not measure_files:
+        problems.append(f"{MEASURES_DIR}/:1: (directory): no measure files")
+    measure_docs = [(path, read(path, MEASURES_SCHEMA)) for path in measure_files]
+    if problems:
+        raise CatalogueError(problems)
+
+    scenes = _unique_ids(catalogue_doc["scenes"], CATALOGUE_FILE, "scenes", problems)
+    departments = _unique_ids(catalogue_doc["departments"], CATALOGUE_FILE, "departments", problems)
+    list_types = _list_types(lists_doc, problems)
+    measures: dict[str, Measure] = {}
+    for path, document in measure_docs:
+        rel = path.relative_to(root).as_posix()
+        for i, item in enumerate(document["measures"]):
+            measure = _measure(item, f"{rel}:{document['measures'].item_lines[i]}", i, scenes,
+                               departments, list_types, problems)
+            if measure is None:
+                continue
+            if measure.measure_id in measures:
+                problems.append(
+                    f"{rel}:{item.line}: measures[{i}].id: duplicate measure id {measure.measure_id}"
+                )
+            measures[measure.measure_id] = measure
+    if problems:
+        raise CatalogueError(problems)
+    return Catalogue(
+        edition=catalogue_doc["edition"],
+        version=f"{catalogue_doc['edition']}+{digest.hexdigest()[:12]}",
+        scenes=scenes,
+        departments=departments,
+        list_types=list_types,
+        measures=measures.values(),
+    )
+
+
+def _unique_ids(items: _LinedList, rel: str, field: str, problems: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for i, item in enumerate(items):
+        if item["id"] in found:
+            problems.append(f"{rel}:{items.item_lines[i]}: {field}[{i}].id: duplicate id {item['id']}")
+        found[item["id"]] = item["name"]
+    return found
+
+
+def _list_types(document: Any, problems: list[str]) -> dict[str, ListType]:
+    found: dict[str, ListType] = {}
+    for i, item in enumerate(document["list_types"]):
+        where = f"{LISTS_FILE}:{document['list_types'].item_lines[i]}: list_types[{i}]"
+        severities = tuple(item.get("severities") or ())
+        severity_polarity = dict(item.get("severity_polarity") or {})
+        graded = item["polarity"] == "graded"
+        if graded and not severity_polarity:
+            problems.append(f"{where}.severity_polarity: required for a graded list")
+        for grade in severity_polarity:
+            if grade not in severities:
+                problems.append(f"{where}.severity_polarity: {grade!r} is not one of its severities")
+        default, maximum = item.get("default_months"), item.get("max_months")
+        if default is not None and maximum is not None and default > maximum:
+            problems.append(f"{where}.default_months: {default} exceeds max_months {maximum}")
+        if item["id"] in found:
+            problems.append(f"{where}.id: duplicate list id {item['id']}")
+        found[item["id"]] = ListType(
+            list_id=item["id"],
+            name=item["name"],
+            polarity=None if graded else Polarity(item["polarity"]),
+            subject_types=frozenset(SubjectType(t) for t in item["subject_types"]),
+            default_months=default,
+            max_months=maximum,
+            repairable=item["repairable"],
+            severities=severities,
+            severity_polarity=tuple(
+                (grade, None if p is None else Polarity(p)) for grade, p in severity_polarity.items()
+            ),
+        )
+    return found
+
+
+def _measure(
+    item: _Lined,
+    where: str,
+    index: int,
+    scenes: Mapping[str, str],
+    departments: Mapping[str, str],
+    list_types: Mapping[str, ListType],
+    problems: list[str],
+) -> Measure | None:
+    before = len(problems)
+
+    def bad(field: str, reason: str) -> None:
+        line = item.key_lines.get(field.split("[")[0], item.line)
+        problems.append(f"{where.rsplit(':', 1)[0]}:{line}: measures[{index}].{field}: {reason}")
+
+    for i, department in enumerate(item["departments"]):
+        if department not in departments:
+            bad(f"departments[{i}]", f"unknown department {department!r}")
+    for i, scene in enumerate(item.get("scenes") or ()):
+        if scene not in scenes:
+            bad(f"scenes[{i}]", f"unknown scene {scene!r}")
+    if not item.get("scenes") and not item.get("matters"):
+        bad("scenes", "a measure needs at least one scene or matter")
+    polarity = Polarity(item["polarity"])
+    action = Action(item["action"])
+    if (action.verdict.value == "reward") != (polarity is Polarity.REWARD):
+        bad("action", f"action {action.value} does not fit polarity {polarity.value}")
+    triggers = []
+    for i, trigger in enumerate(item["triggers"]):
+        list_type = list_types.get(trigger["list"])
+        if list_type is None:
+            bad(f"triggers[{i}].list", f"unknown list {trigger['list']!r}")
+            continue
+        severities = frozenset(trigger.get("severities") or ())
+        for severity in severities:
+            if list_type.severities and severity not in list_type.severities:
+                bad(f"triggers[{i}].severities", f"{severity!r} is not a severity of {list_type.list_id}")
+        triggers.append(Trigger(list_type.list_id, severities))
+    effective_from = _date(item.get("effective_from"))
+    effective_to = _date(item.get("effective_to"))
+    if effective_from and effective_to and effective_to < effective_from:
+        bad("effective_to", "ends before effective_from")
+    if len(problems) > before:
+        return None
+    return Measure(
+        measure_id=item["id"],
+        title=item["title"],
+        polarity=polarity,
+        action=action,
+        departments=frozenset(item["departments"]),
+        scenes=frozenset(item.get("scenes") or ()),
+        matters=frozenset(item.get("matters") or ()),
+        triggers=tuple(triggers),
+        subject_types=frozenset(SubjectType(t) for t in item["subject_types"]),
+        roles=frozenset(Role(r) for r in item["roles"]),
+        mandatory=item["mandatory"],
+        legal_basis=item["legal_basis"],
+        effective_from=effective_from,
+        effective_to=effective_to,
+        source=item.get("source") or "",
+    )
+
+
+def _date(value: str | None) -> dt.date | None:
+    return None if value is None else dt.date.fromisoformat(value)

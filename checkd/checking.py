@@ -1,0 +1,227 @@
+"""The closed loop: check (idempotent, recorded before answering), feedback, read back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
+
+import structlog
+from cachetools import TTLCache
+
+from checkd import convert
+from checkd.api.v1 import check_pb2 as pb
+from checkd.engine import decide
+from checkd.errors import InvalidArgument, NotFound, Unavailable, Violation
+from checkd.ids import IdentifierError, parse_identifier
+from checkd.ledger import Ledger
+from checkd.model import CheckCase, Decision, Outcome
+from checkd.pii import SubjectKeyer
+from checkd.snapshots import Snapshots
+from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+class Checker:
+    """Runs checks and feedback against the current snapshots and records them in the ledger."""
+
+    def __init__(self, snapshots: Snapshots, ledger: Ledger, records: LedgerRepository,
+                 keyer: SubjectKeyer, clock: Clock, *, recent: int = 50_000) -> None:
+        self._snapshots = snapshots
+        self._ledger = ledger
+        self._records = records
+        self._keyer = keyer
+        self._clock = clock
+        # Recently answered (department, request_id) -> stored record bytes: retries after a
+        # timeout usually come within seconds, so most are answered without touching the store.
+        self._recent: TTLCache[tuple[str, str], bytes] = TTLCache(maxsize=recent, ttl=600)
+
+    # ----------------------------------------------------------------- checks
+
+    def check(self, request: pb.CheckRequest) -> pb.CheckResponse:
+        """Decide, record durably, then answer; a repeated request_id gets the original answer."""
+        return self.check_async(request)()
+
+    def check_async(self, request: pb.CheckRequest) -> Callable[[], pb.CheckResponse]:
+        """Decide and queue the record now; the returned call waits for durability and answers.
+
+        Batches and streams queue all their items first so one group commit covers them.
+        """
+        department, request_id = request.department.strip(), request.request_id
+        if request_id:
+            stored = self._stored_by_request(department, request_id)
+            if stored is not None:
+                return lambda: stored.response
+        state = self._snapshots.current
+        now = self._clock()
+        case = convert.check_case(request, state.catalogue, self._keyer, now)
+        decision = decide(case, state.index, state.catalogue, now)
+        check_id = uuid.uuid4().hex
+        response = convert.check_response(decision, state.catalogue, check_id, request_id, case.as_of)
+        record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
+                                scene=case.scene, request_id=request_id, response=response)
+        payload = record.SerializeToString(deterministic=True)
+        ref = CheckRef(check_id, department, request_id or None, case.matter, case.scene,
+                       decision.verdict.value)
+        future = self._ledger.submit("check", check_id, payload, check=ref)
+
+        def finish() -> pb.CheckResponse:
+            try:
+                self._wait(future)
+            except DuplicateKey:
+                # The same request_id raced in at the same time and was recorded first.
+                original = self._stored_by_request(department, request_id)
+                if original is None:
+                    raise Unavailable("duplicate request_id could not be read back") from None
+                return original.response
+            if request_id:
+                self._recent[(department, request_id)] = payload
+            _log_check(case, decision, check_id, now, self._clock())
+            return response
+
+        return finish
+
+    def _stored_by_request(self, department: str, request_id: str) -> pb.CheckRecord | None:
+        payload = self._recent.get((department, request_id))
+        if payload is None:
+            payload = self._records.check_by_request(department, request_id)
+        return None if payload is None else pb.CheckRecord.FromString(payload)
+
+    @staticmethod
+    def _wait(future: Future[LedgerRecord]) -> LedgerRecord:
+        try:
+            return future.result(timeout=30)
+        except TimeoutError:
+            raise Unavailable("ledger commit timed out") from None
+
+    # ----------------------------------------------------------------- feedback
+
+    def feedback(self, request: pb.FeedbackRequest) -> pb.FeedbackResponse:
+        """Validate feedback against what the check pushed, store it once, acknowledge."""
+        stored = self._records.check(request.check_id.strip()) if request.check_id.strip() else None
+        if not request.check_id.strip():
+            raise InvalidArgument([Violation("check_id", "required")])
+        if stored is None:
+            raise NotFound(f"check {request.check_id!r} does not exist")
+        record = pb.CheckRecord.FromString(stored[0].payload)
+        if request.department.strip() and request.department.strip() != record.department:
+            raise InvalidArgument([Violation("department", "is not the department that made the check")])
+        outcomes = self._validated_outcomes(request, record.response)
+        canonical = sorted((o.measure_id, o.subject_id, o.outcome, o.reason) for o in outcomes)
+        digest = hashlib.sha256(repr(canonical).encode()).hexdigest()
+        existing = self._records.feedback_by_digest(record.check_id, digest)
+        if existing is not None:
+            return _feedback_ack(existing, duplicate=True)
+        feedback_id = uuid.uuid4().hex
+        message = pb.FeedbackRecord(feedback_id=feedback_id, outcomes=outcomes)
+        payload = message.SerializeToString(deterministic=True)
+        ref = FeedbackRef(feedback_id, record.check_id, digest)
+        try:
+            written = self._wait(self._ledger.submit("feedback", record.check_id, payload, feedback=ref))
+        except DuplicateKey:
+            again = self._records.feedback_by_digest(record.check_id, digest)
+            if again is None:
+                raise Unavailable("duplicate feedback could not be read back") from None
+            return _feedback_ack(again, duplicate=True)
+        log.info("feedback", check_id=record.check_id, department=record.department,
+                 feedback_id=feedback_id, outcomes=[pb.Outcome.Name(o.outcome) for o in outcomes])
+        return _feedback_ack(written, duplicate=False)
+
+    def _validated_outcomes(self, request: pb.FeedbackRequest,
+                            response: pb.CheckResponse) -> list[pb.FeedbackOutcome]:
+        pushed = {
+            (subject.id, measure.measure_id)
+            for subject in response.subjects
+            for measure in subject.measures
+        }
+        problems: list[Violation] = []
+        outcomes: list[pb.FeedbackOutcome] = []
+        if not request.outcomes:
+            problems.append(Violation("outcomes", "at least one outcome is required"))
+        for i, outcome in enumerate(request.outcomes):
+            where = f"outcomes[{i}]"
+            shown = self._display_id(outcome.subject_id, f"{where}.subject_id", problems)
+            try:
+                kind = convert.from_pb_enum(pb.Outcome, "OUTCOME", outcome.outcome, Outcome)
+            except ValueError:
+                kind = None
+                problems.append(Violation(f"{where}.outcome", f"unknown outcome {outcome.outcome}"))
+            else:
+                if kind is None:
+                    problems.append(Violation(f"{where}.outcome", "required"))
+            if kind is Outcome.NOT_APPLIED and not outcome.reason.strip():
+                problems.append(Violation(f"{where}.reason", "required when the measure was not applied"))
+            if len(outcome.reason) > 2000:
+                problems.append(Violation(f"{where}.reason", "longer than 2000 characters"))
+            if shown is not None and (shown, outcome.measure_id) not in pushed:
+                problems.append(Violation(
+                    f"{where}.measure_id",
+                    f"measure {outcome.measure_id[:40]!r} was not pushed for this subject by this check",
+                ))
+            if shown is not None:
+                outcomes.append(pb.FeedbackOutcome(measure_id=outcome.measure_id, subject_id=shown,
+                                                   outcome=outcome.outcome,
+                                                   reason=outcome.reason.strip()))
+        if problems:
+            raise InvalidArgument(problems)
+        return outcomes
+
+    @staticmethod
+    def _display_id(raw: str, field: str, problems: list[Violation]) -> str | None:
+        """The id as the check answer shows it: accepts the clear id or the shown (masked) one."""
+        if "*" in raw:
+            return raw.strip()
+        try:
+            return parse_identifier(raw).masked()
+        except IdentifierError as exc:
+            problems.append(Violation(field, exc.reason))
+            return None
+
+    # ----------------------------------------------------------------- read back
+
+    def get_check(self, check_id: str) -> pb.CheckRecord:
+        """The stored check exactly as answered, with its feedback and ledger position."""
+        if not check_id.strip():
+            raise InvalidArgument([Violation("check_id", "required")])
+        stored = self._records.check(check_id.strip())
+        if stored is None:
+            raise NotFound(f"check {check_id!r} does not exist")
+        check, feedback = stored
+        record = pb.CheckRecord.FromString(check.payload)
+        record.recorded_at.CopyFrom(convert.timestamp(check.recorded_at))
+        record.ledger_seq = check.seq
+        record.ledger_hash = check.hash
+        for item in feedback:
+            message = pb.FeedbackRecord.FromString(item.payload)
+            message.recorded_at.CopyFrom(convert.timestamp(item.recorded_at))
+            record.feedback.append(message)
+        return record
+
+
+def _feedback_ack(record: LedgerRecord, *, duplicate: bool) -> pb.FeedbackResponse:
+    feedback_id = pb.FeedbackRecord.FromString(record.payload).feedback_id
+    return pb.FeedbackResponse(feedback_id=feedback_id, duplicate=duplicate,
+                               recorded_at=convert.timestamp(record.recorded_at))
+
+
+def _log_check(case: CheckCase, decision: Decision, check_id: str, started: dt.datetime,
+               finished: dt.datetime) -> None:
+    log.info(
+        "check",
+        check_id=check_id,
+        department=case.department,
+        matter=case.matter,
+        scene=case.scene,
+        verdict=decision.verdict.value,
+        subjects=[s.query.display_id for s in decision.subjects],
+        entries_hit=sum(len(s.hits) for s in decision.subjects),
+        measures=sum(len(s.measures) for s in decision.subjects),
+        withheld=sum(len(s.withheld) for s in decision.subjects),
+        data_version=decision.data_version,
+        duration_ms=round((finished - started).total_seconds() * 1000, 2),
+    )

@@ -1,0 +1,104 @@
+"""The decision: (case, index snapshot, catalogue snapshot, as_of) -> measures, pure and clock-free."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from checkd.catalogue import Catalogue
+from checkd.index import Index
+from checkd.model import (
+    CheckCase,
+    Decision,
+    EntryHit,
+    Measure,
+    MeasureHit,
+    Polarity,
+    Role,
+    SubjectDecision,
+    SubjectQuery,
+    Verdict,
+    WithheldMeasure,
+)
+from checkd.names import names_differ
+
+
+def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt.datetime) -> Decision:
+    """Decide a whole check case against one consistent pair of snapshots."""
+    subjects = tuple(_decide_subject(case, query, index, catalogue) for query in case.subjects)
+    verdict = max((s.verdict for s in subjects), key=lambda v: v.strength, default=Verdict.CLEAR)
+    return Decision(
+        verdict=verdict,
+        subjects=subjects,
+        catalogue_version=catalogue.version,
+        data_version=index.version,
+        evaluated_at=evaluated_at,
+    )
+
+
+def _decide_subject(
+    case: CheckCase, query: SubjectQuery, index: Index, catalogue: Catalogue
+) -> SubjectDecision:
+    hits = tuple(hit for hit in index.lookup(query) if hit.entry.in_force(case.as_of))
+    triggered: dict[str, tuple[Measure, list[str]]] = {}
+    day = case.as_of.date()
+    for hit in hits:
+        entry = hit.entry
+        for measure in catalogue.candidates(case.department, case.matter, case.scene, entry.list_id):
+            if not _reaches(measure, hit, query, day):
+                continue
+            slot = triggered.setdefault(measure.measure_id, (measure, []))
+            slot[1].append(entry.entry_id)
+
+    # A penalty entry in force on the subject itself suppresses its rewards (过惩相当 both ways:
+    # no green channel for a seriously dishonest subject).
+    penalties = [
+        hit.entry
+        for hit in hits
+        if hit.role is Role.SUBJECT
+        and catalogue.polarity_of(hit.entry.list_id, hit.entry.severity) is Polarity.PENALTY
+    ]
+    measures: list[MeasureHit] = []
+    withheld: list[WithheldMeasure] = []
+    for measure, entry_ids in triggered.values():
+        if measure.polarity is Polarity.REWARD and penalties:
+            blocking = ", ".join(f"{e.entry_id} ({e.list_id})" for e in penalties)
+            reason = f"reward withheld: penalty entry in force {blocking}"
+            withheld.append(WithheldMeasure(measure, tuple(entry_ids), reason))
+        else:
+            measures.append(MeasureHit(measure, tuple(entry_ids)))
+    measures.sort(key=lambda m: (-m.measure.action.verdict.strength, m.measure.measure_id))
+
+    notes = _name_notes(query, hits)
+    verdict = max(
+        (m.measure.action.verdict for m in measures), key=lambda v: v.strength, default=Verdict.CLEAR
+    )
+    if notes and verdict.strength < Verdict.REVIEW.strength:
+        verdict = Verdict.REVIEW
+    return SubjectDecision(
+        query=query,
+        hits=hits,
+        measures=tuple(measures),
+        withheld=tuple(withheld),
+        verdict=verdict,
+        notes=notes,
+    )
+
+
+def _reaches(measure: Measure, hit: EntryHit, query: SubjectQuery, day: dt.date) -> bool:
+    """True when the measure is in effect and targets this subject's type and role."""
+    return (
+        hit.role in measure.roles
+        and query.subject_type in measure.subject_types
+        and any(trigger.matches(hit.entry) for trigger in measure.triggers)
+        and measure.in_effect(day)
+    )
+
+
+def _name_notes(query: SubjectQuery, hits: tuple[EntryHit, ...]) -> tuple[str, ...]:
+    """Flag entries found by identifier whose listed name differs from the name given."""
+    return tuple(
+        f"name differs from entry {hit.entry.entry_id}: given {query.name!r}, "
+        f"listed {hit.entry.subject_name!r}; review before relying on this entry"
+        for hit in hits
+        if hit.role is Role.SUBJECT and names_differ(query.name, hit.entry.subject_name)
+    )

@@ -1,0 +1,202 @@
+"""The list-entry interchange format (CSV and JSON Lines): read, validate, all or nothing."""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from checkd.catalogue import Catalogue
+from checkd.errors import ImportRejected
+from checkd.ids import IdentifierError, IdKind, parse_identifier
+from checkd.model import ListEntry, RelatedPerson, Role, SourceLevel, SubjectType
+from checkd.pii import SubjectKeyer
+
+REQUIRED = ("entry_id", "subject_id", "subject_name", "list", "authority", "document_no", "level",
+            "start", "reason")
+OPTIONAL = ("end", "severity", "subject_type", "id_type", "legal_representative_id",
+            "legal_representative_name")
+MAX_FIELD = 1000
+
+Row = Mapping[str, Any]
+
+
+def read_rows(paths: Iterable[str | Path]) -> Iterator[tuple[str, Row | str]]:
+    """Yield (`file:line`, row) for every row of CSV (.csv) or JSON Lines files; a row that
+    cannot even be read is yielded as its error message instead."""
+    for path in map(Path, paths):
+        if path.suffix.lower() == ".csv":
+            yield from _csv_rows(path)
+        else:
+            yield from _jsonl_rows(path)
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[str, Row | str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        for row in reader:
+            where = f"{path.name}:{reader.line_num}"
+            if None in row:
+                yield where, "more values than columns"
+            else:
+                yield where, row
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[str, Row | str]]:
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path.name}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield where, f"not valid JSON: {exc.msg} at column {exc.colno}"
+                continue
+            yield where, row if isinstance(row, dict) else "not a JSON object"
+
+
+def parse_entries(rows: Iterable[tuple[str, Row | str]], catalogue: Catalogue,
+                  keyer: SubjectKeyer) -> list[ListEntry]:
+    """Validate every row; return the entries, or raise ImportRejected listing every bad row."""
+    entries: list[ListEntry] = []
+    problems: list[tuple[str, str]] = []
+    seen: dict[str, str] = {}
+    for where, row in rows:
+        if isinstance(row, str):
+            problems.append((where, row))
+            continue
+        try:
+            entry = parse_entry(row, catalogue, keyer)
+        except ValueError as exc:
+            problems.append((where, str(exc)))
+            continue
+        if entry.entry_id in seen:
+            problems.append((where, f"entry_id: {entry.entry_id!r} repeats {seen[entry.entry_id]}"))
+            continue
+        seen[entry.entry_id] = where
+        entries.append(entry)
+    if problems:
+        raise ImportRejected(problems)
+    return entries
+
+
+def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntry:
+    """One interchange row -> a ListEntry; ValueError naming every bad field."""
+    problems: list[str] = []
+    text = {key: _text(row.get(key)) for key in (*REQUIRED, *OPTIONAL)}
+    for key in REQUIRED:
+        if not text[key]:
+            problems.append(f"{key}: required")
+    for key, value in text.items():
+        if len(value) > MAX_FIELD:
+            problems.append(f"{key}: longer than {MAX_FIELD} characters")
+    list_type = catalogue.list_types.get(text["list"])
+    if text["list"] and list_type is None:
+        problems.append(f"list: unknown list {text['list']!r}")
+    level = _enum(SourceLevel, text["level"], "level", problems)
+    declared_type = _enum(SubjectType, text["subject_type"], "subject_type", problems)
+    declared_kind = _enum(IdKind, text["id_type"], "id_type", problems)
+    start = _date(text["start"], "start", problems)
+    end = _date(text["end"], "end", problems) if text["end"] else None
+    identifier = None
+    if text["subject_id"]:
+        try:
+            identifier = parse_identifier(text["subject_id"], declared_kind)
+        except IdentifierError as exc:
+            problems.append(f"subject_id: {exc.reason}")
+    subject_type = identifier.subject_type if identifier else None
+    if identifier and declared_type and declared_type is not subject_type:
+        if identifier.is_person or declared_type is SubjectType.PERSON or identifier.kind is IdKind.USCC:
+            problems.append(f"subject_type: declared {declared_type.value} but the identifier is "
+                            f"of a {identifier.subject_type.value}")
+        subject_type = declared_type
+    if list_type and subject_type and subject_type not in list_type.subject_types:
+        problems.append(f"list: {list_type.list_id} cannot hold a {subject_type.value}")
+    if list_type and text["severity"] and list_type.severities and text["severity"] not in list_type.severities:
+        problems.append(f"severity: {text['severity']!r} is not one of {list(list_type.severities)}")
+    if list_type and list_type.polarity is None and not text["severity"]:
+        problems.append(f"severity: required for the graded list {list_type.list_id}")
+    if start and end and end < start:
+        problems.append(f"end: {end} is before start {start}")
+    if list_type and start:
+        if end is None and list_type.default_months:
+            end = add_months(start, list_type.default_months) - dt.timedelta(days=1)
+        if end and list_type.max_months and end >= add_months(start, list_type.max_months):
+            problems.append(f"end: beyond the {list_type.max_months}-month maximum publication "
+                            f"period of {list_type.list_id}")
+    related = _related(text, keyer, problems)
+    if identifier and related and identifier.is_person:
+        problems.append("legal_representative_id: only an organisation has a legal representative")
+    if problems:
+        raise ValueError("; ".join(problems))
+    assert identifier is not None and level is not None and start is not None
+    assert subject_type is not None and list_type is not None
+    return ListEntry(
+        entry_id=text["entry_id"],
+        subject_key=keyer.key(identifier),
+        display_id=identifier.masked(),
+        subject_type=subject_type,
+        subject_name=text["subject_name"],
+        list_id=list_type.list_id,
+        authority=text["authority"],
+        document_no=text["document_no"],
+        level=level,
+        start=start,
+        end=end,
+        reason=text["reason"],
+        severity=text["severity"],
+        org_code=identifier.org_code,
+        related=related,
+    )
+
+
+def _related(text: Mapping[str, str], keyer: SubjectKeyer, problems: list[str]) -> tuple[RelatedPerson, ...]:
+    raw = text["legal_representative_id"]
+    if not raw:
+        return ()
+    try:
+        person = parse_identifier(raw)
+    except IdentifierError as exc:
+        problems.append(f"legal_representative_id: {exc.reason}")
+        return ()
+    if not person.is_person:
+        problems.append("legal_representative_id: not a personal identity number")
+        return ()
+    return (RelatedPerson(Role.LEGAL_REPRESENTATIVE, keyer.key(person), person.masked(),
+                          text["legal_representative_name"]),)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _enum(kind: Any, value: str, field: str, problems: list[str]) -> Any:
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        problems.append(f"{field}: {value!r} is not one of {[m.value for m in kind]}")
+        return None
+
+
+def _date(value: str, field: str, problems: list[str]) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        problems.append(f"{field}: {value!r} is not an ISO date (YYYY-MM-DD)")
+        return None
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (clamped to the month's end)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))

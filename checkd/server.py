@@ -1,0 +1,109 @@
+"""The gRPC server: services, health, reflection, data refresh, graceful stop."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from checkd.api.v1 import check_pb2, check_pb2_grpc, registry_pb2, registry_pb2_grpc
+from checkd.ledger import Ledger
+from checkd.service import CheckService, RegistryService
+from checkd.snapshots import Snapshots
+from checkd.store import Database
+
+log = structlog.get_logger(__name__)
+
+SERVICE_NAMES = (
+    check_pb2.DESCRIPTOR.services_by_name["CheckService"].full_name,
+    registry_pb2.DESCRIPTOR.services_by_name["RegistryService"].full_name,
+)
+
+
+@dataclass
+class Daemon:
+    """A built daemon: its parts and the server that exposes them."""
+
+    database: Database
+    ledger: Ledger
+    snapshots: Snapshots
+    check_service: CheckService
+    registry_service: RegistryService
+    listen: str
+    workers: int
+    max_concurrent_rpcs: int
+    poll_seconds: float
+    health: health.HealthServicer = field(default_factory=lambda: health.HealthServicer())
+    port: int = 0
+    _server: grpc.Server | None = None
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _stopped: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> int:
+        """Bind, serve, and report SERVING once catalogue and index are loaded; return the port."""
+        server = grpc.server(
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rpc"),
+            maximum_concurrent_rpcs=self.max_concurrent_rpcs,
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+        )
+        check_pb2_grpc.add_CheckServiceServicer_to_server(self.check_service, server)
+        registry_pb2_grpc.add_RegistryServiceServicer_to_server(self.registry_service, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+             reflection.SERVICE_NAME),
+            server,
+        )
+        self._set_health(serving=False)
+        self.port = server.add_insecure_port(self.listen)
+        if self.port == 0:
+            raise OSError(f"cannot bind {self.listen}")
+        server.start()
+        self._server = server
+        if self.snapshots.loaded:
+            self._set_health(serving=True)
+        threading.Thread(target=self._poll_data, name="data-poll", daemon=True).start()
+        host = self.listen.rsplit(":", 1)[0]
+        log.info("serving", address=f"{host}:{self.port}",
+                 catalogue_version=self.snapshots.current.catalogue.version,
+                 data_version=self.snapshots.current.index.version,
+                 entries=self.snapshots.current.index.size)
+        return self.port
+
+    def stop(self, grace: float) -> None:
+        """Graceful stop: NOT_SERVING, refuse new calls, finish in-flight ones, flush the ledger."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        log.info("stopping", grace_seconds=grace)
+        self.health.enter_graceful_shutdown()
+        if self._server is not None:
+            self._server.stop(grace).wait()
+        self.ledger.close()
+        self.database.close()
+        log.info("stopped")
+        self._stopped.set()
+
+    def wait(self) -> None:
+        """Block until stop() has finished."""
+        self._stopped.wait()
+
+    def _set_health(self, *, serving: bool) -> None:
+        status = (health_pb2.HealthCheckResponse.SERVING if serving
+                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        for name in ("", *SERVICE_NAMES):
+            self.health.set(name, status)
+
+    def _poll_data(self) -> None:
+        # Picks up data imported by another process (checkd import) without a restart.
+        while not self._stopping.wait(self.poll_seconds):
+            try:
+                if self.snapshots.refresh_if_changed():
+                    log.info("data_refreshed", data_version=self.snapshots.current.index.version)
+            except Exception as exc:  # keep serving the last good data
+                log.warning("data_refresh_failed", error=str(exc))

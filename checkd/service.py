@@ -1,0 +1,170 @@
+"""gRPC servicers: protobuf in, protobuf out; limits and error mapping, no business logic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import structlog
+
+from checkd import convert
+from checkd.api.v1 import check_pb2 as pb
+from checkd.api.v1 import check_pb2_grpc
+from checkd.api.v1 import registry_pb2 as reg
+from checkd.api.v1 import registry_pb2_grpc
+from checkd.checking import Checker
+from checkd.errors import CheckdError, InvalidArgument, Violation
+from checkd.model import SubjectType
+from checkd.registry import Registry
+from checkd.status import abort, guarded, status_of
+
+log = structlog.get_logger(__name__)
+
+
+def _expired(context: grpc.ServicerContext) -> bool:
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0
+
+
+class CheckService(check_pb2_grpc.CheckServiceServicer):
+    """checkd.v1.CheckService."""
+
+    def __init__(self, checker: Checker, max_batch: int) -> None:
+        self._checker = checker
+        self._max_batch = max_batch
+
+    @guarded
+    def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:  # noqa: N802
+        """One check."""
+        return self._checker.check(request)
+
+    @guarded
+    def BatchCheck(self, request: pb.BatchCheckRequest,  # noqa: N802
+                   context: grpc.ServicerContext) -> pb.BatchCheckResponse:
+        """Many checks; each item answered or failed in its own slot, in order."""
+        if len(request.requests) > self._max_batch:
+            raise InvalidArgument([Violation(
+                "requests", f"{len(request.requests)} items exceed the maximum batch size {self._max_batch}"
+            )])
+        # Decide and queue every item first so a single group commit covers the batch.
+        pending = []
+        for item in request.requests:
+            try:
+                pending.append(self._checker.check_async(item))
+            except CheckdError as exc:
+                pending.append(exc)
+        response = pb.BatchCheckResponse()
+        for slot in pending:
+            if isinstance(slot, CheckdError):
+                response.results.add(error=_item_error(slot))
+                continue
+            try:
+                response.results.add(response=slot())
+            except CheckdError as exc:
+                response.results.add(error=_item_error(exc))
+        return response
+
+    def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],  # noqa: N802
+                    context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
+        """A stream of checks, answered in order; a bad item ends the stream naming its position."""
+        position = 0
+        try:
+            for position, item in enumerate(request_iterator):
+                if _expired(context):
+                    return
+                yield self._checker.check(item)
+        except InvalidArgument as exc:
+            abort(context, InvalidArgument(
+                [Violation(f"stream[{position}].{v.field}", v.description) for v in exc.violations]
+            ))
+        except CheckdError as exc:
+            abort(context, exc)
+
+    @guarded
+    def SubmitFeedback(self, request: pb.FeedbackRequest,  # noqa: N802
+                       context: grpc.ServicerContext) -> pb.FeedbackResponse:
+        """Feedback on a check's measures."""
+        return self._checker.feedback(request)
+
+    @guarded
+    def GetCheck(self, request: pb.GetCheckRequest, context: grpc.ServicerContext) -> pb.CheckRecord:  # noqa: N802
+        """A stored check with its feedback."""
+        return self._checker.get_check(request.check_id)
+
+
+def _item_error(error: CheckdError) -> pb.ItemError:
+    status = status_of(error)
+    item = pb.ItemError(code=status.code, message=status.message)
+    if isinstance(error, InvalidArgument):
+        for violation in error.violations:
+            item.field_violations.add(field=violation.field, description=violation.description)
+    return item
+
+
+class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
+    """checkd.v1.RegistryService (the credit office)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
+
+    @guarded
+    def UpsertEntries(self, request: reg.UpsertEntriesRequest,  # noqa: N802
+                      context: grpc.ServicerContext) -> reg.UpsertEntriesResponse:
+        """Insert or replace entries, all or nothing."""
+        rows = []
+        for i, entry in enumerate(request.entries):
+            row = {
+                "entry_id": entry.entry_id, "subject_id": entry.subject_id,
+                "subject_name": entry.subject_name, "list": entry.list, "authority": entry.authority,
+                "document_no": entry.document_no, "level": entry.level, "start": entry.start,
+                "end": entry.end, "reason": entry.reason, "severity": entry.severity,
+                "legal_representative_id": entry.legal_representative_id,
+                "legal_representative_name": entry.legal_representative_name,
+            }
+            kind = convert.parse_id_type(entry.id_type, f"entries[{i}].id_type")
+            row["id_type"] = kind.value if kind else ""
+            try:
+                subject_type = convert.from_pb_enum(pb.SubjectType, "SUBJECT_TYPE", entry.subject_type,
+                                                    SubjectType)
+            except ValueError:
+                raise InvalidArgument([Violation(f"entries[{i}].subject_type", "unknown value")]) from None
+            row["subject_type"] = subject_type.value if subject_type else ""
+            rows.append((f"entries[{i}]", row))
+        count, state = self._registry.upsert(rows, caller=_peer(context))
+        return reg.UpsertEntriesResponse(upserted=count, data_version=state.index.version)
+
+    @guarded
+    def RevokeEntry(self, request: reg.RevokeEntryRequest,  # noqa: N802
+                    context: grpc.ServicerContext) -> reg.RevokeEntryResponse:
+        """Credit repair or upheld objection."""
+        revocation, state = self._registry.revoke(request.entry_id, request.reason, request.document_no,
+                                                  request.kind, caller=_peer(context))
+        return reg.RevokeEntryResponse(data_version=state.index.version,
+                                       revoked_at=convert.timestamp(revocation.at))
+
+    @guarded
+    def GetSubject(self, request: reg.GetSubjectRequest,  # noqa: N802
+                   context: grpc.ServicerContext) -> reg.GetSubjectResponse:
+        """All entries about a subject."""
+        declared = convert.parse_id_type(request.id_type, "id_type")
+        identifier, entries = self._registry.subject(request.id, declared)
+        catalogue = self._registry.catalogue
+        response = reg.GetSubjectResponse(
+            id=identifier.masked(),
+            subject_type=convert.to_pb_enum(pb.SubjectType, "SUBJECT_TYPE", identifier.subject_type),
+        )
+        for entry in entries:
+            polarity = catalogue.polarity_of(entry.list_id, entry.severity)
+            response.entries.append(convert.entry_message(entry, polarity, with_revocation=True))
+        return response
+
+    @guarded
+    def Reload(self, request: reg.ReloadRequest, context: grpc.ServicerContext) -> reg.ReloadResponse:  # noqa: N802
+        """Reload catalogue and index."""
+        state = self._registry.reload(caller=_peer(context))
+        return reg.ReloadResponse(catalogue_version=state.catalogue.version,
+                                  data_version=state.index.version, entries=state.index.size)
+
+
+def _peer(context: grpc.ServicerContext) -> str:
+    return str(context.peer())

@@ -1,0 +1,16 @@
+"""Persistence through SQLAlchemy (SQLite file or PostgreSQL); the only package that imports it."""
+
+from checkd.store.db import Database, StoreUnavailable
+from checkd.store.entries import EntryRepository
+from checkd.store.records import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository
+
+__all__ = [
+    "CheckRef",
+    "Database",
+    "DuplicateKey",
+    "EntryRepository",
+    "FeedbackRef",
+    "LedgerRecord",
+    "LedgerRepository",
+    "StoreUnavailable",
+]

@@ -1,0 +1,157 @@
+"""Repository of list entries: all-or-nothing upserts, revocations, reads for the index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator, Sequence
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from checkd.errors import NotFound
+from checkd.model import ListEntry, RelatedPerson, Revocation, Role, SourceLevel, SubjectType
+from checkd.store.db import Database, utc
+from checkd.store.tables import EntryRow, MetaRow, RelatedRow
+
+DATA_VERSION_KEY = "data_version"
+
+
+class EntryRepository:
+    """Reads and writes list entries; every write bumps the data version in the same transaction."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def data_version(self) -> int:
+        """The current data version (0 for an empty store)."""
+        value = self._db.get_meta(DATA_VERSION_KEY)
+        return int(value) if value else 0
+
+    def count(self) -> int:
+        """How many entries are stored."""
+        with self._db.transaction() as session:
+            return session.scalar(select(func.count()).select_from(EntryRow)) or 0
+
+    def upsert(self, entries: Sequence[ListEntry], now: dt.datetime) -> int:
+        """Insert or replace entries in one transaction; return the new data version."""
+        with self._db.transaction() as session:
+            ids = [e.entry_id for e in entries]
+            for chunk in _chunks(ids, 500):
+                session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
+                session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
+            session.add_all(_to_row(e, now) for e in entries)
+            session.add_all(
+                RelatedRow(entry_id=e.entry_id, person_key=p.subject_key, role=p.role.value)
+                for e in entries
+                for p in e.related
+            )
+            return _bump_version(session)
+
+    def revoke(self, entry_id: str, revocation: Revocation) -> tuple[ListEntry, int]:
+        """Mark an entry revoked from `revocation.at`; return it and the new data version."""
+        with self._db.transaction() as session:
+            row = session.get(EntryRow, entry_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"entry {entry_id!r} does not exist")
+            row.revoked_at = revocation.at
+            row.revoke_reason = revocation.reason
+            row.revoke_document_no = revocation.document_no
+            row.revoke_kind = revocation.kind
+            row.updated_at = revocation.at
+            return _from_row(row), _bump_version(session)
+
+    def get(self, entry_id: str) -> ListEntry | None:
+        """One entry by id."""
+        with self._db.transaction() as session:
+            row = session.get(EntryRow, entry_id)
+            return None if row is None else _from_row(row)
+
+    def for_subject(self, key: str, org_code: str) -> list[ListEntry]:
+        """Every entry naming the subject (by key or organisation code) or relating a person to it."""
+        with self._db.transaction() as session:
+            related_ids = select(RelatedRow.entry_id).where(RelatedRow.person_key == key)
+            clauses = [EntryRow.subject_key == key, EntryRow.entry_id.in_(related_ids)]
+            if org_code:
+                clauses.append(EntryRow.org_code == org_code)
+            rows = session.scalars(select(EntryRow).where(or_(*clauses)).order_by(EntryRow.start))
+            return [_from_row(row) for row in rows]
+
+    def iter_all(self, batch: int = 10_000) -> Iterator[ListEntry]:
+        """Stream every entry (for building an index), in pages of `batch`."""
+        with self._db.transaction() as session:
+            result = session.execute(select(EntryRow).execution_options(yield_per=batch))
+            for row in result.scalars():
+                yield _from_row(row)
+
+
+def _bump_version(session: Session) -> int:
+    row = session.get(MetaRow, DATA_VERSION_KEY, with_for_update=True)
+    if row is None:
+        row = MetaRow(key=DATA_VERSION_KEY, value="0")
+        session.add(row)
+    row.value = str(int(row.value) + 1)
+    return int(row.value)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _to_row(entry: ListEntry, now: dt.datetime) -> EntryRow:
+    revocation = entry.revocation
+    return EntryRow(
+        entry_id=entry.entry_id,
+        subject_key=entry.subject_key,
+        display_id=entry.display_id,
+        subject_type=entry.subject_type.value,
+        subject_name=entry.subject_name,
+        list_id=entry.list_id,
+        authority=entry.authority,
+        document_no=entry.document_no,
+        level=entry.level.value,
+        start=entry.start,
+        end=entry.end,
+        reason=entry.reason,
+        severity=entry.severity,
+        org_code=entry.org_code,
+        related=json.dumps(
+            [
+                {"role": p.role.value, "key": p.subject_key, "masked": p.masked_id, "name": p.name}
+                for p in entry.related
+            ],
+            ensure_ascii=False,
+        ),
+        revoked_at=revocation.at if revocation else None,
+        revoke_reason=revocation.reason if revocation else "",
+        revoke_document_no=revocation.document_no if revocation else "",
+        revoke_kind=revocation.kind if revocation else "",
+        updated_at=now,
+    )
+
+
+def _from_row(row: EntryRow) -> ListEntry:
+    return ListEntry(
+        entry_id=row.entry_id,
+        subject_key=row.subject_key,
+        display_id=row.display_id,
+        subject_type=SubjectType(row.subject_type),
+        subject_name=row.subject_name,
+        list_id=row.list_id,
+        authority=row.authority,
+        document_no=row.document_no,
+        level=SourceLevel(row.level),
+        start=row.start,
+        end=row.end,
+        reason=row.reason,
+        severity=row.severity,
+        org_code=row.org_code,
+        related=tuple(
+            RelatedPerson(Role(p["role"]), p["key"], p["masked"], p["name"])
+            for p in json.loads(row.related)
+        ),
+        revocation=None
+        if row.revoked_at is None
+        else Revocation(utc(row.revoked_at), row.revoke_reason, row.revoke_document_no, row.revoke_kind),
+    )

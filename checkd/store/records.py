@@ -1,0 +1,168 @@
+"""Repository of ledger records (checks, feedback, administrative acts) and their lookup rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from checkd.store.db import Database, utc
+from checkd.store.tables import CheckRow, FeedbackRow, LedgerRow
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRef:
+    """Lookup facts of a check record."""
+
+    check_id: str
+    department: str
+    request_id: str | None
+    matter: str
+    scene: str
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRef:
+    """Lookup facts of a feedback record."""
+
+    feedback_id: str
+    check_id: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """One chained evidence record, with the lookup row it carries (if any)."""
+
+    seq: int
+    kind: str  # check | feedback | admin
+    ref_id: str
+    recorded_at: dt.datetime
+    payload: bytes
+    prev_hash: str
+    hash: str
+    check: CheckRef | None = None
+    feedback: FeedbackRef | None = None
+
+
+class DuplicateKey(Exception):
+    """A record's idempotency key (request_id or feedback digest) is already stored."""
+
+
+class LedgerRepository:
+    """Appends ledger records in one transaction per batch and reads them back."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def append(self, records: Sequence[LedgerRecord]) -> None:
+        """Store a batch atomically; DuplicateKey if any idempotency key already exists."""
+        try:
+            with self._db.transaction() as session:
+                for record in records:
+                    session.add(
+                        LedgerRow(
+                            seq=record.seq,
+                            kind=record.kind,
+                            ref_id=record.ref_id,
+                            recorded_at=record.recorded_at,
+                            payload=record.payload,
+                            prev_hash=record.prev_hash,
+                            hash=record.hash,
+                        )
+                    )
+                    if record.check is not None:
+                        c = record.check
+                        session.add(
+                            CheckRow(
+                                check_id=c.check_id,
+                                department=c.department,
+                                request_id=c.request_id,
+                                matter=c.matter,
+                                scene=c.scene,
+                                verdict=c.verdict,
+                                recorded_at=record.recorded_at,
+                                seq=record.seq,
+                            )
+                        )
+                    if record.feedback is not None:
+                        f = record.feedback
+                        session.add(
+                            FeedbackRow(
+                                feedback_id=f.feedback_id,
+                                check_id=f.check_id,
+                                digest=f.digest,
+                                recorded_at=record.recorded_at,
+                                seq=record.seq,
+                            )
+                        )
+        except IntegrityError as exc:
+            raise DuplicateKey(str(exc.orig)) from exc
+
+    def head(self) -> tuple[int, str]:
+        """The last (seq, hash) of the chain; (0, "") for an empty ledger."""
+        with self._db.transaction() as session:
+            row = session.execute(
+                select(LedgerRow.seq, LedgerRow.hash).order_by(LedgerRow.seq.desc()).limit(1)
+            ).first()
+            return (0, "") if row is None else (row.seq, row.hash)
+
+    def check_by_request(self, department: str, request_id: str) -> bytes | None:
+        """The stored payload of a department's check with this request_id."""
+        with self._db.transaction() as session:
+            seq = session.scalar(
+                select(CheckRow.seq).where(
+                    CheckRow.department == department, CheckRow.request_id == request_id
+                )
+            )
+            return None if seq is None else session.get_one(LedgerRow, seq).payload
+
+    def check(self, check_id: str) -> tuple[LedgerRecord, list[LedgerRecord]] | None:
+        """A check record and its feedback records, oldest first."""
+        with self._db.transaction() as session:
+            seq = session.scalar(select(CheckRow.seq).where(CheckRow.check_id == check_id))
+            if seq is None:
+                return None
+            feedback_seqs = session.scalars(
+                select(FeedbackRow.seq).where(FeedbackRow.check_id == check_id).order_by(FeedbackRow.seq)
+            ).all()
+            check = _record(session.get_one(LedgerRow, seq))
+            return check, [_record(session.get_one(LedgerRow, s)) for s in feedback_seqs]
+
+    def feedback_by_digest(self, check_id: str, digest: str) -> LedgerRecord | None:
+        """The stored feedback record with this content digest, if any."""
+        with self._db.transaction() as session:
+            seq = session.scalar(
+                select(FeedbackRow.seq).where(FeedbackRow.check_id == check_id, FeedbackRow.digest == digest)
+            )
+            return None if seq is None else _record(session.get_one(LedgerRow, seq))
+
+    def iter_records(self, after_seq: int = 0, batch: int = 5000) -> Iterator[LedgerRecord]:
+        """Every ledger record in sequence order (for verification)."""
+        last = after_seq
+        while True:
+            with self._db.transaction() as session:
+                rows = session.scalars(
+                    select(LedgerRow).where(LedgerRow.seq > last).order_by(LedgerRow.seq).limit(batch)
+                ).all()
+                records = [_record(row) for row in rows]
+            if not records:
+                return
+            yield from records
+            last = records[-1].seq
+
+
+def _record(row: LedgerRow) -> LedgerRecord:
+    return LedgerRecord(
+        seq=row.seq,
+        kind=row.kind,
+        ref_id=row.ref_id,
+        recorded_at=utc(row.recorded_at),
+        payload=row.payload,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )

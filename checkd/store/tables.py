@@ -1,0 +1,104 @@
+"""SQLAlchemy table definitions (Mapped[] models); used only inside checkd.store."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Date, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of checkd's tables."""
+
+
+class EntryRow(Base):
+    """A list entry; persons are keyed by a keyed hash, never by the clear number."""
+
+    __tablename__ = "list_entries"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_key: Mapped[str] = mapped_column(String(64), index=True)
+    display_id: Mapped[str] = mapped_column(String(32))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_name: Mapped[str] = mapped_column(String(256))
+    list_id: Mapped[str] = mapped_column(String(64))
+    authority: Mapped[str] = mapped_column(String(256))
+    document_no: Mapped[str] = mapped_column(String(256))
+    level: Mapped[str] = mapped_column(String(16))
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(32), default="")
+    org_code: Mapped[str] = mapped_column(String(16), default="", index=True)
+    related: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of related persons
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    revoke_document_no: Mapped[str] = mapped_column(String(256), default="")
+    revoke_kind: Mapped[str] = mapped_column(String(16), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RelatedRow(Base):
+    """A person tied to a listed organisation's entry in a role (for GetSubject by person)."""
+
+    __tablename__ = "entry_relations"
+
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class MetaRow(Base):
+    """Store-wide settings and counters (data version, key fingerprint)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class LedgerRow(Base):
+    """One hash-chained evidence record: a check, a feedback or an administrative act."""
+
+    __tablename__ = "ledger"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class CheckRow(Base):
+    """Lookup row of a check: by id, and by (department, request_id) for idempotency."""
+
+    __tablename__ = "checks"
+    __table_args__ = (
+        UniqueConstraint("department", "request_id", name="uq_checks_request"),
+        Index("ix_checks_department_recorded", "department", "recorded_at"),
+    )
+
+    check_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    matter: Mapped[str] = mapped_column(String(128))
+    scene: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class FeedbackRow(Base):
+    """Lookup row of a feedback, unique per check and content so a resend is stored once."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("check_id", "digest", name="uq_feedback_digest"),)
+
+    feedback_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    check_id: Mapped[str] = mapped_column(String(64), index=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    seq: Mapped[int] = mapped_column(BigInteger)

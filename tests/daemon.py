@@ -1,0 +1,80 @@
+"""Start the real checkd daemon as a subprocess on port 0 and talk to it through generated stubs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET = "test-secret-0123456789abcdef"
+
+
+@dataclass
+class RunningDaemon:
+    """A daemon process with a channel and stubs connected to it."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    channel: grpc.Channel = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        self.check = check_pb2_grpc.CheckServiceStub(self.channel)
+        self.registry = registry_pb2_grpc.RegistryServiceStub(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+
+    def log_text(self) -> str:
+        """Everything the daemon logged so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        """Signal the daemon and wait for it to exit; return its exit code."""
+        self.channel.close()
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout)
+
+
+def start_daemon(db_url: str, workdir: Path, *extra: str, sample: bool = False,
+                 env: dict[str, str] | None = None) -> RunningDaemon:
+    """Run `checkd serve` on port 0 and wait until its health says SERVING."""
+    port_file = workdir / f"port-{time.monotonic_ns()}"
+    log_path = workdir / f"daemon-{time.monotonic_ns()}.log"
+    args = [sys.executable, "-m", "checkd", "serve", "--listen", "127.0.0.1:0", "--db", db_url,
+            "--rules", str(ROOT / "rules"), "--port-file", str(port_file), "--poll", "0.5",
+            "--grace", "5", *extra]
+    if not sample:
+        args.append("--no-sample")
+    environment = {**os.environ, "CHECKD_SECRET": TEST_SECRET, **(env or {})}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                                   env=environment)
+    deadline = time.monotonic() + 60
+    while not port_file.exists() or not port_file.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"daemon did not start:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    daemon = RunningDaemon(process, int(port_file.read_text()), log_path)
+    response = daemon.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10,
+                                   wait_for_ready=True)
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+    return daemon
+
+
+def run_cli(*args: str, workdir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the `checkd` command and capture its output."""
+    environment = {**os.environ, "CHECKD_SECRET": TEST_SECRET, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "checkd", *args], cwd=workdir, env=environment,
+                          capture_output=True, text=True, timeout=120, check=False)

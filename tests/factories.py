@@ -1,0 +1,42 @@
+"""Deterministic makers of valid identifiers and list-entry rows for tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from checkd.ids import org_code_check_char, resident_check_char, uscc_check_char
+
+_counter = itertools.count(1)
+
+
+def uscc(prefix: str = "91", division: str = "330402") -> str:
+    """A fresh valid USCC (with a valid embedded organisation code)."""
+    body = f"MA{next(_counter):06d}"
+    first17 = prefix + division + body + org_code_check_char(body)
+    return first17 + uscc_check_char(first17)
+
+
+def resident_id(birth: str = "19800101", address: str = "330402") -> str:
+    """A fresh valid 18-digit resident identity number."""
+    first17 = f"{address}{birth}{next(_counter) % 1000:03d}"
+    return first17 + resident_check_char(first17)
+
+
+def entry_row(entry_id: str, subject_id: str, list_id: str, **extra: Any) -> dict[str, Any]:
+    """An interchange row with sensible defaults for every required field."""
+    row: dict[str, Any] = {
+        "entry_id": entry_id,
+        "subject_id": subject_id,
+        "subject_name": extra.pop("subject_name", "嘉兴市测试科技有限公司"),
+        "list": list_id,
+        "authority": "嘉兴市市场监督管理局",
+        "document_no": f"嘉市监〔2025〕{entry_id}号",
+        "level": "municipal",
+        "start": "2025-01-01",
+        "end": "",
+        "reason": "test fixture",
+        "severity": "",
+    }
+    row.update(extra)
+    return row
