@@ -49,7 +49,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lined:
-    mapping = _Lined(loader.construct_mapping(node, deep=True))
+    mapping = _Lined({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
     return mapping
@@ -164,7 +164,7 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
             return None
         digest.update(rel.encode() + b"\0" + raw + b"\0")
         try:
-            document = yaml.load(raw, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+            document = yaml.load(raw, Loader=_LineLoader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
@@ -270,7 +270,7 @@ def _measure(
     before = len(problems)
 
     def bad(field: str, reason: str) -> None:
-        line = item.key_lines.get(field.split("[")[0], item.line)
+        line = item.key_lines.get(field.split("[", maxsplit=1)[0], item.line)
         problems.append(f"{where.rsplit(':', 1)[0]}:{line}: measures[{index}].{field}: {reason}")
 
     for i, department in enumerate(item["departments"]):

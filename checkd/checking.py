@@ -13,14 +13,22 @@ from cachetools import TTLCache
 
 from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
+from checkd.catalogue import Catalogue
 from checkd.engine import decide
 from checkd.errors import InvalidArgument, NotFound, Unavailable, Violation
 from checkd.ids import IdentifierError, parse_identifier
 from checkd.ledger import Ledger
-from checkd.model import CheckCase, Decision, Outcome
+from checkd.model import CheckCase, Decision, Outcome, Polarity, SubjectDecision
 from checkd.pii import SubjectKeyer
 from checkd.snapshots import Snapshots
-from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository
+from checkd.store import (
+    CheckRef,
+    DuplicateKey,
+    FeedbackRef,
+    LedgerRecord,
+    LedgerRepository,
+    OutcomeFact,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -66,8 +74,7 @@ class Checker:
         record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
                                 scene=case.scene, request_id=request_id, response=response)
         payload = record.SerializeToString(deterministic=True)
-        ref = CheckRef(check_id, department, request_id or None, case.matter, case.scene,
-                       decision.verdict.value)
+        ref = _check_ref(check_id, department, request_id, case, decision, state.catalogue)
         future = self._ledger.submit("check", check_id, payload, check=ref)
 
         def finish() -> pb.CheckResponse:
@@ -120,7 +127,12 @@ class Checker:
         feedback_id = uuid.uuid4().hex
         message = pb.FeedbackRecord(feedback_id=feedback_id, outcomes=outcomes)
         payload = message.SerializeToString(deterministic=True)
-        ref = FeedbackRef(feedback_id, record.check_id, digest)
+        actions = {m.measure_id: m.action for s in record.response.subjects for m in s.measures}
+        facts = tuple(
+            OutcomeFact(o.measure_id, o.subject_id, _outcome_name(o.outcome), actions[o.measure_id])
+            for o in outcomes
+        )
+        ref = FeedbackRef(feedback_id, record.check_id, digest, facts)
         try:
             written = self._wait(self._ledger.submit("feedback", record.check_id, payload, feedback=ref))
         except DuplicateKey:
@@ -201,6 +213,31 @@ class Checker:
             message.recorded_at.CopyFrom(convert.timestamp(item.recorded_at))
             record.feedback.append(message)
         return record
+
+
+def _outcome_name(number: int) -> str:
+    """The model name of a protobuf outcome number (validated before)."""
+    outcome = convert.from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
+    return outcome.value if outcome else ""
+
+
+def _check_ref(check_id: str, department: str, request_id: str, case: CheckCase, decision: Decision,
+               catalogue: Catalogue) -> CheckRef:
+    """The lookup row of a check, with the figures the statistics count."""
+    def hit(subject: SubjectDecision, polarity: Polarity) -> bool:
+        return any(catalogue.polarity_of(h.entry.list_id, h.entry.severity) is polarity
+                   for h in subject.hits)
+
+    pushed = [m.measure for s in decision.subjects for m in s.measures]
+    return CheckRef(
+        check_id, department, request_id or None, case.matter, case.scene, decision.verdict.value,
+        subjects=len(decision.subjects),
+        subjects_hit_penalty=sum(hit(s, Polarity.PENALTY) for s in decision.subjects),
+        subjects_hit_reward=sum(hit(s, Polarity.REWARD) for s in decision.subjects),
+        measures_mandatory=sum(m.mandatory for m in pushed),
+        measures_discretionary=sum(not m.mandatory for m in pushed),
+        has_penalty=any(m.polarity is Polarity.PENALTY for m in pushed),
+    )
 
 
 def _feedback_ack(record: LedgerRecord, *, duplicate: bool) -> pb.FeedbackResponse:

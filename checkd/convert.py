@@ -38,12 +38,12 @@ _ID_TYPES: dict[int, IdKind | None] = {
     pb.ID_TYPE_HMT_RESIDENCE_PERMIT: IdKind.HMT_RESIDENCE_PERMIT,
     pb.ID_TYPE_FOREIGNER_PR_ID: IdKind.FOREIGNER_PR_ID,
 }
-_ID_TYPE_OF_KIND = {kind: number for number, kind in _ID_TYPES.items() if kind is not None}
+_ID_TYPE_OF_KIND: dict[IdKind, Any] = {kind: number for number, kind in _ID_TYPES.items() if kind}
 # Identifiers that do not tell which kind of organisation they belong to.
 _UNTYPED_ORG_KINDS = frozenset({IdKind.ORG_CODE, IdKind.BUSINESS_REG_NO})
 
 
-def to_pb_enum(enum_type: Any, prefix: str, value: StrEnum | None) -> int:
+def to_pb_enum(enum_type: Any, prefix: str, value: StrEnum | None) -> Any:
     """Model enum -> protobuf enum number (None -> *_UNSPECIFIED)."""
     if value is None:
         return int(enum_type.Value(f"{prefix}_UNSPECIFIED"))
@@ -90,7 +90,9 @@ def check_case(request: pb.CheckRequest, catalogue: Catalogue, keyer: SubjectKey
     if not scene and not matter:
         problems.append(Violation("scene", "a scene or a matter is required"))
     if scene and scene not in catalogue.scenes:
-        problems.append(Violation("scene", f"unknown scene {scene[:64]!r}; one of {sorted(catalogue.scenes)}"))
+        problems.append(
+            Violation("scene", f"unknown scene {scene[:64]!r}; one of {sorted(catalogue.scenes)}")
+        )
     if len(matter) > MAX_TEXT:
         problems.append(Violation("matter", f"longer than {MAX_TEXT} characters"))
     if not request.subjects:

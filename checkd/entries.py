@@ -26,8 +26,10 @@ Row = Mapping[str, Any]
 
 
 def read_rows(paths: Iterable[str | Path]) -> Iterator[tuple[str, Row | str]]:
-    """Yield (`file:line`, row) for every row of CSV (.csv) or JSON Lines files; a row that
-    cannot even be read is yielded as its error message instead."""
+    """Yield (`file:line`, row) for every row of CSV (.csv) or JSON Lines files.
+
+    A row that cannot even be read is yielded as its error message instead.
+    """
     for path in map(Path, paths):
         if path.suffix.lower() == ".csv":
             yield from _csv_rows(path)
@@ -117,7 +119,8 @@ def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntr
         subject_type = declared_type
     if list_type and subject_type and subject_type not in list_type.subject_types:
         problems.append(f"list: {list_type.list_id} cannot hold a {subject_type.value}")
-    if list_type and text["severity"] and list_type.severities and text["severity"] not in list_type.severities:
+    severity = text["severity"]
+    if list_type and severity and list_type.severities and severity not in list_type.severities:
         problems.append(f"severity: {text['severity']!r} is not one of {list(list_type.severities)}")
     if list_type and list_type.polarity is None and not text["severity"]:
         problems.append(f"severity: required for the graded list {list_type.list_id}")

@@ -14,8 +14,11 @@ _FINGERPRINT_LABEL = b"checkd key fingerprint v1"
 
 
 class SubjectKeyer:
-    """Turns an identifier into the key the index and store use: clear for organisations,
-    an HMAC for persons (the same person always gets the same key under the same secret)."""
+    """Turns an identifier into the key the index and store use.
+
+    Organisations keep their public code in clear; persons get an HMAC, so the same person
+    always gets the same key under the same secret and the number itself is never stored.
+    """
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 16:

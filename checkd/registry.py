@@ -41,7 +41,8 @@ class Registry:
         """The catalogue in force."""
         return self._snapshots.current.catalogue
 
-    def upsert(self, rows: Iterable[tuple[str, Mapping[str, Any] | str]], caller: str = "") -> tuple[int, State]:
+    def upsert(self, rows: Iterable[tuple[str, Mapping[str, Any] | str]],
+               caller: str = "") -> tuple[int, State]:
         """Validate all rows, store them in one transaction, swap the index; all or nothing."""
         entries = parse_entries(rows, self._snapshots.current.catalogue, self._keyer)
         if not entries:

@@ -38,7 +38,7 @@ class Daemon:
     workers: int
     max_concurrent_rpcs: int
     poll_seconds: float
-    health: health.HealthServicer = field(default_factory=lambda: health.HealthServicer())
+    health: health.HealthServicer = field(default_factory=health.HealthServicer)
     port: int = 0
     _server: grpc.Server | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import grpc
 import structlog
 
 from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
-from checkd.api.v1 import check_pb2_grpc
+from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.api.v1 import registry_pb2_grpc
 from checkd.checking import Checker
 from checkd.errors import CheckdError, InvalidArgument, Violation
 from checkd.model import SubjectType
@@ -47,7 +46,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 "requests", f"{len(request.requests)} items exceed the maximum batch size {self._max_batch}"
             )])
         # Decide and queue every item first so a single group commit covers the batch.
-        pending = []
+        pending: list[Callable[[], pb.CheckResponse] | CheckdError] = []
         for item in request.requests:
             try:
                 pending.append(self._checker.check_async(item))
@@ -67,9 +66,10 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
     def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],  # noqa: N802
                     context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
         """A stream of checks, answered in order; a bad item ends the stream naming its position."""
-        position = 0
+        position = -1
         try:
-            for position, item in enumerate(request_iterator):
+            for item in request_iterator:
+                position += 1
                 if _expired(context):
                     return
                 yield self._checker.check(item)

@@ -60,8 +60,11 @@ def abort(context: grpc.ServicerContext, error: CheckdError) -> NoReturn:
 
 
 def guarded(handler: Callable[[Any, Any, grpc.ServicerContext], T]) -> Callable[..., T]:
-    """Wrap a servicer method: known errors become their status; anything else is logged in
-    full under an incident id and answered INTERNAL with a fixed message, never UNKNOWN."""
+    """Wrap a servicer method so every failure leaves with a deliberate status.
+
+    Known errors become their status; anything else is logged in full under an incident id
+    and answered INTERNAL with a fixed message, never UNKNOWN with a stack trace.
+    """
 
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> T:
         try:

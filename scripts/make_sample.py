@@ -496,6 +496,11 @@ COMMITMENT_AUTHORITIES = [
 # ------------------------------------------------------------------------------ generation
 
 
+def enterprise(subject: Subject) -> bool:
+    """True for enterprises (market regulation's lists hold only them)."""
+    return subject.subject_type == "enterprise"
+
+
 def generate() -> Iterator[dict[str, Any]]:
     """All sample entries, fixed set first, then the seeded random part."""
     rng = random.Random(SEED)
@@ -562,10 +567,11 @@ def generate() -> Iterator[dict[str, Any]]:
         start = g.start()
         g.add(
             s,
-            "serious_illegal_dishonest",
+            # social organisations are registered by civil affairs, which keeps its own list
+            "serious_illegal_dishonest" if enterprise(s) else "social_organisation_dishonest",
             market_reg(s.place, "严") if s.subject_type == "enterprise" else CIVIL_AFFAIRS,
             start,
-            rng.choice([None, g.plus_months(start, 36), g.plus_months(start, 12)]),
+            rng.choice([None, g.plus_months(start, 36) if enterprise(s) else None, g.plus_months(start, 12)]),
             reason=rng.choice(serious_reasons)
             if s.subject_type == "enterprise"
             else "社会组织严重违法失信，被依法撤销登记",
@@ -659,7 +665,9 @@ def generate() -> Iterator[dict[str, Any]]:
         g.add(s, "red_list", authority, start, period_end, reason=reason)
 
     grades = ["excellent", "good", "fair", "poor"]
-    for s in organisations + pick(ordinary, 12):
+    # the provincial public credit grade covers enterprises, persons, institutions and societies,
+    # not government agencies (those are assessed under government integrity instead)
+    for s in institutions + societies + pick(ordinary, 12):
         start = g.start(dt.date(2025, 1, 1))
         g.add(
             s,

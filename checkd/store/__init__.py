@@ -2,7 +2,14 @@
 
 from checkd.store.db import Database, StoreUnavailable
 from checkd.store.entries import EntryRepository
-from checkd.store.records import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository
+from checkd.store.records import (
+    CheckRef,
+    DuplicateKey,
+    FeedbackRef,
+    LedgerRecord,
+    LedgerRepository,
+    OutcomeFact,
+)
 
 __all__ = [
     "CheckRef",
@@ -12,5 +19,6 @@ __all__ = [
     "FeedbackRef",
     "LedgerRecord",
     "LedgerRepository",
+    "OutcomeFact",
     "StoreUnavailable",
 ]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from checkd.store.db import Database, utc
-from checkd.store.tables import CheckRow, FeedbackRow, LedgerRow
+from checkd.store.tables import CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +23,22 @@ class CheckRef:
     matter: str
     scene: str
     verdict: str
+    subjects: int = 0
+    subjects_hit_penalty: int = 0
+    subjects_hit_reward: int = 0
+    measures_mandatory: int = 0
+    measures_discretionary: int = 0
+    has_penalty: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeFact:
+    """One reported outcome, for statistics."""
+
+    measure_id: str
+    subject_id: str
+    outcome: str
+    action: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +48,7 @@ class FeedbackRef:
     feedback_id: str
     check_id: str
     digest: str
+    outcomes: tuple[OutcomeFact, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +104,12 @@ class LedgerRepository:
                                 verdict=c.verdict,
                                 recorded_at=record.recorded_at,
                                 seq=record.seq,
+                                subjects=c.subjects,
+                                subjects_hit_penalty=c.subjects_hit_penalty,
+                                subjects_hit_reward=c.subjects_hit_reward,
+                                measures_mandatory=c.measures_mandatory,
+                                measures_discretionary=c.measures_discretionary,
+                                has_penalty=c.has_penalty,
                             )
                         )
                     if record.feedback is not None:
@@ -99,6 +122,13 @@ class LedgerRepository:
                                 recorded_at=record.recorded_at,
                                 seq=record.seq,
                             )
+                        )
+                        session.add_all(
+                            FeedbackOutcomeRow(feedback_id=f.feedback_id, check_id=f.check_id,
+                                               measure_id=o.measure_id, subject_id=o.subject_id,
+                                               outcome=o.outcome, action=o.action,
+                                               recorded_at=record.recorded_at)
+                            for o in f.outcomes
                         )
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc

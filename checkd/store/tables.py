@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, DateTime, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -89,6 +99,30 @@ class CheckRow(Base):
     verdict: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     seq: Mapped[int] = mapped_column(BigInteger)
+    # Figures for the closed-loop statistics, fixed at check time.
+    subjects: Mapped[int] = mapped_column(default=0)
+    subjects_hit_penalty: Mapped[int] = mapped_column(default=0)
+    subjects_hit_reward: Mapped[int] = mapped_column(default=0)
+    measures_mandatory: Mapped[int] = mapped_column(default=0)
+    measures_discretionary: Mapped[int] = mapped_column(default=0)
+    has_penalty: Mapped[bool] = mapped_column(default=False)
+
+
+class FeedbackOutcomeRow(Base):
+    """One reported outcome of one measure for one subject (for statistics)."""
+
+    __tablename__ = "feedback_outcomes"
+    __table_args__ = (Index("ix_feedback_outcomes_check", "check_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    feedback_id: Mapped[str] = mapped_column(String(64))
+    check_id: Mapped[str] = mapped_column(String(64))
+    measure_id: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class FeedbackRow(Base):

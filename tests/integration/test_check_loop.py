@@ -83,8 +83,9 @@ def listed(daemon: RunningDaemon) -> dict[str, str]:
     return ids
 
 
-def test_listed_enterprise_gets_its_penalty_measures(daemon: RunningDaemon, listed: dict[str, str]) -> None:
-    """A serious-dishonesty enterprise gets exactly the catalogue's penalties for this department and scene."""
+def test_listed_enterprise_gets_its_penalty_measures(daemon: RunningDaemon,
+                                                     listed: dict[str, str]) -> None:
+    """A serious-dishonesty enterprise gets exactly the catalogue's penalties for this case."""
     response = check(daemon, listed["serious"])
     (subject,) = response.subjects
     assert [e.entry_id for e in subject.entries] == ["E-SER"]
@@ -109,7 +110,8 @@ def test_red_listed_enterprise_gets_rewards(daemon: RunningDaemon, listed: dict[
     assert all(m.polarity == pb.POLARITY_REWARD for m in response.subjects[0].measures)
 
 
-def test_penalty_in_force_withholds_rewards(daemon: RunningDaemon, listed: dict[str, str]) -> None:
+def test_penalty_in_force_withholds_rewards(daemon: RunningDaemon,
+                                            listed: dict[str, str]) -> None:
     """On both lists: rewards are withheld, saying which penalty entry suppressed them."""
     subject = check(daemon, listed["both"]).subjects[0]
     assert {m.measure_id for m in subject.measures} == expected_measures(

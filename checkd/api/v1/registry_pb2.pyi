@@ -109,3 +109,166 @@ class ReloadResponse(_message.Message):
     data_version: str
     entries: int
     def __init__(self, catalogue_version: _Optional[str] = ..., data_version: _Optional[str] = ..., entries: _Optional[int] = ...) -> None: ...
+
+class GetCatalogueRequest(_message.Message):
+    __slots__ = ("department", "scene", "matter")
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
+    MATTER_FIELD_NUMBER: _ClassVar[int]
+    department: str
+    scene: str
+    matter: str
+    def __init__(self, department: _Optional[str] = ..., scene: _Optional[str] = ..., matter: _Optional[str] = ...) -> None: ...
+
+class NamedItem(_message.Message):
+    __slots__ = ("id", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class ListTypeInfo(_message.Message):
+    __slots__ = ("id", "name", "polarity", "subject_types", "default_months", "max_months", "repairable", "severities", "severity_polarity")
+    class SeverityPolarityEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _check_pb2.Polarity
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_check_pb2.Polarity, str]] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLARITY_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    MAX_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    REPAIRABLE_FIELD_NUMBER: _ClassVar[int]
+    SEVERITIES_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_POLARITY_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    polarity: _check_pb2.Polarity
+    subject_types: _containers.RepeatedScalarFieldContainer[_check_pb2.SubjectType]
+    default_months: int
+    max_months: int
+    repairable: bool
+    severities: _containers.RepeatedScalarFieldContainer[str]
+    severity_polarity: _containers.ScalarMap[str, _check_pb2.Polarity]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., polarity: _Optional[_Union[_check_pb2.Polarity, str]] = ..., subject_types: _Optional[_Iterable[_Union[_check_pb2.SubjectType, str]]] = ..., default_months: _Optional[int] = ..., max_months: _Optional[int] = ..., repairable: _Optional[bool] = ..., severities: _Optional[_Iterable[str]] = ..., severity_polarity: _Optional[_Mapping[str, _check_pb2.Polarity]] = ...) -> None: ...
+
+class TriggerInfo(_message.Message):
+    __slots__ = ("list", "severities")
+    LIST_FIELD_NUMBER: _ClassVar[int]
+    SEVERITIES_FIELD_NUMBER: _ClassVar[int]
+    list: str
+    severities: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, list: _Optional[str] = ..., severities: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class MeasureInfo(_message.Message):
+    __slots__ = ("measure_id", "title", "polarity", "action", "departments", "scenes", "matters", "triggers", "subject_types", "roles", "mandatory", "legal_basis", "effective_from", "effective_to", "source", "uncertain")
+    MEASURE_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    POLARITY_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    SCENES_FIELD_NUMBER: _ClassVar[int]
+    MATTERS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    MANDATORY_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_TO_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    UNCERTAIN_FIELD_NUMBER: _ClassVar[int]
+    measure_id: str
+    title: str
+    polarity: _check_pb2.Polarity
+    action: str
+    departments: _containers.RepeatedScalarFieldContainer[str]
+    scenes: _containers.RepeatedScalarFieldContainer[str]
+    matters: _containers.RepeatedScalarFieldContainer[str]
+    triggers: _containers.RepeatedCompositeFieldContainer[TriggerInfo]
+    subject_types: _containers.RepeatedScalarFieldContainer[_check_pb2.SubjectType]
+    roles: _containers.RepeatedScalarFieldContainer[_check_pb2.Role]
+    mandatory: bool
+    legal_basis: str
+    effective_from: str
+    effective_to: str
+    source: str
+    uncertain: str
+    def __init__(self, measure_id: _Optional[str] = ..., title: _Optional[str] = ..., polarity: _Optional[_Union[_check_pb2.Polarity, str]] = ..., action: _Optional[str] = ..., departments: _Optional[_Iterable[str]] = ..., scenes: _Optional[_Iterable[str]] = ..., matters: _Optional[_Iterable[str]] = ..., triggers: _Optional[_Iterable[_Union[TriggerInfo, _Mapping]]] = ..., subject_types: _Optional[_Iterable[_Union[_check_pb2.SubjectType, str]]] = ..., roles: _Optional[_Iterable[_Union[_check_pb2.Role, str]]] = ..., mandatory: _Optional[bool] = ..., legal_basis: _Optional[str] = ..., effective_from: _Optional[str] = ..., effective_to: _Optional[str] = ..., source: _Optional[str] = ..., uncertain: _Optional[str] = ...) -> None: ...
+
+class CatalogueView(_message.Message):
+    __slots__ = ("version", "edition", "scenes", "departments", "list_types", "measures")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    EDITION_FIELD_NUMBER: _ClassVar[int]
+    SCENES_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENTS_FIELD_NUMBER: _ClassVar[int]
+    LIST_TYPES_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    version: str
+    edition: str
+    scenes: _containers.RepeatedCompositeFieldContainer[NamedItem]
+    departments: _containers.RepeatedCompositeFieldContainer[NamedItem]
+    list_types: _containers.RepeatedCompositeFieldContainer[ListTypeInfo]
+    measures: _containers.RepeatedCompositeFieldContainer[MeasureInfo]
+    def __init__(self, version: _Optional[str] = ..., edition: _Optional[str] = ..., scenes: _Optional[_Iterable[_Union[NamedItem, _Mapping]]] = ..., departments: _Optional[_Iterable[_Union[NamedItem, _Mapping]]] = ..., list_types: _Optional[_Iterable[_Union[ListTypeInfo, _Mapping]]] = ..., measures: _Optional[_Iterable[_Union[MeasureInfo, _Mapping]]] = ...) -> None: ...
+
+class StatsRequest(_message.Message):
+    __slots__ = ("from_date", "to_date", "department", "overdue_days")
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    from_date: str
+    to_date: str
+    department: str
+    overdue_days: int
+    def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., department: _Optional[str] = ..., overdue_days: _Optional[int] = ...) -> None: ...
+
+class StatsRow(_message.Message):
+    __slots__ = ("department", "month", "checks", "subjects_checked", "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary", "feedback_applied", "feedback_not_applied", "feedback_partially_applied", "feedback_objected", "checks_missing_feedback", "penalty_checks_overdue", "restrictions_applied")
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_HIT_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_HIT_REWARD_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_MANDATORY_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_DISCRETIONARY_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_NOT_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_PARTIALLY_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    FEEDBACK_OBJECTED_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_MISSING_FEEDBACK_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_CHECKS_OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    RESTRICTIONS_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    department: str
+    month: str
+    checks: int
+    subjects_checked: int
+    subjects_hit_penalty: int
+    subjects_hit_reward: int
+    measures_mandatory: int
+    measures_discretionary: int
+    feedback_applied: int
+    feedback_not_applied: int
+    feedback_partially_applied: int
+    feedback_objected: int
+    checks_missing_feedback: int
+    penalty_checks_overdue: int
+    restrictions_applied: int
+    def __init__(self, department: _Optional[str] = ..., month: _Optional[str] = ..., checks: _Optional[int] = ..., subjects_checked: _Optional[int] = ..., subjects_hit_penalty: _Optional[int] = ..., subjects_hit_reward: _Optional[int] = ..., measures_mandatory: _Optional[int] = ..., measures_discretionary: _Optional[int] = ..., feedback_applied: _Optional[int] = ..., feedback_not_applied: _Optional[int] = ..., feedback_partially_applied: _Optional[int] = ..., feedback_objected: _Optional[int] = ..., checks_missing_feedback: _Optional[int] = ..., penalty_checks_overdue: _Optional[int] = ..., restrictions_applied: _Optional[int] = ...) -> None: ...
+
+class StatsResponse(_message.Message):
+    __slots__ = ("rows", "total", "plan_checks_per_year")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PLAN_CHECKS_PER_YEAR_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[StatsRow]
+    total: StatsRow
+    plan_checks_per_year: int
+    def __init__(self, rows: _Optional[_Iterable[_Union[StatsRow, _Mapping]]] = ..., total: _Optional[_Union[StatsRow, _Mapping]] = ..., plan_checks_per_year: _Optional[int] = ...) -> None: ...

@@ -54,6 +54,16 @@ class RegistryServiceStub:
                 request_serializer=checkd_dot_v1_dot_registry__pb2.ReloadRequest.SerializeToString,
                 response_deserializer=checkd_dot_v1_dot_registry__pb2.ReloadResponse.FromString,
                 _registered_method=True)
+        self.GetCatalogue = channel.unary_unary(
+                '/checkd.v1.RegistryService/GetCatalogue',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.GetCatalogueRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_registry__pb2.CatalogueView.FromString,
+                _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/checkd.v1.RegistryService/Stats',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.StatsRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_registry__pb2.StatsResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -87,6 +97,20 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCatalogue(self, request, context):
+        """The catalogue in force, optionally narrowed to a department / scene / matter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Stats(self, request, context):
+        """Closed-loop statistics per department and month, computed from the ledger.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +133,16 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.Reload,
                     request_deserializer=checkd_dot_v1_dot_registry__pb2.ReloadRequest.FromString,
                     response_serializer=checkd_dot_v1_dot_registry__pb2.ReloadResponse.SerializeToString,
+            ),
+            'GetCatalogue': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCatalogue,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.GetCatalogueRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_registry__pb2.CatalogueView.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.StatsRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_registry__pb2.StatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +253,60 @@ class RegistryService:
             '/checkd.v1.RegistryService/Reload',
             checkd_dot_v1_dot_registry__pb2.ReloadRequest.SerializeToString,
             checkd_dot_v1_dot_registry__pb2.ReloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCatalogue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/GetCatalogue',
+            checkd_dot_v1_dot_registry__pb2.GetCatalogueRequest.SerializeToString,
+            checkd_dot_v1_dot_registry__pb2.CatalogueView.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/Stats',
+            checkd_dot_v1_dot_registry__pb2.StatsRequest.SerializeToString,
+            checkd_dot_v1_dot_registry__pb2.StatsResponse.FromString,
             options,
             channel_credentials,
             insecure,
