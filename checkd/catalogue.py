@@ -24,7 +24,8 @@ from checkd.model import (
     SubjectType,
     Trigger,
 )
-from checkd.rules_schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA
+from checkd.rules_schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA, TIME_RULES_SCHEMA
+from checkd.time_rules import TIME_RULES_FILE, TimeRules, build_time_rules
 
 CATALOGUE_FILE = "catalogue.yaml"
 LISTS_FILE = "lists.yaml"
@@ -112,6 +113,8 @@ class Catalogue:
         departments: Mapping[str, str],
         list_types: Mapping[str, ListType],
         measures: Iterable[Measure],
+        time_rules: TimeRules | None = None,
+        uncertain: Mapping[str, str] | None = None,
     ) -> None:
         self.edition = edition
         self.version = version
@@ -120,12 +123,19 @@ class Catalogue:
         self.list_types = dict(list_types)
         self.measures = tuple(measures)
         self.measures_by_id = {m.measure_id: m for m in self.measures}
+        self.time_rules = time_rules or TimeRules()
+        # What could not be confirmed, by measure id or list id (the rules' `uncertain` fields).
+        self.uncertain = {k: v for k, v in (uncertain or {}).items() if v}
         by_list: dict[str, list[Measure]] = defaultdict(list)
         for measure in self.measures:
             for trigger in measure.triggers:
                 if measure not in by_list[trigger.list_id]:
                     by_list[trigger.list_id].append(measure)
         self._by_list = {k: tuple(v) for k, v in by_list.items()}
+        # Polarity look-ups happen for every hit of every check: precompute them.
+        self._fixed_polarity = {k: t.polarity for k, t in self.list_types.items() if t.polarity}
+        self._graded_polarity = {(k, grade): polarity for k, t in self.list_types.items()
+                                 for grade, polarity in t.severity_polarity if polarity is not None}
         # Candidate measures per (department, matter, scene, list); the cache lives and dies with
         # this snapshot, so a reload can never serve measures of an older catalogue.
         self._candidates: LRUCache[tuple[str, str, str, str], tuple[Measure, ...]] = LRUCache(
@@ -145,8 +155,10 @@ class Catalogue:
 
     def polarity_of(self, list_id: str, severity: str) -> Polarity | None:
         """Polarity of an entry on `list_id` with `severity` (None: neutral grade or unknown list)."""
-        list_type = self.list_types.get(list_id)
-        return None if list_type is None else list_type.polarity_of(severity)
+        fixed = self._fixed_polarity.get(list_id)
+        if fixed is not None:
+            return fixed
+        return self._graded_polarity.get((list_id, severity))
 
 
 def load_catalogue(rules_dir: str | Path) -> Catalogue:
@@ -185,12 +197,17 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
     if not measure_files:
         problems.append(f"{MEASURES_DIR}/:1: (directory): no measure files")
     measure_docs = [(path, read(path, MEASURES_SCHEMA)) for path in measure_files]
+    time_doc = read(root / TIME_RULES_FILE, TIME_RULES_SCHEMA) if (root / TIME_RULES_FILE).exists() else None
     if problems:
         raise CatalogueError(problems)
 
     scenes = _unique_ids(catalogue_doc["scenes"], CATALOGUE_FILE, "scenes", problems)
     departments = _unique_ids(catalogue_doc["departments"], CATALOGUE_FILE, "departments", problems)
     list_types = _list_types(lists_doc, problems)
+    time_rules = (build_time_rules(time_doc, list_types, TIME_RULES_FILE, problems)
+                  if time_doc is not None else TimeRules())
+    uncertain = {item["id"]: item.get("uncertain", "") for item in lists_doc["list_types"]}
+    titles: dict[str, str] = {}
     measures: dict[str, Measure] = {}
     for path, document in measure_docs:
         rel = path.relative_to(root).as_posix()
@@ -201,9 +218,15 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
                 continue
             if measure.measure_id in measures:
                 problems.append(
-                    f"{rel}:{item.line}: measures[{i}].id: duplicate measure id {measure.measure_id}"
+                    f"{rel}:{item.key_lines['id']}: measures[{i}].id: duplicate measure id "
+                    f"{measure.measure_id}"
                 )
+            if measure.title in titles:
+                problems.append(f"{rel}:{item.key_lines['title']}: measures[{i}].title: same title as "
+                                f"{titles[measure.title]}")
+            titles.setdefault(measure.title, measure.measure_id)
             measures[measure.measure_id] = measure
+            uncertain[measure.measure_id] = item.get("uncertain", "")
     if problems:
         raise CatalogueError(problems)
     return Catalogue(
@@ -213,6 +236,8 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
         departments=departments,
         list_types=list_types,
         measures=measures.values(),
+        time_rules=time_rules,
+        uncertain=uncertain,
     )
 
 
@@ -228,20 +253,23 @@ def _unique_ids(items: _LinedList, rel: str, field: str, problems: list[str]) ->
 def _list_types(document: Any, problems: list[str]) -> dict[str, ListType]:
     found: dict[str, ListType] = {}
     for i, item in enumerate(document["list_types"]):
-        where = f"{LISTS_FILE}:{document['list_types'].item_lines[i]}: list_types[{i}]"
+        def at(key: str, fallback: str = "id", i: int = i, item: _Lined = item) -> str:
+            line = item.key_lines.get(key, item.key_lines.get(fallback, item.line))
+            return f"{LISTS_FILE}:{line}: list_types[{i}].{key}"
+
         severities = tuple(item.get("severities") or ())
         severity_polarity = dict(item.get("severity_polarity") or {})
         graded = item["polarity"] == "graded"
         if graded and not severity_polarity:
-            problems.append(f"{where}.severity_polarity: required for a graded list")
+            problems.append(f"{at('severity_polarity', 'polarity')}: required for a graded list")
         for grade in severity_polarity:
             if grade not in severities:
-                problems.append(f"{where}.severity_polarity: {grade!r} is not one of its severities")
+                problems.append(f"{at('severity_polarity')}: {grade!r} is not one of its severities")
         default, maximum = item.get("default_months"), item.get("max_months")
         if default is not None and maximum is not None and default > maximum:
-            problems.append(f"{where}.default_months: {default} exceeds max_months {maximum}")
+            problems.append(f"{at('default_months')}: {default} exceeds max_months {maximum}")
         if item["id"] in found:
-            problems.append(f"{where}.id: duplicate list id {item['id']}")
+            problems.append(f"{at('id')}: duplicate list id {item['id']}")
         found[item["id"]] = ListType(
             list_id=item["id"],
             name=item["name"],
@@ -270,7 +298,7 @@ def _measure(
     before = len(problems)
 
     def bad(field: str, reason: str) -> None:
-        line = item.key_lines.get(field.split("[", maxsplit=1)[0], item.line)
+        line = _line_of(item, _path_of(field))
         problems.append(f"{where.rsplit(':', 1)[0]}:{line}: measures[{index}].{field}: {reason}")
 
     for i, department in enumerate(item["departments"]):
@@ -292,6 +320,8 @@ def _measure(
             bad(f"triggers[{i}].list", f"unknown list {trigger['list']!r}")
             continue
         severities = frozenset(trigger.get("severities") or ())
+        if list_type.polarity is None and not severities:
+            bad(f"triggers[{i}].severities", f"{list_type.list_id} is graded: name the severities")
         for severity in severities:
             if list_type.severities and severity not in list_type.severities:
                 bad(f"triggers[{i}].severities", f"{severity!r} is not a severity of {list_type.list_id}")
@@ -319,6 +349,16 @@ def _measure(
         effective_to=effective_to,
         source=item.get("source") or "",
     )
+
+
+def _path_of(field: str) -> list[str | int]:
+    """`triggers[0].list` -> ["triggers", 0, "list"] (to locate the exact line)."""
+    path: list[str | int] = []
+    for part in field.replace("]", "").split("."):
+        name, *indices = part.split("[")
+        path.append(name)
+        path.extend(int(i) for i in indices)
+    return path
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -18,6 +18,7 @@ from checkd.engine import decide
 from checkd.errors import InvalidArgument, NotFound, Unavailable, Violation
 from checkd.ids import IdentifierError, parse_identifier
 from checkd.ledger import Ledger
+from checkd.metrics import Metrics
 from checkd.model import CheckCase, Decision, Outcome, Polarity, SubjectDecision
 from checkd.pii import SubjectKeyer
 from checkd.snapshots import Snapshots
@@ -29,6 +30,7 @@ from checkd.store import (
     LedgerRepository,
     OutcomeFact,
 )
+from checkd.text import text_problem
 
 log = structlog.get_logger(__name__)
 
@@ -39,8 +41,11 @@ class Checker:
     """Runs checks and feedback against the current snapshots and records them in the ledger."""
 
     def __init__(self, snapshots: Snapshots, ledger: Ledger, records: LedgerRepository,
-                 keyer: SubjectKeyer, clock: Clock, *, recent: int = 50_000) -> None:
+                 keyer: SubjectKeyer, clock: Clock, *, recent: int = 50_000,
+                 metrics: Metrics | None = None, max_data_age: dt.timedelta | None = None) -> None:
         self._snapshots = snapshots
+        self._metrics = metrics
+        self._max_data_age = max_data_age
         self._ledger = ledger
         self._records = records
         self._keyer = keyer
@@ -61,16 +66,23 @@ class Checker:
         Batches and streams queue all their items first so one group commit covers them.
         """
         department, request_id = request.department.strip(), request.request_id
-        if request_id:
-            stored = self._stored_by_request(department, request_id)
-            if stored is not None:
-                return lambda: stored.response
+        storable = text_problem(request_id, 128) is None and text_problem(department, 64) is None
+        if request_id and storable:  # otherwise check_case below names the bad field
+            # Only the recent-answers cache is consulted here: an older retry is caught by the
+            # store's unique key at commit and answered from the stored original (see finish).
+            recent = self._recent.get((department, request_id))
+            if recent is not None:
+                original = pb.CheckRecord.FromString(recent).response
+                return lambda: original
         state = self._snapshots.current
         now = self._clock()
         case = convert.check_case(request, state.catalogue, self._keyer, now)
-        decision = decide(case, state.index, state.catalogue, now)
+        age = self._snapshots.data_age(now)
+        decision = decide(case, state.index, state.catalogue, now, data_age=age,
+                          max_data_age=self._max_data_age)
         check_id = uuid.uuid4().hex
-        response = convert.check_response(decision, state.catalogue, check_id, request_id, case.as_of)
+        response = convert.check_response(decision, state.catalogue, check_id, request_id, case.as_of,
+                                          int(age.total_seconds()) if age else 0)
         record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
                                 scene=case.scene, request_id=request_id, response=response)
         payload = record.SerializeToString(deterministic=True)
@@ -89,6 +101,9 @@ class Checker:
             if request_id:
                 self._recent[(department, request_id)] = payload
             _log_check(case, decision, check_id, now, self._clock())
+            if self._metrics is not None:
+                self._metrics.check_recorded(department, case.scene, decision.verdict.value,
+                                             measures=ref.measures_mandatory + ref.measures_discretionary)
             return response
 
         return finish
@@ -110,9 +125,8 @@ class Checker:
 
     def feedback(self, request: pb.FeedbackRequest) -> pb.FeedbackResponse:
         """Validate feedback against what the check pushed, store it once, acknowledge."""
-        stored = self._records.check(request.check_id.strip()) if request.check_id.strip() else None
-        if not request.check_id.strip():
-            raise InvalidArgument([Violation("check_id", "required")])
+        check_id = _valid_check_id(request.check_id)
+        stored = self._records.check(check_id)
         if stored is None:
             raise NotFound(f"check {request.check_id!r} does not exist")
         record = pb.CheckRecord.FromString(stored[0].payload)
@@ -142,6 +156,8 @@ class Checker:
             return _feedback_ack(again, duplicate=True)
         log.info("feedback", check_id=record.check_id, department=record.department,
                  feedback_id=feedback_id, outcomes=[pb.Outcome.Name(o.outcome) for o in outcomes])
+        if self._metrics is not None:
+            self._metrics.feedback_recorded(record.department, (fact.outcome for fact in facts))
         return _feedback_ack(written, duplicate=False)
 
     def _validated_outcomes(self, request: pb.FeedbackRequest,
@@ -168,8 +184,9 @@ class Checker:
                     problems.append(Violation(f"{where}.outcome", "required"))
             if kind is Outcome.NOT_APPLIED and not outcome.reason.strip():
                 problems.append(Violation(f"{where}.reason", "required when the measure was not applied"))
-            if len(outcome.reason) > 2000:
-                problems.append(Violation(f"{where}.reason", "longer than 2000 characters"))
+            reason_problem = text_problem(outcome.reason, 2000)
+            if reason_problem:
+                problems.append(Violation(f"{where}.reason", reason_problem))
             if shown is not None and (shown, outcome.measure_id) not in pushed:
                 problems.append(Violation(
                     f"{where}.measure_id",
@@ -198,9 +215,7 @@ class Checker:
 
     def get_check(self, check_id: str) -> pb.CheckRecord:
         """The stored check exactly as answered, with its feedback and ledger position."""
-        if not check_id.strip():
-            raise InvalidArgument([Violation("check_id", "required")])
-        stored = self._records.check(check_id.strip())
+        stored = self._records.check(_valid_check_id(check_id))
         if stored is None:
             raise NotFound(f"check {check_id!r} does not exist")
         check, feedback = stored
@@ -238,6 +253,15 @@ def _check_ref(check_id: str, department: str, request_id: str, case: CheckCase,
         measures_discretionary=sum(not m.mandatory for m in pushed),
         has_penalty=any(m.polarity is Polarity.PENALTY for m in pushed),
     )
+
+
+def _valid_check_id(raw: str) -> str:
+    """A check id fit to look up, or InvalidArgument saying why not."""
+    check_id = raw.strip()
+    problem = "required" if not check_id else text_problem(check_id, 64)
+    if problem:
+        raise InvalidArgument([Violation("check_id", problem)])
+    return check_id
 
 
 def _feedback_ack(record: LedgerRecord, *, duplicate: bool) -> pb.FeedbackResponse:

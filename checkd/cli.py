@@ -1,4 +1,4 @@
-"""The `checkd` command: serve, check, import, reload, rules check, ledger verify."""
+"""The `checkd` command: serve, check, import, reload, report, rules, ledger, rekey, token."""
 
 from __future__ import annotations
 
@@ -36,11 +36,61 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-sample", action="store_true", help="do not seed an empty store")
     serve.add_argument("--max-batch", type=int, default=1000)
     serve.add_argument("--workers", type=int, default=16)
+    serve.add_argument("--max-concurrent-rpcs", type=int, default=256,
+                       help="beyond this many calls in progress, new ones get RESOURCE_EXHAUSTED")
     serve.add_argument("--grace", type=float, default=10.0, help="seconds for in-flight calls on stop")
     serve.add_argument("--poll", type=float, default=5.0, help="seconds between data-version polls")
     serve.add_argument("--port-file", type=Path, help="write the bound port here once serving")
     serve.add_argument("--log-format", choices=("console", "json"), default="console")
+    serve.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM): serve TLS")
+    serve.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
+    serve.add_argument("--tls-client-ca", type=Path,
+                       help="CA of department client certificates: require mutual TLS")
+    serve.add_argument("--policy", type=Path,
+                       help="access policy YAML: authenticate and authorize every call (re-read on change)")
+    serve.add_argument("--insecure", action="store_true",
+                       help="allow plain text on a non-loopback --listen address")
+    serve.add_argument("--ops-listen", help="HOST:PORT of the HTTP ops listener (/healthz, /readyz, "
+                       "/metrics); default off")
+    serve.add_argument("--ops-port-file", type=Path, help="write the ops listener's bound port here")
+    serve.add_argument("--max-data-age", type=float, help="seconds: older data answers REVIEW and "
+                       "fails /readyz (default off)")
+    serve.add_argument("--overdue-days", type=int, default=30,
+                       help="days after which a penalty check without feedback is overdue")
     serve.set_defaults(run=_serve)
+
+    report = commands.add_parser("report", help="closed-loop statistics per department and month")
+    report.add_argument("--db", default=DEFAULT_DB)
+    report.add_argument("--from", dest="from_date", required=True, help="first day, YYYY-MM-DD (UTC+8)")
+    report.add_argument("--to", dest="to_date", required=True, help="last day, YYYY-MM-DD (UTC+8)")
+    report.add_argument("--department", default="")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument("--overdue-days", type=int, default=30)
+    report.add_argument("--as-of", default="", help="count overdue as of this date/timestamp (default now)")
+    report.set_defaults(run=_report)
+
+    overdue = commands.add_parser("overdue", help="penalty checks still without feedback after N days")
+    overdue.add_argument("--db", default=DEFAULT_DB)
+    overdue.add_argument("--department", default="")
+    overdue.add_argument("--days", type=int, default=30)
+    overdue.add_argument("--as-of", default="", help="as of this date/timestamp (default now)")
+    overdue.add_argument("--limit", type=int, default=1000)
+    overdue.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    overdue.set_defaults(run=_overdue)
+
+    rekey = commands.add_parser("rekey", help="re-key stored personal data under a new secret "
+                                "(stop the daemon first)")
+    rekey.add_argument("--db", default=DEFAULT_DB)
+    rekey.add_argument("--old-secret-file", type=Path, required=True)
+    rekey.add_argument("--new-secret-file", type=Path, required=True,
+                       help="created (random, mode 0600) if it does not exist")
+    rekey.set_defaults(run=_rekey)
+
+    token = commands.add_parser("token", help="API token tooling")
+    token_commands = token.add_subparsers(title="token commands")
+    token_new = token_commands.add_parser("new", help="make a token; print it and its policy entry")
+    token_new.add_argument("--id", required=True, help="the token's name in the policy and audit")
+    token_new.set_defaults(run=_token_new)
 
     check = commands.add_parser("check", help="run one check against a daemon, print JSON")
     check.add_argument("--target", default=DEFAULT_LISTEN)
@@ -50,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--subject", action="append", required=True, help="identifier (repeatable)")
     check.add_argument("--request-id", default="")
     check.add_argument("--timeout", type=float, default=10.0)
+    _client_options(check)
     check.set_defaults(run=_check)
 
     load = commands.add_parser("import", help="import list entries from CSV / JSON Lines files")
@@ -59,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     reload_ = commands.add_parser("reload", help="ask a running daemon to reload rules and data")
     reload_.add_argument("--target", default=DEFAULT_LISTEN)
+    _client_options(reload_)
     reload_.set_defaults(run=_reload)
 
     rules = commands.add_parser("rules", help="catalogue tooling")
@@ -66,13 +118,39 @@ def _parser() -> argparse.ArgumentParser:
     rules_check = rules_commands.add_parser("check", help="validate a rules directory")
     rules_check.add_argument("dir", nargs="?", type=Path, default=Path("rules"))
     rules_check.set_defaults(run=_rules_check)
+    rules_show = rules_commands.add_parser("show", help="show one measure as GetCatalogue shows it")
+    rules_show.add_argument("measure_id")
+    rules_show.add_argument("--rules", type=Path, default=Path("rules"))
+    rules_show.set_defaults(run=_rules_show)
+    rules_schema = rules_commands.add_parser("schema", help="print the JSON Schema of the rules files")
+    rules_schema.set_defaults(run=_rules_schema)
 
     ledger = commands.add_parser("ledger", help="evidence ledger tooling")
     ledger_commands = ledger.add_subparsers(title="ledger commands")
     verify = ledger_commands.add_parser("verify", help="walk the hash chain")
     verify.add_argument("--db", default=DEFAULT_DB)
+    verify.add_argument("--anchor", action="append", default=[], metavar="SEQ:HASH",
+                        help="a chain head from a `ledger_anchor` log event (repeatable)")
     verify.set_defaults(run=_ledger_verify)
     return parser
+
+
+def _client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ca", type=Path, help="CA certificate: connect with TLS")
+    parser.add_argument("--cert", type=Path, help="client certificate (mutual TLS)")
+    parser.add_argument("--key", type=Path, help="client private key (mutual TLS)")
+    parser.add_argument("--token-file", type=Path, help="file holding a bearer token")
+
+
+def _call_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Channel and per-call metadata for a client command."""
+    from checkd.tls import client_channel
+
+    metadata = []
+    if args.token_file is not None:
+        metadata.append(("authorization", f"Bearer {args.token_file.read_text().strip()}"))
+    return {"channel": client_channel(args.target, args.ca, args.cert, args.key),
+            "metadata": tuple(metadata)}
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
@@ -90,8 +168,12 @@ def _serve(args: argparse.Namespace) -> int:
         config = Config(
             listen=args.listen, db_url=args.db, rules_dir=args.rules, secret_file=args.secret_file,
             secret=secret_from_env(), load_sample=not args.no_sample, max_batch=args.max_batch,
-            workers=args.workers, grace_seconds=args.grace, poll_seconds=args.poll,
-            port_file=args.port_file, log_format=args.log_format,
+            workers=args.workers, max_concurrent_rpcs=args.max_concurrent_rpcs, grace_seconds=args.grace,
+            poll_seconds=args.poll,
+            port_file=args.port_file, log_format=args.log_format, tls_cert=args.tls_cert,
+            tls_key=args.tls_key, tls_client_ca=args.tls_client_ca, policy_file=args.policy,
+            insecure=args.insecure, ops_listen=args.ops_listen, ops_port_file=args.ops_port_file,
+            max_data_age=args.max_data_age, overdue_days=args.overdue_days,
         )
     except ValueError as exc:
         print(f"checkd: {exc}", file=sys.stderr)
@@ -110,6 +192,8 @@ def _serve(args: argparse.Namespace) -> int:
     except (CheckdError, ValueError, OSError) as exc:
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    if config.ops_port_file is not None and daemon.ops is not None:
+        config.ops_port_file.write_text(str(daemon.ops.port))  # before the gRPC port file: tests wait on it
     if config.port_file is not None:
         config.port_file.write_text(str(port))
 
@@ -118,6 +202,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     def reload(*_: object) -> None:
         def run() -> None:
+            for hook in daemon.on_reload:  # the access policy, among others
+                hook()
             try:
                 daemon.snapshots.reload()
             except Exception as exc:  # a broken catalogue keeps the old one serving
@@ -144,13 +230,27 @@ def _check(args: argparse.Namespace) -> int:
         request_id=args.request_id, department=args.department, matter=args.matter, scene=args.scene,
         subjects=[check_pb2.Subject(id=subject) for subject in args.subject],
     )
-    with grpc.insecure_channel(args.target) as channel:
+    options = _call_options(args)
+    with options["channel"] as channel:
         try:
-            response = check_pb2_grpc.CheckServiceStub(channel).Check(request, timeout=args.timeout)
+            response = check_pb2_grpc.CheckServiceStub(channel).Check(
+                request, timeout=args.timeout, metadata=options["metadata"])
         except grpc.RpcError as exc:
             return _print_rpc_error(exc)
     print(json_format.MessageToJson(response, ensure_ascii=False, indent=2))
     return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from checkd.report import run_report
+
+    return run_report(args)
+
+
+def _overdue(args: argparse.Namespace) -> int:
+    from checkd.report import run_overdue
+
+    return run_overdue(args)
 
 
 def _print_rpc_error(exc: Any) -> int:
@@ -189,6 +289,7 @@ def _import(args: argparse.Namespace) -> int:
         keyer = open_keyer(config, database)
         entries = parse_entries(read_rows(args.files), catalogue, keyer)
         version = EntryRepository(database).upsert(entries, utc_now())
+        _audit_import(database, args.files, len(entries), version)
     except ImportRejected as exc:
         for where, reason in exc.problems:
             print(f"{where}: {reason}", file=sys.stderr)
@@ -203,20 +304,70 @@ def _import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit_import(database: Any, files: list[Path], count: int, version: int) -> None:
+    """Record the import in the evidence ledger, as the daemon records its registry calls."""
+    import getpass
+    import socket
+
+    from checkd.ledger import Ledger, record_admin
+    from checkd.store import LedgerRepository
+    from checkd.wiring import utc_now
+
+    ledger = Ledger(LedgerRepository(database), utc_now)
+    ledger.start()
+    try:
+        record_admin(ledger, "import", f"cli:{getpass.getuser()}@{socket.gethostname()}",
+                     files=[f.name for f in files], entries=count, data_version=version)
+    finally:
+        ledger.close()
+
+
 def _reload(args: argparse.Namespace) -> int:
     import grpc
 
     from checkd.api.v1 import registry_pb2, registry_pb2_grpc
 
-    with grpc.insecure_channel(args.target) as channel:
+    options = _call_options(args)
+    with options["channel"] as channel:
         try:
             response = registry_pb2_grpc.RegistryServiceStub(channel).Reload(
-                registry_pb2.ReloadRequest(), timeout=120
+                registry_pb2.ReloadRequest(), timeout=120, metadata=options["metadata"]
             )
         except grpc.RpcError as exc:
             return _print_rpc_error(exc)
     print(f"reloaded: catalogue {response.catalogue_version}, data {response.data_version}, "
           f"{response.entries} entries")
+    return EXIT_OK
+
+
+def _rekey(args: argparse.Namespace) -> int:
+    from checkd.pii import SubjectKeyer, load_secret
+    from checkd.rekeying import rekey
+    from checkd.store import Database
+    from checkd.store.rekey import RekeyRefused
+    from checkd.wiring import KEY_FINGERPRINT
+
+    try:
+        old = SubjectKeyer(load_secret(args.old_secret_file, create=False))
+        new = SubjectKeyer(load_secret(args.new_secret_file))
+        report = rekey(Database(args.db), KEY_FINGERPRINT, old, new)
+    except (RekeyRefused, ValueError, OSError) as exc:
+        print(f"checkd rekey: {exc}; nothing was changed", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"re-keyed {report.persons} persons ({report.entries} entries, {report.relations} relations); "
+          f"key fingerprint now {new.fingerprint()}; data version d{report.data_version}. "
+          f"Start the daemon with the new secret ({args.new_secret_file}).")
+    return EXIT_OK
+
+
+def _token_new(args: argparse.Namespace) -> int:
+    import secrets
+
+    from checkd.policy import hash_token
+
+    token = secrets.token_urlsafe(32)
+    print(f"token (give it to the department system; it is not stored): {token}")
+    print(f"policy entry:  - {{id: {args.id}, sha256: \"{hash_token(token)}\"}}")
     return EXIT_OK
 
 
@@ -237,12 +388,50 @@ def _rules_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _rules_show(args: argparse.Namespace) -> int:
+    from checkd.catalogue import load_catalogue
+    from checkd.catalogue_view import show_measure
+    from checkd.errors import CatalogueError, NotFound
+
+    try:
+        print(show_measure(load_catalogue(args.rules), args.measure_id))
+    except CatalogueError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except NotFound as exc:
+        print(f"checkd rules show: {exc.message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _rules_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from checkd.rules_schema import json_schema
+
+    print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
 def _ledger_verify(args: argparse.Namespace) -> int:
     from checkd.ledger import verify
     from checkd.store import Database, LedgerRepository
 
-    database = Database(args.db)
-    report = verify(LedgerRepository(database).iter_records())
+    anchors = []
+    for anchor in args.anchor:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            print(f"checkd ledger verify: --anchor {anchor!r} is not SEQ:HASH", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        anchors.append((int(seq), digest))
+    from checkd.errors import CheckdError
+
+    try:
+        report = verify(LedgerRepository(Database(args.db)).iter_records(), anchors)
+    except CheckdError as exc:
+        print(f"checkd ledger verify: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
     if not report.ok:
         print(f"ledger BROKEN: {report.problem} (verified up to record {report.head_seq})")
         return EXIT_BAD_INPUT

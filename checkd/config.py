@@ -27,6 +27,15 @@ class Config:
     poll_seconds: float = 5.0  # how often to look for data changed by another process
     port_file: Path | None = None  # where to write the bound port (useful with port 0)
     log_format: str = "console"  # console | json
+    ops_listen: str | None = None  # HOST:PORT of the HTTP ops listener; None: off
+    ops_port_file: Path | None = None  # where to write the ops listener's bound port
+    max_data_age: float | None = None  # seconds; older data answers REVIEW and fails /readyz. None: off
+    overdue_days: int = 30  # a penalty check without feedback after this many days is overdue
+    tls_cert: Path | None = None  # server certificate chain (PEM)
+    tls_key: Path | None = None  # its private key (PEM)
+    tls_client_ca: Path | None = None  # CA of department client certificates: mutual TLS
+    policy_file: Path | None = None  # access policy; none: no authentication (loopback use)
+    insecure: bool = False  # allow plain text on a non-loopback address
 
     def __post_init__(self) -> None:
         problems = []
@@ -36,12 +45,41 @@ class Config:
             problems.append("--max-batch: must be at least 1")
         if self.workers < 1:
             problems.append("--workers: must be at least 1")
+        if self.ops_listen is not None and (":" not in self.ops_listen
+                                            or not self.ops_listen.rpartition(":")[2].isdigit()):
+            problems.append(f"--ops-listen: {self.ops_listen!r} is not HOST:PORT")
+        if self.max_data_age is not None and self.max_data_age <= 0:
+            problems.append("--max-data-age: must be a positive number of seconds")
+        if self.overdue_days < 0:
+            problems.append("--overdue-days: must not be negative")
         if self.log_format not in ("console", "json"):
             problems.append("--log-format: one of console, json")
         if not (self.rules_dir / "catalogue.yaml").exists():
             problems.append(f"--rules: {self.rules_dir} holds no catalogue.yaml")
+        problems.extend(self._security_problems())
         if problems:
             raise ValueError("; ".join(problems))
+
+
+    def _security_problems(self) -> list[str]:
+        from checkd.tls import is_loopback
+
+        problems = []
+        for flag, path in (("--tls-cert", self.tls_cert), ("--tls-key", self.tls_key),
+                           ("--tls-client-ca", self.tls_client_ca), ("--policy", self.policy_file)):
+            if path is not None and not path.is_file():
+                problems.append(f"{flag}: {path} is not a file")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            problems.append("--tls-cert/--tls-key: give both or neither")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            problems.append("--tls-client-ca: needs --tls-cert and --tls-key")
+        if self.tls_client_ca is not None and self.policy_file is None:
+            problems.append("--tls-client-ca: needs --policy to map certificates to departments")
+        plain_on_network = ":" in self.listen and not is_loopback(self.listen)
+        if self.tls_cert is None and not self.insecure and plain_on_network:
+            problems.append(f"--listen: {self.listen} is not a loopback address; plain text there needs "
+                            "--insecure (or serve TLS with --tls-cert/--tls-key)")
+        return problems
 
 
 def secret_from_env() -> str | None:

@@ -24,6 +24,7 @@ from checkd.model import (
     Verdict,
 )
 from checkd.pii import SubjectKeyer
+from checkd.text import text_problem
 
 MAX_SUBJECTS = 100
 MAX_TEXT = 256
@@ -81,20 +82,21 @@ def check_case(request: pb.CheckRequest, catalogue: Catalogue, keyer: SubjectKey
     """Validate a CheckRequest into a CheckCase; InvalidArgument names every bad field."""
     problems: list[Violation] = []
     department, matter, scene = request.department.strip(), request.matter.strip(), request.scene.strip()
-    if len(request.request_id) > 128:
-        problems.append(Violation("request_id", "longer than 128 characters"))
+    for field, value, limit in (("request_id", request.request_id, 128), ("matter", matter, MAX_TEXT),
+                                ("department", department, 64), ("scene", scene, 64)):
+        problem = text_problem(value, limit)
+        if problem:
+            problems.append(Violation(field, problem))
     if not department:
         problems.append(Violation("department", "required"))
-    elif department not in catalogue.departments:
+    elif department not in catalogue.departments and len(department) <= 64:
         problems.append(Violation("department", f"unknown department {department[:64]!r}"))
     if not scene and not matter:
         problems.append(Violation("scene", "a scene or a matter is required"))
-    if scene and scene not in catalogue.scenes:
+    if scene and scene not in catalogue.scenes and len(scene) <= 64:
         problems.append(
             Violation("scene", f"unknown scene {scene[:64]!r}; one of {sorted(catalogue.scenes)}")
         )
-    if len(matter) > MAX_TEXT:
-        problems.append(Violation("matter", f"longer than {MAX_TEXT} characters"))
     if not request.subjects:
         problems.append(Violation("subjects", "at least one subject is required"))
     if len(request.subjects) > MAX_SUBJECTS:
@@ -134,8 +136,9 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
         role = from_pb_enum(pb.Role, "ROLE", subject.role, Role)
     except ValueError:
         problems.append(Violation(f"{where}.role", f"unknown role {subject.role}"))
-    if len(subject.name) > MAX_TEXT:
-        problems.append(Violation(f"{where}.name", f"longer than {MAX_TEXT} characters"))
+    name_problem = text_problem(subject.name, MAX_TEXT)
+    if name_problem:
+        problems.append(Violation(f"{where}.name", name_problem))
     if len(subject.id) > 64:
         problems.append(Violation(f"{where}.id", "longer than 64 characters"))
     elif not subject.id.strip():
@@ -169,7 +172,7 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
 
 
 def check_response(decision: Decision, catalogue: Catalogue, check_id: str, request_id: str,
-                   as_of: dt.datetime) -> pb.CheckResponse:
+                   as_of: dt.datetime, data_age_seconds: int = 0) -> pb.CheckResponse:
     """A Decision as the CheckResponse the caller receives (and the ledger keeps)."""
     response = pb.CheckResponse(
         check_id=check_id,
@@ -179,6 +182,8 @@ def check_response(decision: Decision, catalogue: Catalogue, check_id: str, requ
         evaluated_at=timestamp(decision.evaluated_at),
         request_id=request_id,
         as_of=timestamp(as_of),
+        data_age_seconds=data_age_seconds,
+        notes=decision.notes,
     )
     for subject in decision.subjects:
         query = subject.query

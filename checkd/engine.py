@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from checkd.catalogue import Catalogue
 from checkd.index import Index
@@ -22,9 +23,21 @@ from checkd.model import (
 from checkd.names import names_differ
 
 
-def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt.datetime) -> Decision:
-    """Decide a whole check case against one consistent pair of snapshots."""
+def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt.datetime, *,
+           data_age: dt.timedelta | None = None, max_data_age: dt.timedelta | None = None) -> Decision:
+    """Decide a whole check case against one consistent pair of snapshots.
+
+    Data older than max_data_age (time since it was last confirmed current) cannot vouch for a
+    clear or reward answer: such answers become review, with a note saying the data is stale.
+    """
     subjects = tuple(_decide_subject(case, query, index, catalogue) for query in case.subjects)
+    notes: tuple[str, ...] = ()
+    if data_age is not None and max_data_age is not None and data_age > max_data_age:
+        age, limit = data_age.total_seconds(), max_data_age.total_seconds()
+        note = (f"data is stale: data version {index.version} was last confirmed current "
+                f"{age:.1f}s ago, more than the maximum {limit:g}s; review before relying on this answer")
+        notes = (note,)
+        subjects = tuple(_stale(subject, note) for subject in subjects)
     verdict = max((s.verdict for s in subjects), key=lambda v: v.strength, default=Verdict.CLEAR)
     return Decision(
         verdict=verdict,
@@ -32,7 +45,14 @@ def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt
         catalogue_version=catalogue.version,
         data_version=index.version,
         evaluated_at=evaluated_at,
+        notes=notes,
     )
+
+
+def _stale(subject: SubjectDecision, note: str) -> SubjectDecision:
+    """A subject's result on stale data: at least review, with the staleness note."""
+    verdict = subject.verdict if subject.verdict.strength >= Verdict.REVIEW.strength else Verdict.REVIEW
+    return replace(subject, verdict=verdict, notes=(*subject.notes, note))
 
 
 def _decide_subject(
@@ -96,6 +116,8 @@ def _reaches(measure: Measure, hit: EntryHit, query: SubjectQuery, day: dt.date)
 
 def _name_notes(query: SubjectQuery, hits: tuple[EntryHit, ...]) -> tuple[str, ...]:
     """Flag entries found by identifier whose listed name differs from the name given."""
+    if not query.name or not hits:
+        return ()
     return tuple(
         f"name differs from entry {hit.entry.entry_id}: given {query.name!r}, "
         f"listed {hit.entry.subject_name!r}; review before relying on this entry"

@@ -12,15 +12,23 @@ from typing import Any
 
 from checkd.catalogue import Catalogue
 from checkd.errors import ImportRejected
-from checkd.ids import IdentifierError, IdKind, parse_identifier
+from checkd.ids import Identifier, IdentifierError, IdKind, parse_identifier
 from checkd.model import ListEntry, RelatedPerson, Role, SourceLevel, SubjectType
 from checkd.pii import SubjectKeyer
+from checkd.text import text_problem
 
 REQUIRED = ("entry_id", "subject_id", "subject_name", "list", "authority", "document_no", "level",
             "start", "reason")
-OPTIONAL = ("end", "severity", "subject_type", "id_type", "legal_representative_id",
-            "legal_representative_name")
+# Persons tied to a listed organisation, each as `<role>_id` and `<role>_name` columns.
+RELATED_ROLES = (Role.LEGAL_REPRESENTATIVE, Role.PRINCIPAL_RESPONSIBLE, Role.ACTUAL_CONTROLLER,
+                 Role.DIRECTLY_RESPONSIBLE)
+OPTIONAL = ("end", "severity", "subject_type", "id_type", "registration_no",
+            *(f"{role.value}_{part}" for role in RELATED_ROLES for part in ("id", "name")))
 MAX_FIELD = 1000
+# Fields the store keeps in bounded columns (checkd/store/tables.py).
+FIELD_LIMITS = {"entry_id": 128, "subject_name": 256, "authority": 256, "document_no": 256,
+                "severity": 32, **{f"{role}_name": 256 for role in ("legal_representative",
+                                   "principal_responsible", "actual_controller", "directly_responsible")}}
 
 Row = Mapping[str, Any]
 
@@ -95,8 +103,9 @@ def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntr
         if not text[key]:
             problems.append(f"{key}: required")
     for key, value in text.items():
-        if len(value) > MAX_FIELD:
-            problems.append(f"{key}: longer than {MAX_FIELD} characters")
+        problem = text_problem(value, FIELD_LIMITS.get(key, MAX_FIELD))
+        if problem:
+            problems.append(f"{key}: {problem}")
     list_type = catalogue.list_types.get(text["list"])
     if text["list"] and list_type is None:
         problems.append(f"list: unknown list {text['list']!r}")
@@ -127,14 +136,18 @@ def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntr
     if start and end and end < start:
         problems.append(f"end: {end} is before start {start}")
     if list_type and start:
-        if end is None and list_type.default_months:
-            end = add_months(start, list_type.default_months) - dt.timedelta(days=1)
+        # No explicit end: the time rules (edition in force at the start, the list's field) set it.
+        if end is None:
+            end = catalogue.time_rules.default_end(list_type, start)
         if end and list_type.max_months and end >= add_months(start, list_type.max_months):
             problems.append(f"end: beyond the {list_type.max_months}-month maximum publication "
                             f"period of {list_type.list_id}")
+        elif end and (beyond := catalogue.time_rules.end_problem(list_type, start, end)):
+            problems.append(f"end: {beyond}")
     related = _related(text, keyer, problems)
+    registration_no = _registration_no(text["registration_no"], identifier, problems)
     if identifier and related and identifier.is_person:
-        problems.append("legal_representative_id: only an organisation has a legal representative")
+        problems.append(f"{related[0].role.value}_id: only an organisation has related persons")
     if problems:
         raise ValueError("; ".join(problems))
     assert identifier is not None and level is not None and start is not None
@@ -154,24 +167,41 @@ def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntr
         reason=text["reason"],
         severity=text["severity"],
         org_code=identifier.org_code,
+        registration_no=registration_no,
         related=related,
     )
 
 
-def _related(text: Mapping[str, str], keyer: SubjectKeyer, problems: list[str]) -> tuple[RelatedPerson, ...]:
-    raw = text["legal_representative_id"]
+def _registration_no(raw: str, identifier: Identifier | None, problems: list[str]) -> str:
+    """A legacy business registration number an organisation's entry also answers to."""
     if not raw:
-        return ()
+        return ""
+    if identifier is not None and identifier.is_person:
+        problems.append("registration_no: only an organisation has a business registration number")
+        return ""
     try:
-        person = parse_identifier(raw)
+        return parse_identifier(raw, IdKind.BUSINESS_REG_NO).value
     except IdentifierError as exc:
-        problems.append(f"legal_representative_id: {exc.reason}")
-        return ()
-    if not person.is_person:
-        problems.append("legal_representative_id: not a personal identity number")
-        return ()
-    return (RelatedPerson(Role.LEGAL_REPRESENTATIVE, keyer.key(person), person.masked(),
-                          text["legal_representative_name"]),)
+        problems.append(f"registration_no: {exc.reason}")
+        return ""
+
+
+def _related(text: Mapping[str, str], keyer: SubjectKeyer, problems: list[str]) -> tuple[RelatedPerson, ...]:
+    related = []
+    for role in RELATED_ROLES:
+        raw = text[f"{role.value}_id"]
+        if not raw:
+            continue
+        try:
+            person = parse_identifier(raw)
+        except IdentifierError as exc:
+            problems.append(f"{role.value}_id: {exc.reason}")
+            continue
+        if not person.is_person:
+            problems.append(f"{role.value}_id: not a personal identity number")
+            continue
+        related.append(RelatedPerson(role, keyer.key(person), person.masked(), text[f"{role.value}_name"]))
+    return tuple(related)
 
 
 def _text(value: Any) -> str:

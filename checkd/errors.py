@@ -41,6 +41,10 @@ class ResourceExhausted(CheckdError):
     """Beyond capacity; the caller should back off."""
 
 
+class DeadlineExceeded(CheckdError):
+    """The caller's deadline passed before the work started; it is not done."""
+
+
 class FailedPrecondition(CheckdError):
     """The system is not in a state to do this (e.g. index not loaded)."""
 

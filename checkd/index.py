@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from checkd.model import EntryHit, ListEntry, Role, SubjectQuery, SubjectType
 
@@ -23,20 +24,56 @@ class Index:
         by_key: dict[str, list[ListEntry]] = defaultdict(list)
         by_org_code: dict[str, list[ListEntry]] = defaultdict(list)
         related: dict[str, list[_Relation]] = defaultdict(list)
-        count = 0
+        by_id: dict[str, ListEntry] = {}
         for entry in entries:
-            count += 1
-            by_key[entry.subject_key].append(entry)
-            if entry.org_code:
-                by_org_code[entry.org_code].append(entry)
-            for person in entry.related:
-                related[person.subject_key].append(_Relation(person.role, entry))
+            by_id[entry.entry_id] = entry
+            _add(entry, by_key, by_org_code, related)
         self.version = version
         self.loaded_at = loaded_at
-        self.size = count
+        self._by_id = by_id
         self._by_key = {k: tuple(v) for k, v in by_key.items()}
         self._by_org_code = {k: tuple(v) for k, v in by_org_code.items()}
         self._related = {k: tuple(v) for k, v in related.items()}
+
+    @property
+    def size(self) -> int:
+        """How many entries the index holds."""
+        return len(self._by_id)
+
+    def updated(self, changed: Iterable[ListEntry], version: str, loaded_at: dt.datetime) -> Index:
+        """A new index with `changed` entries added or replaced; this one is left untouched.
+
+        Only the keys the changed entries touch are rebuilt, so an upsert or a revocation costs
+        in proportion to its size, not to the size of the whole index.
+        """
+        new = Index((), version, loaded_at)
+        new._by_id = dict(self._by_id)
+        new._by_key, new._by_org_code, new._related = (
+            dict(self._by_key), dict(self._by_org_code), dict(self._related))
+        touched = list({e.entry_id: e for e in changed}.values())  # the last version of each wins
+        stale = [new._by_id[e.entry_id] for e in touched if e.entry_id in new._by_id]
+        ids = {e.entry_id for e in touched}
+        by_key: dict[str, list[ListEntry]] = defaultdict(list)
+        by_org_code: dict[str, list[ListEntry]] = defaultdict(list)
+        related: dict[str, list[_Relation]] = defaultdict(list)
+        for entry in (*stale, *touched):  # every key either version of an entry sits under
+            for key in _keys(entry):
+                by_key[key] = [e for e in new._by_key.get(key, ()) if e.entry_id not in ids]
+            if entry.org_code:
+                by_org_code[entry.org_code] = [
+                    e for e in new._by_org_code.get(entry.org_code, ()) if e.entry_id not in ids]
+            for person in entry.related:
+                related[person.subject_key] = [
+                    r for r in new._related.get(person.subject_key, ()) if r.entry.entry_id not in ids]
+        for entry in touched:
+            new._by_id[entry.entry_id] = entry
+            _add(entry, by_key, by_org_code, related)
+        for target, source in ((new._by_key, by_key), (new._by_org_code, by_org_code)):
+            for key, values in source.items():
+                _store(target, key, tuple(values))
+        for key, relations in related.items():
+            _store(new._related, key, tuple(relations))
+        return new
 
     def lookup(self, query: SubjectQuery) -> list[EntryHit]:
         """Every entry that names this subject, or ties it to a listed organisation by a role."""
@@ -44,7 +81,8 @@ class Index:
         seen: set[str] = set()
         for entry in self._by_key.get(query.key, ()):
             seen.add(entry.entry_id)
-            hits.append(EntryHit(entry, _key_kind(entry), Role.SUBJECT))
+            matched_by = "business_reg_no" if query.key == entry.registration_no else _key_kind(entry)
+            hits.append(EntryHit(entry, matched_by, Role.SUBJECT))
         if query.org_code:
             # The cross-walk: an entry under the USCC is found by its organisation code and the reverse.
             for entry in self._by_org_code.get(query.org_code, ()):
@@ -55,6 +93,29 @@ class Index:
             for relation in self._related.get(query.key, ()):
                 hits.append(EntryHit(relation.entry, f"related:{relation.role.value}", relation.role))
         return hits
+
+
+def _keys(entry: ListEntry) -> tuple[str, ...]:
+    if entry.registration_no and entry.registration_no != entry.subject_key:
+        return (entry.subject_key, entry.registration_no)
+    return (entry.subject_key,)
+
+
+def _add(entry: ListEntry, by_key: dict[str, list[ListEntry]], by_org_code: dict[str, list[ListEntry]],
+         related: dict[str, list[_Relation]]) -> None:
+    for key in _keys(entry):
+        by_key[key].append(entry)
+    if entry.org_code:
+        by_org_code[entry.org_code].append(entry)
+    for person in entry.related:
+        related[person.subject_key].append(_Relation(person.role, entry))
+
+
+def _store(target: dict[str, Any], key: str, values: tuple[Any, ...]) -> None:
+    if values:
+        target[key] = values
+    else:
+        target.pop(key, None)
 
 
 def _key_kind(entry: ListEntry) -> str:

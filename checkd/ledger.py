@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import queue
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -47,14 +51,19 @@ class Ledger:
     """
 
     def __init__(self, repository: LedgerRepository, clock: Clock, *, max_batch: int = 512,
-                 max_pending: int = 20_000) -> None:
+                 max_pending: int = 20_000,
+                 on_commit: Callable[[int, float], None] | None = None,
+                 anchor_seconds: float = 60.0) -> None:
         self._repo = repository
+        self._on_commit = on_commit  # (records, seconds) of each committed batch, for metrics
         self._clock = clock
         self._max_batch = max_batch
         self._queue: queue.Queue[Pending | None] = queue.Queue(maxsize=max_pending)
         self._head: tuple[int, str] | None = None
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._closed = False
+        self._anchor_seconds = anchor_seconds
+        self._last_anchor = time.monotonic()
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -92,6 +101,18 @@ class Ledger:
         self._closed = True
         self._queue.put(None)
         self._thread.join(timeout)
+        self._maybe_anchor(force=True)
+
+    def _maybe_anchor(self, force: bool = False) -> None:
+        # The chain head, logged with the time: kept outside the store, it lets `checkd ledger
+        # verify --anchor SEQ:HASH` detect a tail deleted after the fact.
+        now = time.monotonic()
+        if self._head is None or self._head[0] == 0:
+            return
+        if force or now - self._last_anchor >= self._anchor_seconds:
+            self._last_anchor = now
+            log.info("ledger_anchor", seq=self._head[0], hash=self._head[1],
+                     at=self._clock().isoformat())
 
     def _run(self) -> None:
         stop = False
@@ -116,16 +137,22 @@ class Ledger:
             if self._head is None:
                 self._head = self._repo.head()
             records = self._chain(batch, self._head)
+            started = time.perf_counter()
             try:
                 self._repo.append(records)
             except DuplicateKey:
-                # A retried idempotency key raced its twin: commit one by one so only the
-                # duplicates fail, and their callers read back the stored original.
+                # A retried idempotency key raced its twin, or another process (a CLI import's
+                # audit record) advanced the chain: re-read the head and commit one by one, so
+                # only true duplicates fail and their callers read back the stored original.
+                self._head = self._repo.head()
                 self._commit_one_by_one(batch)
                 return
             self._head = (records[-1].seq, records[-1].hash)
+            if self._on_commit is not None:
+                self._on_commit(len(records), time.perf_counter() - started)
             for pending, record in zip(batch, records, strict=True):
                 pending.future.set_result(record)
+            self._maybe_anchor()
         except Unavailable as exc:
             self._head = None  # re-read the head when the store returns
             log.warning("ledger_commit_failed", error=exc.message, records=len(batch))
@@ -146,8 +173,18 @@ class Ledger:
             try:
                 self._repo.append([record])
             except DuplicateKey as exc:
-                pending.future.set_exception(exc)
-                continue
+                head = self._repo.head()
+                if head != self._head:  # the chain moved under us: try once more on the new head
+                    self._head = head
+                    (record,) = self._chain([pending], head)
+                    try:
+                        self._repo.append([record])
+                    except DuplicateKey as again:
+                        pending.future.set_exception(again)
+                        continue
+                else:
+                    pending.future.set_exception(exc)
+                    continue
             self._head = (record.seq, record.hash)
             pending.future.set_result(record)
 
@@ -166,6 +203,13 @@ class Ledger:
         return records
 
 
+def record_admin(ledger: Ledger, action: str, caller: str, **facts: Any) -> LedgerRecord:
+    """Record an administrative act (import, revoke, reload, rekey) with who did it."""
+    payload = json.dumps({"action": action, "caller": caller, **facts}, ensure_ascii=False,
+                         sort_keys=True, default=str).encode()
+    return ledger.append("admin", uuid.uuid4().hex, payload)
+
+
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
     """The outcome of walking the chain: how many records, and the first broken one."""
@@ -181,8 +225,13 @@ class VerifyReport:
         return not self.problem
 
 
-def verify(records: Iterable[LedgerRecord]) -> VerifyReport:
-    """Recompute every hash and link; report the first record modified, missing or reordered."""
+def verify(records: Iterable[LedgerRecord], anchors: Iterable[tuple[int, str]] = ()) -> VerifyReport:
+    """Recompute every hash and link; report the first record modified, missing or reordered.
+
+    `anchors` are (seq, hash) chain heads logged earlier: a chain that no longer reaches one of
+    them, or reaches it with another hash, was truncated or rewritten after it was anchored.
+    """
+    expected = dict(anchors)
     count, seq, prev = 0, 0, ""
     for record in records:
         count += 1
@@ -190,13 +239,20 @@ def verify(records: Iterable[LedgerRecord]) -> VerifyReport:
             return VerifyReport(count, seq, prev, f"record {seq + 1} is missing (next is {record.seq})")
         if record.prev_hash != prev:
             return VerifyReport(count, seq, prev, f"record {record.seq} does not link to record {seq}")
-        expected = chain_hash(prev, record.seq, record.kind, record.ref_id, record.recorded_at,
-                              record.payload)
-        if expected != record.hash:
+        digest = chain_hash(prev, record.seq, record.kind, record.ref_id, record.recorded_at,
+                            record.payload)
+        if digest != record.hash:
             return VerifyReport(count, seq, prev, f"record {record.seq} ({record.kind} {record.ref_id}) "
                                 "was modified: its hash does not match its content")
+        anchored = expected.pop(record.seq, None)
+        if anchored is not None and anchored != record.hash:
+            return VerifyReport(count, seq, prev, f"record {record.seq} differs from its anchor")
         seq, prev = record.seq, record.hash
+    if expected:
+        first = min(expected)
+        return VerifyReport(count, seq, prev,
+                            f"the chain ends at record {seq} but record {first} was anchored: truncated")
     return VerifyReport(count, seq, prev)
 
 
-__all__ = ["Ledger", "VerifyReport", "chain_hash", "verify"]
+__all__ = ["Ledger", "VerifyReport", "chain_hash", "record_admin", "verify"]

@@ -46,10 +46,10 @@ class Verdict(StrEnum):
     @property
     def strength(self) -> int:
         """Rank used to pick the strongest verdict across subjects and measures."""
-        return _VERDICT_ORDER.index(self)
+        return _VERDICT_STRENGTH[self]
 
 
-_VERDICT_ORDER = list(Verdict)
+_VERDICT_STRENGTH = {verdict: rank for rank, verdict in enumerate(Verdict)}
 
 
 class Action(StrEnum):
@@ -146,6 +146,7 @@ class ListEntry:
     reason: str
     severity: str = ""
     org_code: str = ""  # the embedded 9-character organisation code, for the cross-walk
+    registration_no: str = ""  # a legacy 15-digit business registration number, a secondary key
     related: tuple[RelatedPerson, ...] = ()
     revocation: Revocation | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -13,6 +14,7 @@ _SUFFIXES = (
 _NOISE = re.compile(r"[\s()（）\[\]【】〔〕·.,，、\-—_]")
 
 
+@functools.lru_cache(maxsize=65536)  # listed names recur on every check of their subject
 def canonical_name(name: str) -> str:
     """Fold width, case, brackets, blanks and legal-form suffix variants of a name."""
     text = _NOISE.sub("", unicodedata.normalize("NFKC", name)).lower()

@@ -121,3 +121,79 @@ MEASURES_SCHEMA: dict[str, Any] = {
         }
     },
 }
+
+_PERIOD = {
+    "type": "object",
+    "required": ["min_months"],
+    "additionalProperties": False,
+    "properties": {
+        "min_months": {"type": "integer", "minimum": 0},
+        "max_months": {"type": ["integer", "null"], "minimum": 1},
+    },
+}
+
+TIME_RULES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["fields", "editions"],
+    "additionalProperties": False,
+    "properties": {
+        "fields": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "name", "lists"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": _ID,
+                    "name": {"type": "string", "minLength": 1},
+                    "lists": {"type": "array", "items": _ID, "minItems": 1},
+                    "uncertain": {"type": "string"},
+                },
+            },
+        },
+        "editions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "title", "effective_from", "periods"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": _ID,
+                    "title": {"type": "string", "minLength": 1},
+                    "effective_from": {"type": "string", "format": "date"},
+                    "effective_to": _DATE,
+                    "periods": {"type": "object", "additionalProperties": _PERIOD},
+                    "uncertain": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+_FILES = {
+    "catalogue.yaml": CATALOGUE_SCHEMA,
+    "lists.yaml": LISTS_SCHEMA,
+    "measures/*.yaml": MEASURES_SCHEMA,
+    "time_rules.yaml": TIME_RULES_SCHEMA,
+}
+
+
+def json_schema() -> dict[str, Any]:
+    """One JSON Schema document describing every rules/ file, for editors and external tools.
+
+    Each file's schema lives under `$defs`; a document validates against the one for its file.
+    """
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://checkd.local/rules/schema.json",
+        "title": "checkd rules/ files",
+        "description": "Validate each rules/ file against the $defs entry named by its path "
+                       "(x-checkd-files maps file patterns to definitions).",
+        "x-checkd-files": {pattern: f"#/$defs/{_def_name(pattern)}" for pattern in _FILES},
+        "$defs": {_def_name(pattern): schema for pattern, schema in _FILES.items()},
+        "oneOf": [{"$ref": f"#/$defs/{_def_name(pattern)}"} for pattern in _FILES],
+    }
+
+
+def _def_name(pattern: str) -> str:
+    return pattern.replace("/*", "").removesuffix(".yaml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -11,11 +12,13 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from checkd.api.v1 import check_pb2, check_pb2_grpc, registry_pb2, registry_pb2_grpc
+from checkd.api.v1 import check_pb2, registry_pb2
 from checkd.ledger import Ledger
+from checkd.ops_http import OpsServer
 from checkd.service import CheckService, RegistryService
 from checkd.snapshots import Snapshots
 from checkd.store import Database
+from checkd.wire import service_handler
 
 log = structlog.get_logger(__name__)
 
@@ -39,6 +42,11 @@ class Daemon:
     max_concurrent_rpcs: int
     poll_seconds: float
     health: health.HealthServicer = field(default_factory=health.HealthServicer)
+    ops: OpsServer | None = None  # the HTTP ops listener, when configured
+    # Server interceptors, outermost first; wiring appends (auth, ops, ...) before start().
+    interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
+    credentials: grpc.ServerCredentials | None = None  # TLS; None: plain text
+    on_reload: list[Callable[[], None]] = field(default_factory=list)  # run on SIGHUP
     port: int = 0
     _server: grpc.Server | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -49,10 +57,14 @@ class Daemon:
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rpc"),
             maximum_concurrent_rpcs=self.max_concurrent_rpcs,
+            interceptors=list(self.interceptors),
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
         )
-        check_pb2_grpc.add_CheckServiceServicer_to_server(self.check_service, server)
-        registry_pb2_grpc.add_RegistryServiceServicer_to_server(self.registry_service, server)
+        server.add_generic_rpc_handlers((
+            service_handler(self.check_service, check_pb2.DESCRIPTOR.services_by_name["CheckService"]),
+            service_handler(self.registry_service,
+                            registry_pb2.DESCRIPTOR.services_by_name["RegistryService"]),
+        ))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
@@ -60,16 +72,19 @@ class Daemon:
             server,
         )
         self._set_health(serving=False)
-        self.port = server.add_insecure_port(self.listen)
+        self.port = (server.add_insecure_port(self.listen) if self.credentials is None
+                     else server.add_secure_port(self.listen, self.credentials))
         if self.port == 0:
             raise OSError(f"cannot bind {self.listen}")
         server.start()
         self._server = server
         if self.snapshots.loaded:
             self._set_health(serving=True)
+        if self.ops is not None:
+            self.ops.start()
         threading.Thread(target=self._poll_data, name="data-poll", daemon=True).start()
         host = self.listen.rsplit(":", 1)[0]
-        log.info("serving", address=f"{host}:{self.port}",
+        log.info("serving", address=f"{host}:{self.port}", tls=self.credentials is not None,
                  catalogue_version=self.snapshots.current.catalogue.version,
                  data_version=self.snapshots.current.index.version,
                  entries=self.snapshots.current.index.size)
@@ -81,11 +96,15 @@ class Daemon:
             return
         self._stopping.set()
         log.info("stopping", grace_seconds=grace)
+        if self.ops is not None:
+            self.ops.mark_draining()
         self.health.enter_graceful_shutdown()
         if self._server is not None:
             self._server.stop(grace).wait()
         self.ledger.close()
         self.database.close()
+        if self.ops is not None:
+            self.ops.close()
         log.info("stopped")
         self._stopped.set()
 

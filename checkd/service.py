@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -11,13 +14,19 @@ from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
 from checkd.api.v1 import registry_pb2 as reg
+from checkd.auth import current_caller
+from checkd.catalogue_view import catalogue_view
 from checkd.checking import Checker
-from checkd.errors import CheckdError, InvalidArgument, Violation
+from checkd.entries import RELATED_ROLES
+from checkd.errors import CheckdError, FailedPrecondition, InvalidArgument, Violation
 from checkd.model import SubjectType
 from checkd.registry import Registry
+from checkd.stats import Statistics, report_for, stats_response
 from checkd.status import abort, guarded, status_of
+from checkd.wire import Undecodable
 
 log = structlog.get_logger(__name__)
+STREAM_WINDOW = 256  # stream items decided ahead of the one being answered
 
 
 def _expired(context: grpc.ServicerContext) -> bool:
@@ -65,20 +74,52 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
 
     def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],  # noqa: N802
                     context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
-        """A stream of checks, answered in order; a bad item ends the stream naming its position."""
-        position = -1
-        try:
-            for item in request_iterator:
-                position += 1
-                if _expired(context):
+        """A stream of checks, answered in order; a bad item ends the stream naming its position.
+
+        A reader thread decides and queues items while earlier ones are being committed, so a
+        burst shares group commits instead of paying one commit per item.
+        """
+        window: queue.Queue[tuple[int, Callable[[], pb.CheckResponse] | CheckdError | None]] = (
+            queue.Queue(maxsize=STREAM_WINDOW))
+
+        def put(slot: tuple[int, Callable[[], pb.CheckResponse] | CheckdError | None]) -> None:
+            while context.is_active():  # a cancelled call must not leave the reader blocked
+                with contextlib.suppress(queue.Full):
+                    window.put(slot, timeout=0.5)
                     return
-                yield self._checker.check(item)
-        except InvalidArgument as exc:
-            abort(context, InvalidArgument(
-                [Violation(f"stream[{position}].{v.field}", v.description) for v in exc.violations]
-            ))
-        except CheckdError as exc:
-            abort(context, exc)
+
+        def read() -> None:
+            position = -1
+            try:
+                for item in request_iterator:
+                    position += 1
+                    if _expired(context):
+                        break
+                    if isinstance(item, Undecodable):
+                        raise InvalidArgument([Violation("(request)", f"not a valid {item.type_name}")])
+                    put((position, self._checker.check_async(item)))
+            except CheckdError as exc:
+                put((position, exc))
+                return
+            except grpc.RpcError:  # the caller went away; nothing more to answer
+                pass
+            put((position, None))
+
+        threading.Thread(target=read, name="stream-reader", daemon=True).start()
+        while True:
+            position, slot = window.get()
+            if slot is None:
+                return
+            try:
+                if isinstance(slot, CheckdError):
+                    raise slot
+                yield slot()
+            except InvalidArgument as exc:
+                abort(context, InvalidArgument(
+                    [Violation(f"stream[{position}].{v.field}", v.description) for v in exc.violations]
+                ))
+            except CheckdError as exc:
+                abort(context, exc)
 
     @guarded
     def SubmitFeedback(self, request: pb.FeedbackRequest,  # noqa: N802
@@ -104,8 +145,16 @@ def _item_error(error: CheckdError) -> pb.ItemError:
 class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
     """checkd.v1.RegistryService (the credit office)."""
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, statistics: Statistics | None = None) -> None:
         self._registry = registry
+        self._statistics = statistics
+
+    @guarded
+    def Stats(self, request: reg.StatsRequest, context: grpc.ServicerContext) -> reg.StatsResponse:  # noqa: N802
+        """Closed-loop statistics per department and month."""
+        if self._statistics is None:
+            raise FailedPrecondition("statistics are not configured on this daemon")
+        return stats_response(report_for(self._statistics, request))
 
     @guarded
     def UpsertEntries(self, request: reg.UpsertEntriesRequest,  # noqa: N802
@@ -118,9 +167,11 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
                 "subject_name": entry.subject_name, "list": entry.list, "authority": entry.authority,
                 "document_no": entry.document_no, "level": entry.level, "start": entry.start,
                 "end": entry.end, "reason": entry.reason, "severity": entry.severity,
-                "legal_representative_id": entry.legal_representative_id,
-                "legal_representative_name": entry.legal_representative_name,
+                "registration_no": entry.registration_no,
             }
+            for role in RELATED_ROLES:
+                for part in ("id", "name"):
+                    row[f"{role.value}_{part}"] = getattr(entry, f"{role.value}_{part}")
             kind = convert.parse_id_type(entry.id_type, f"entries[{i}].id_type")
             row["id_type"] = kind.value if kind else ""
             try:
@@ -165,6 +216,14 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         return reg.ReloadResponse(catalogue_version=state.catalogue.version,
                                   data_version=state.index.version, entries=state.index.size)
 
+    @guarded
+    def GetCatalogue(self, request: reg.GetCatalogueRequest,  # noqa: N802
+                     context: grpc.ServicerContext) -> reg.CatalogueView:
+        """The catalogue in force, narrowed to a department / scene / matter."""
+        return catalogue_view(self._registry.catalogue, request.department, request.scene, request.matter)
+
 
 def _peer(context: grpc.ServicerContext) -> str:
-    return str(context.peer())
+    # The authenticated identity when an access policy is in force, else the network peer.
+    caller = current_caller()
+    return caller.audit_name() if caller is not None else str(context.peer())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import structlog
 
 from checkd.catalogue import Catalogue, load_catalogue
 from checkd.index import Index
+from checkd.model import ListEntry
 from checkd.store import EntryRepository
 
 log = structlog.get_logger(__name__)
@@ -35,6 +36,9 @@ class Snapshots:
         self._clock = clock
         self._lock = threading.Lock()  # one reload at a time; readers never wait on it
         self._state: State | None = None
+        # When the index was last known to match the store (a reload, or a poll that found the
+        # same data version); the data's age, and the staleness fail-safe, count from here.
+        self._confirmed_at: dt.datetime | None = None
 
     @property
     def current(self) -> State:
@@ -51,6 +55,11 @@ class Snapshots:
         """True once a first state is in force."""
         return self._state is not None
 
+    def data_age(self, now: dt.datetime) -> dt.timedelta | None:
+        """Time since the data in force was last confirmed current; None before the first load."""
+        confirmed = self._confirmed_at
+        return None if confirmed is None else max(now - confirmed, dt.timedelta(0))
+
     def reload(self, *, catalogue: bool = True) -> State:
         """Rebuild the index (and the catalogue unless told not to) and swap them in.
 
@@ -64,14 +73,36 @@ class Snapshots:
             version = self._entries.data_version()
             index = Index(self._entries.iter_all(), f"d{version}", self._clock())
             self._state = State(new_catalogue, index)
+            self._confirmed_at = index.loaded_at
             log.info("snapshot_swapped", catalogue_version=new_catalogue.version,
                      data_version=index.version, entries=index.size)
             return self._state
 
+    def apply(self, changed: Sequence[ListEntry], version: int) -> State:
+        """Swap in the index with `changed` entries upserted as data version `version`.
+
+        Costs in proportion to the change; falls back to a full reload when the store also
+        moved in another way (e.g. a CLI import in between), so no change is ever skipped.
+        """
+        with self._lock:
+            state = self.current
+            if state.index.version == f"d{version - 1}":
+                index = state.index.updated(changed, f"d{version}", self._clock())
+                self._state = State(state.catalogue, index)
+                self._confirmed_at = index.loaded_at
+                log.info("snapshot_updated", data_version=index.version, changed=len(changed),
+                         entries=index.size)
+                return self._state
+        return self.reload(catalogue=False)
+
     def refresh_if_changed(self) -> bool:
         """Reload the index when the store's data version moved (e.g. after a CLI import)."""
         state = self._state
-        if state is None or state.index.version == f"d{self._entries.data_version()}":
+        now = self._clock()
+        if state is None:
+            return False
+        if state.index.version == f"d{self._entries.data_version()}":
+            self._confirmed_at = max(now, self._confirmed_at or now)
             return False
         self.reload(catalogue=False)
         return True

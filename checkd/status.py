@@ -13,44 +13,79 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from checkd.errors import (
+    CatalogueError,
     CheckdError,
+    DeadlineExceeded,
     FailedPrecondition,
     ImportRejected,
     InvalidArgument,
     NotFound,
     ResourceExhausted,
     Unavailable,
+    Violation,
 )
+from checkd.wire import Undecodable
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+# Status message and details travel in trailers, which peers cap at 8 KiB: stay well inside.
+MAX_MESSAGE = 300  # characters (non-ASCII is percent-encoded, up to 9 bytes each)
+MAX_DETAILS_BYTES = 3000
 
 _CODES: list[tuple[type[CheckdError], int]] = [
     (InvalidArgument, code_pb2.INVALID_ARGUMENT),
     (ImportRejected, code_pb2.INVALID_ARGUMENT),
+    (CatalogueError, code_pb2.INVALID_ARGUMENT),
     (NotFound, code_pb2.NOT_FOUND),
     (Unavailable, code_pb2.UNAVAILABLE),
     (ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED),
     (FailedPrecondition, code_pb2.FAILED_PRECONDITION),
+    (DeadlineExceeded, code_pb2.DEADLINE_EXCEEDED),
 ]
 
 
 def status_of(error: CheckdError) -> status_pb2.Status:
     """The google.rpc.Status for an error, with BadRequest field violations where it has them."""
     code = next((c for kind, c in _CODES if isinstance(error, kind)), code_pb2.INTERNAL)
-    status = status_pb2.Status(code=code, message=error.message)
+    status = status_pb2.Status(code=code, message=_clip(error.message, MAX_MESSAGE))
     violations: list[tuple[str, str]] = []
     if isinstance(error, InvalidArgument):
         violations = [(v.field, v.description) for v in error.violations]
     elif isinstance(error, ImportRejected):
         violations = list(error.problems)
+    elif isinstance(error, CatalogueError):
+        violations = [_catalogue_violation(p) for p in error.problems]
     if violations:
+        status.details.append(_bad_request([(_clip(f, 100), _clip(d, 200)) for f, d in violations]))
+    return status
+
+
+def _catalogue_violation(problem: str) -> tuple[str, str]:
+    """`file:line: field: reason` -> ("file:line: field", "reason")."""
+    parts = problem.split(": ", 2)
+    if len(parts) < 3:
+        return problem, problem
+    return f"{parts[0]}: {parts[1]}", parts[2]
+
+
+def _bad_request(violations: list[tuple[str, str]]) -> any_pb2.Any:
+    """BadRequest details, keeping the first violations that fit and counting the rest."""
+    kept = len(violations)
+    while True:
+        shown = violations[:kept]
+        if kept < len(violations):
+            shown.append(("(more)", f"{len(violations) - kept} more violation(s) not shown"))
         detail = any_pb2.Any()
         detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in shown
         ]))
-        status.details.append(detail)
-    return status
+        if detail.ByteSize() <= MAX_DETAILS_BYTES or kept == 0:
+            return detail
+        kept = kept // 2 if kept > 8 else kept - 1
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def abort(context: grpc.ServicerContext, error: CheckdError) -> NoReturn:
@@ -68,6 +103,12 @@ def guarded(handler: Callable[[Any, Any, grpc.ServicerContext], T]) -> Callable[
 
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> T:
         try:
+            if isinstance(request, Undecodable):
+                raise InvalidArgument([Violation("(request)", f"not a valid {request.type_name}: "
+                                                 f"{request.reason[:200]}")])
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:
+                raise DeadlineExceeded("the call's deadline passed before it was processed")
             return handler(self, request, context)
         except CheckdError as exc:
             abort(context, exc)

@@ -11,13 +11,18 @@ import structlog
 from checkd.checking import Checker
 from checkd.config import Config
 from checkd.entries import read_rows
+from checkd.interceptors import ObservingInterceptor
 from checkd.ledger import Ledger
+from checkd.metrics import LiveFigures, Metrics
+from checkd.ops_http import OpsServer, readiness_probe
 from checkd.pii import SubjectKeyer, load_secret
 from checkd.registry import Registry
 from checkd.server import Daemon
 from checkd.service import CheckService, RegistryService
 from checkd.snapshots import Snapshots
+from checkd.stats import Statistics
 from checkd.store import Database, EntryRepository, LedgerRepository
+from checkd.store.stats import StatsRepository
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +52,8 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
     keyer = open_keyer(config, database)
     entries = EntryRepository(database)
     records = LedgerRepository(database)
-    ledger = Ledger(records, clock)
+    metrics = Metrics()  # one registry per daemon
+    ledger = Ledger(records, clock, on_commit=metrics.ledger_committed)
     ledger.start()
     snapshots = Snapshots(config.rules_dir, entries, clock)
     snapshots.reload()
@@ -56,15 +62,78 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
         with resources.as_file(resources.files("checkd.data") / "sample_entries.jsonl") as sample:
             count, _ = registry.upsert(read_rows([sample]), caller="checkd:sample")
         log.info("sample_loaded", entries=count)
-    checker = Checker(snapshots, ledger, records, keyer, clock)
-    return Daemon(
+    max_age = None if config.max_data_age is None else dt.timedelta(seconds=config.max_data_age)
+    checker = Checker(snapshots, ledger, records, keyer, clock, metrics=metrics, max_data_age=max_age)
+    statistics = _statistics(database, clock, config)
+    daemon = Daemon(
         database=database,
         ledger=ledger,
         snapshots=snapshots,
         check_service=CheckService(checker, config.max_batch),
-        registry_service=RegistryService(registry),
+        registry_service=RegistryService(registry, statistics),
         listen=config.listen,
         workers=config.workers,
         max_concurrent_rpcs=config.max_concurrent_rpcs,
         poll_seconds=config.poll_seconds,
     )
+    _secure(daemon, config, records)
+    _observe(daemon, config, metrics, statistics, clock)
+    return daemon
+
+
+def _statistics(database: Database, clock: Callable[[], dt.datetime], config: Config) -> Statistics:
+    """The closed-loop statistics over the store (adding its indexes to an older store)."""
+    repository = StatsRepository(database)
+    repository.ensure_indexes()
+    return Statistics(repository, clock, config.overdue_days)
+
+
+def _observe(daemon: Daemon, config: Config, metrics: Metrics, statistics: Statistics,
+             clock: Callable[[], dt.datetime]) -> None:
+    """Metrics and request-id interceptor (outermost, so it sees every rejection) and the ops listener."""
+    daemon.interceptors.insert(0, ObservingInterceptor(metrics))
+    snapshots, ledger = daemon.snapshots, daemon.ledger
+
+    def data_age() -> float | None:
+        age = snapshots.data_age(clock())
+        return None if age is None else age.total_seconds()
+
+    def live() -> LiveFigures | None:
+        if not snapshots.loaded:
+            return None
+        state = snapshots.current
+        return LiveFigures(state.index.size, state.index.version, data_age() or 0.0,
+                           state.catalogue.version, ledger.depth())
+
+    metrics.watch(live, statistics.follow_up)
+    if config.ops_listen is not None:
+        store = StatsRepository(daemon.database)
+        daemon.ops = OpsServer(config.ops_listen, metrics, readiness_probe(
+            lambda: snapshots.loaded, store.reachable, data_age, config.max_data_age))
+
+
+def _secure(daemon: Daemon, config: Config, records: LedgerRepository) -> None:
+    """TLS credentials and, with a policy file, the authentication/authorization interceptor."""
+    from checkd import auth, policy, tls
+
+    if config.tls_cert is not None and config.tls_key is not None:
+        daemon.credentials = tls.server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
+    elif not tls.is_loopback(config.listen):
+        log.warning("plain_text_on_network", listen=config.listen,
+                    detail="--insecure: calls, tokens and answers cross the network unencrypted")
+    if config.policy_file is None:
+        return
+    catalogue = daemon.snapshots.current.catalogue
+    access = policy.PolicyFile(config.policy_file, catalogue.departments, catalogue.scenes)
+    daemon.interceptors.append(auth.AuthInterceptor(access, auth.owner_lookup(records)))
+
+    def reload_policy() -> None:
+        try:
+            access.reload()
+            log.info("policy_reloaded", policy=str(config.policy_file))
+        except policy.PolicyError as exc:
+            log.error("policy_reload_failed", problems=exc.problems)
+
+    daemon.on_reload.append(reload_policy)
+    log.info("access_policy", policy=str(config.policy_file),
+             departments=len(access.current.departments), mutual_tls=config.tls_client_ca is not None)

@@ -15,7 +15,8 @@ from tests.daemon import RunningDaemon, start_daemon
 PG_ADMIN = os.environ.get("CHECKD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _pg_database() -> Iterator[str]:
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database (dropped afterwards), as a SQLAlchemy URL."""
     name = f"checkd_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -33,7 +34,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'checkd.db'}"
     else:
-        yield from _pg_database()
+        yield from pg_database()
 
 
 @pytest.fixture

@@ -40,3 +40,19 @@ def entry_row(entry_id: str, subject_id: str, list_id: str, **extra: Any) -> dic
     }
     row.update(extra)
     return row
+
+
+def entry_input(row: dict[str, Any]) -> Any:
+    """An interchange row as a RegistryService EntryInput (enum-valued fields converted)."""
+    from checkd.api.v1 import registry_pb2 as reg
+
+    fields = dict(row)
+    if fields.get("subject_type"):
+        fields["subject_type"] = f"SUBJECT_TYPE_{fields['subject_type'].upper()}"
+    else:
+        fields.pop("subject_type", None)
+    if fields.get("id_type"):
+        fields["id_type"] = f"ID_TYPE_{fields['id_type'].upper()}"
+    else:
+        fields.pop("id_type", None)
+    return reg.EntryInput(**fields)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from checkd.errors import NotFound
@@ -40,12 +42,14 @@ class EntryRepository:
             for chunk in _chunks(ids, 500):
                 session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
                 session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
-            session.add_all(_to_row(e, now) for e in entries)
-            session.add_all(
-                RelatedRow(entry_id=e.entry_id, person_key=p.subject_key, role=p.role.value)
-                for e in entries
-                for p in e.related
-            )
+            # Core executemany in chunks: an import of a city's lists must not build ORM objects.
+            rows = [_to_values(e, now) for e in entries]
+            for start in range(0, len(rows), 5000):
+                session.execute(insert(EntryRow), rows[start : start + 5000])
+            relations = [{"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
+                         for e in entries for p in e.related]
+            for start in range(0, len(relations), 5000):
+                session.execute(insert(RelatedRow), relations[start : start + 5000])
             return _bump_version(session)
 
     def revoke(self, entry_id: str, revocation: Revocation) -> tuple[ListEntry, int]:
@@ -71,7 +75,8 @@ class EntryRepository:
         """Every entry naming the subject (by key or organisation code) or relating a person to it."""
         with self._db.transaction() as session:
             related_ids = select(RelatedRow.entry_id).where(RelatedRow.person_key == key)
-            clauses = [EntryRow.subject_key == key, EntryRow.entry_id.in_(related_ids)]
+            clauses = [EntryRow.subject_key == key, EntryRow.registration_no == key,
+                       EntryRow.entry_id.in_(related_ids)]
             if org_code:
                 clauses.append(EntryRow.org_code == org_code)
             rows = session.scalars(select(EntryRow).where(or_(*clauses)).order_by(EntryRow.start))
@@ -80,8 +85,9 @@ class EntryRepository:
     def iter_all(self, batch: int = 10_000) -> Iterator[ListEntry]:
         """Stream every entry (for building an index), in pages of `batch`."""
         with self._db.transaction() as session:
-            result = session.execute(select(EntryRow).execution_options(yield_per=batch))
-            for row in result.scalars():
+            # Plain rows, not ORM objects: building the index at start is bound by this loop.
+            result = session.execute(select(EntryRow.__table__).execution_options(yield_per=batch))
+            for row in result:
                 yield _from_row(row)
 
 
@@ -99,9 +105,9 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[i : i + size]
 
 
-def _to_row(entry: ListEntry, now: dt.datetime) -> EntryRow:
+def _to_values(entry: ListEntry, now: dt.datetime) -> dict[str, object]:
     revocation = entry.revocation
-    return EntryRow(
+    return dict(
         entry_id=entry.entry_id,
         subject_key=entry.subject_key,
         display_id=entry.display_id,
@@ -116,6 +122,7 @@ def _to_row(entry: ListEntry, now: dt.datetime) -> EntryRow:
         reason=entry.reason,
         severity=entry.severity,
         org_code=entry.org_code,
+        registration_no=entry.registration_no,
         related=json.dumps(
             [
                 {"role": p.role.value, "key": p.subject_key, "masked": p.masked_id, "name": p.name}
@@ -131,15 +138,16 @@ def _to_row(entry: ListEntry, now: dt.datetime) -> EntryRow:
     )
 
 
-def _from_row(row: EntryRow) -> ListEntry:
+def _from_row(row: Any) -> ListEntry:
     return ListEntry(
         entry_id=row.entry_id,
         subject_key=row.subject_key,
         display_id=row.display_id,
         subject_type=SubjectType(row.subject_type),
         subject_name=row.subject_name,
-        list_id=row.list_id,
-        authority=row.authority,
+        # Repeated values share one string object: a city's index holds half a million entries.
+        list_id=sys.intern(row.list_id),
+        authority=sys.intern(row.authority),
         document_no=row.document_no,
         level=SourceLevel(row.level),
         start=row.start,
@@ -147,7 +155,8 @@ def _from_row(row: EntryRow) -> ListEntry:
         reason=row.reason,
         severity=row.severity,
         org_code=row.org_code,
-        related=tuple(
+        registration_no=row.registration_no,
+        related=() if row.related == "[]" else tuple(
             RelatedPerson(Role(p["role"]), p["key"], p["masked"], p["name"])
             for p in json.loads(row.related)
         ),

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from checkd.store.db import Database, utc
@@ -78,58 +78,37 @@ class LedgerRepository:
 
     def append(self, records: Sequence[LedgerRecord]) -> None:
         """Store a batch atomically; DuplicateKey if any idempotency key already exists."""
+        ledger = [
+            {"seq": r.seq, "kind": r.kind, "ref_id": r.ref_id, "recorded_at": r.recorded_at,
+             "payload": r.payload, "prev_hash": r.prev_hash, "hash": r.hash}
+            for r in records
+        ]
+        checks = [
+            {"check_id": c.check_id, "department": c.department, "request_id": c.request_id,
+             "matter": c.matter, "scene": c.scene, "verdict": c.verdict, "recorded_at": r.recorded_at,
+             "seq": r.seq, "subjects": c.subjects, "subjects_hit_penalty": c.subjects_hit_penalty,
+             "subjects_hit_reward": c.subjects_hit_reward, "measures_mandatory": c.measures_mandatory,
+             "measures_discretionary": c.measures_discretionary, "has_penalty": c.has_penalty}
+            for r in records if (c := r.check) is not None
+        ]
+        feedback = [
+            {"feedback_id": f.feedback_id, "check_id": f.check_id, "digest": f.digest,
+             "recorded_at": r.recorded_at, "seq": r.seq}
+            for r in records if (f := r.feedback) is not None
+        ]
+        outcomes = [
+            {"feedback_id": f.feedback_id, "check_id": f.check_id, "measure_id": o.measure_id,
+             "subject_id": o.subject_id, "outcome": o.outcome, "action": o.action,
+             "recorded_at": r.recorded_at}
+            for r in records if (f := r.feedback) is not None for o in f.outcomes
+        ]
         try:
             with self._db.transaction() as session:
-                for record in records:
-                    session.add(
-                        LedgerRow(
-                            seq=record.seq,
-                            kind=record.kind,
-                            ref_id=record.ref_id,
-                            recorded_at=record.recorded_at,
-                            payload=record.payload,
-                            prev_hash=record.prev_hash,
-                            hash=record.hash,
-                        )
-                    )
-                    if record.check is not None:
-                        c = record.check
-                        session.add(
-                            CheckRow(
-                                check_id=c.check_id,
-                                department=c.department,
-                                request_id=c.request_id,
-                                matter=c.matter,
-                                scene=c.scene,
-                                verdict=c.verdict,
-                                recorded_at=record.recorded_at,
-                                seq=record.seq,
-                                subjects=c.subjects,
-                                subjects_hit_penalty=c.subjects_hit_penalty,
-                                subjects_hit_reward=c.subjects_hit_reward,
-                                measures_mandatory=c.measures_mandatory,
-                                measures_discretionary=c.measures_discretionary,
-                                has_penalty=c.has_penalty,
-                            )
-                        )
-                    if record.feedback is not None:
-                        f = record.feedback
-                        session.add(
-                            FeedbackRow(
-                                feedback_id=f.feedback_id,
-                                check_id=f.check_id,
-                                digest=f.digest,
-                                recorded_at=record.recorded_at,
-                                seq=record.seq,
-                            )
-                        )
-                        session.add_all(
-                            FeedbackOutcomeRow(feedback_id=f.feedback_id, check_id=f.check_id,
-                                               measure_id=o.measure_id, subject_id=o.subject_id,
-                                               outcome=o.outcome, action=o.action,
-                                               recorded_at=record.recorded_at)
-                            for o in f.outcomes
-                        )
+                # Core executemany: the hot path of every check, without ORM object overhead.
+                for table, rows in ((LedgerRow, ledger), (CheckRow, checks), (FeedbackRow, feedback),
+                                    (FeedbackOutcomeRow, outcomes)):
+                    if rows:
+                        session.execute(insert(table), rows)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
 

@@ -27,7 +27,7 @@ class EntryRow(Base):
 
     __tablename__ = "list_entries"
 
-    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     subject_key: Mapped[str] = mapped_column(String(64), index=True)
     display_id: Mapped[str] = mapped_column(String(32))
     subject_type: Mapped[str] = mapped_column(String(32))
@@ -41,6 +41,7 @@ class EntryRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     severity: Mapped[str] = mapped_column(String(32), default="")
     org_code: Mapped[str] = mapped_column(String(16), default="", index=True)
+    registration_no: Mapped[str] = mapped_column(String(16), default="", index=True)
     related: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of related persons
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
@@ -54,7 +55,7 @@ class RelatedRow(Base):
 
     __tablename__ = "entry_relations"
 
-    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     person_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
@@ -89,12 +90,19 @@ class CheckRow(Base):
     __table_args__ = (
         UniqueConstraint("department", "request_id", name="uq_checks_request"),
         Index("ix_checks_department_recorded", "department", "recorded_at"),
+        # Statistics over all departments scan by time; the index carries every figure they add
+        # up, so a year's report reads the index alone instead of a million scattered rows.
+        Index("ix_checks_stats", "recorded_at", "department", "has_penalty", "subjects",
+              "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary",
+              "check_id"),
+        # The overdue follow-up: penalty checks by time.
+        Index("ix_checks_penalty_recorded", "has_penalty", "recorded_at"),
     )
 
     check_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     department: Mapped[str] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    matter: Mapped[str] = mapped_column(String(128))
+    matter: Mapped[str] = mapped_column(String(256))
     scene: Mapped[str] = mapped_column(String(64))
     verdict: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -282,3 +282,17 @@ def test_upsert_with_a_bad_row_changes_nothing(daemon: RunningDaemon, listed: di
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "unknown list" in violations(caught.value)["entries[1]"]
     assert check(daemon, fresh).subjects[0].entries == []
+
+
+def test_stream_check_names_a_bad_item_and_answers_those_before(daemon: RunningDaemon,
+                                                                listed: dict[str, str]) -> None:
+    """A bad item ends the stream with INVALID_ARGUMENT naming its position; earlier items are answered."""
+    good = pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=listed["red"])])
+    bad = pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id="not-an-id")])
+    answered = []
+    with pytest.raises(grpc.RpcError) as caught:
+        for response in daemon.check.StreamCheck(iter([good, good, good, bad, good]), timeout=30):
+            answered.append(response)
+    assert len(answered) == 3
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "stream[3].subjects[0].id" in violations(caught.value)

@@ -42,7 +42,8 @@ def test_bad_import_changes_nothing_and_names_every_bad_row(daemon: RunningDaemo
         factories.entry_row("I-4", good, "red_list", start="2025-05-01", end="2025-01-01"),
         {**factories.entry_row("I-5", person, "judgment_defaulter"), "authority": ""},
     ]
-    result = run_cli("import", "--rules", RULES, "--db", db_url, str(_write_jsonl(tmp_path / "bad.jsonl", rows)),
+    bad_file = str(_write_jsonl(tmp_path / "bad.jsonl", rows))
+    result = run_cli("import", "--rules", RULES, "--db", db_url, bad_file,
                      workdir=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stderr.splitlines()
@@ -184,3 +185,26 @@ def pb_stub(channel: grpc.Channel) -> object:
     from checkd.api.v1 import check_pb2_grpc
 
     return check_pb2_grpc.CheckServiceStub(channel)
+
+
+def test_cli_import_is_audited_and_the_chain_stays_whole(daemon: RunningDaemon, db_url: str,
+                                                         tmp_path: Path) -> None:
+    """The CLI records its import in the ledger beside a running daemon; both keep one valid chain."""
+    enterprise = factories.uscc()
+    before = _check(daemon, enterprise)
+    path = _write_jsonl(tmp_path / "audit.jsonl", [factories.entry_row("AU-1", enterprise, "red_list",
+                                                                         end="2027-06-30")])
+    assert run_cli("import", "--rules", RULES, "--db", db_url, str(path), workdir=tmp_path).returncode == 0
+    after = _check(daemon, enterprise)  # the daemon's writer must step over the CLI's record
+    assert daemon.check.GetCheck(pb.GetCheckRequest(check_id=after.check_id), timeout=10).response == after
+    assert before.check_id != after.check_id
+    verified = run_cli("ledger", "verify", "--db", db_url, workdir=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    from checkd.store import Database, LedgerRepository
+
+    database = Database(db_url)
+    try:
+        admin = [r.payload for r in LedgerRepository(database).iter_records() if r.kind == "admin"]
+    finally:
+        database.close()
+    assert any(b'"action": "import"' in p and b'"caller": "cli:' in p for p in admin), admin

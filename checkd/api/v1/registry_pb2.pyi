@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EntryInput(_message.Message):
-    __slots__ = ("entry_id", "subject_id", "id_type", "subject_name", "subject_type", "list", "authority", "document_no", "level", "start", "end", "reason", "severity", "legal_representative_id", "legal_representative_name")
+    __slots__ = ("entry_id", "subject_id", "id_type", "subject_name", "subject_type", "list", "authority", "document_no", "level", "start", "end", "reason", "severity", "legal_representative_id", "legal_representative_name", "registration_no", "principal_responsible_id", "principal_responsible_name", "actual_controller_id", "actual_controller_name", "directly_responsible_id", "directly_responsible_name")
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_ID_FIELD_NUMBER: _ClassVar[int]
     ID_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +27,13 @@ class EntryInput(_message.Message):
     SEVERITY_FIELD_NUMBER: _ClassVar[int]
     LEGAL_REPRESENTATIVE_ID_FIELD_NUMBER: _ClassVar[int]
     LEGAL_REPRESENTATIVE_NAME_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_NO_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_RESPONSIBLE_ID_FIELD_NUMBER: _ClassVar[int]
+    PRINCIPAL_RESPONSIBLE_NAME_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_CONTROLLER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_CONTROLLER_NAME_FIELD_NUMBER: _ClassVar[int]
+    DIRECTLY_RESPONSIBLE_ID_FIELD_NUMBER: _ClassVar[int]
+    DIRECTLY_RESPONSIBLE_NAME_FIELD_NUMBER: _ClassVar[int]
     entry_id: str
     subject_id: str
     id_type: _check_pb2.IdType
@@ -42,7 +49,14 @@ class EntryInput(_message.Message):
     severity: str
     legal_representative_id: str
     legal_representative_name: str
-    def __init__(self, entry_id: _Optional[str] = ..., subject_id: _Optional[str] = ..., id_type: _Optional[_Union[_check_pb2.IdType, str]] = ..., subject_name: _Optional[str] = ..., subject_type: _Optional[_Union[_check_pb2.SubjectType, str]] = ..., list: _Optional[str] = ..., authority: _Optional[str] = ..., document_no: _Optional[str] = ..., level: _Optional[str] = ..., start: _Optional[str] = ..., end: _Optional[str] = ..., reason: _Optional[str] = ..., severity: _Optional[str] = ..., legal_representative_id: _Optional[str] = ..., legal_representative_name: _Optional[str] = ...) -> None: ...
+    registration_no: str
+    principal_responsible_id: str
+    principal_responsible_name: str
+    actual_controller_id: str
+    actual_controller_name: str
+    directly_responsible_id: str
+    directly_responsible_name: str
+    def __init__(self, entry_id: _Optional[str] = ..., subject_id: _Optional[str] = ..., id_type: _Optional[_Union[_check_pb2.IdType, str]] = ..., subject_name: _Optional[str] = ..., subject_type: _Optional[_Union[_check_pb2.SubjectType, str]] = ..., list: _Optional[str] = ..., authority: _Optional[str] = ..., document_no: _Optional[str] = ..., level: _Optional[str] = ..., start: _Optional[str] = ..., end: _Optional[str] = ..., reason: _Optional[str] = ..., severity: _Optional[str] = ..., legal_representative_id: _Optional[str] = ..., legal_representative_name: _Optional[str] = ..., registration_no: _Optional[str] = ..., principal_responsible_id: _Optional[str] = ..., principal_responsible_name: _Optional[str] = ..., actual_controller_id: _Optional[str] = ..., actual_controller_name: _Optional[str] = ..., directly_responsible_id: _Optional[str] = ..., directly_responsible_name: _Optional[str] = ...) -> None: ...
 
 class UpsertEntriesRequest(_message.Message):
     __slots__ = ("entries",)
@@ -218,16 +232,18 @@ class CatalogueView(_message.Message):
     def __init__(self, version: _Optional[str] = ..., edition: _Optional[str] = ..., scenes: _Optional[_Iterable[_Union[NamedItem, _Mapping]]] = ..., departments: _Optional[_Iterable[_Union[NamedItem, _Mapping]]] = ..., list_types: _Optional[_Iterable[_Union[ListTypeInfo, _Mapping]]] = ..., measures: _Optional[_Iterable[_Union[MeasureInfo, _Mapping]]] = ...) -> None: ...
 
 class StatsRequest(_message.Message):
-    __slots__ = ("from_date", "to_date", "department", "overdue_days")
+    __slots__ = ("from_date", "to_date", "department", "overdue_days", "as_of")
     FROM_DATE_FIELD_NUMBER: _ClassVar[int]
     TO_DATE_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     OVERDUE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     from_date: str
     to_date: str
     department: str
     overdue_days: int
-    def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., department: _Optional[str] = ..., overdue_days: _Optional[int] = ...) -> None: ...
+    as_of: str
+    def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., department: _Optional[str] = ..., overdue_days: _Optional[int] = ..., as_of: _Optional[str] = ...) -> None: ...
 
 class StatsRow(_message.Message):
     __slots__ = ("department", "month", "checks", "subjects_checked", "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary", "feedback_applied", "feedback_not_applied", "feedback_partially_applied", "feedback_objected", "checks_missing_feedback", "penalty_checks_overdue", "restrictions_applied")

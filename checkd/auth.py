@@ -1,0 +1,287 @@
+"""Who is calling and what they may do: identity from mTLS or a bearer token, rights from the policy."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import grpc
+import structlog
+from google.protobuf.message import Message
+
+from checkd.api.v1 import check_pb2 as pb
+from checkd.policy import DepartmentPolicy, PolicyFile, Rate
+from checkd.store import LedgerRepository
+
+log = structlog.get_logger(__name__)
+
+CHECK_SERVICE = "/checkd.v1.CheckService/"
+REGISTRY_SERVICE = "/checkd.v1.RegistryService/"
+HEALTH_SERVICE = "/grpc.health.v1.Health/"
+_CERT_NAME_KEYS = ("x509_common_name", "x509_subject_alternative_name")
+
+_CALLER: ContextVar[Caller | None] = ContextVar("checkd_caller", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated department system, how it proved it, and where it called from."""
+
+    department: str
+    via: str  # e.g. "certificate dept-a.example" or "token 2026-q1"
+    peer: str
+
+    def audit_name(self) -> str:
+        """The caller as administrative ledger records name it."""
+        return f"{self.department} ({self.via}; {self.peer})"
+
+
+def current_caller() -> Caller | None:
+    """The authenticated caller of the RPC running in this thread (None without a policy)."""
+    return _CALLER.get()
+
+
+class _Refused(Exception):
+    """A call ends here with `code` and `message`."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _denied(message: str) -> _Refused:
+    return _Refused(grpc.StatusCode.PERMISSION_DENIED, message)
+
+
+def _unauthenticated(message: str) -> _Refused:
+    return _Refused(grpc.StatusCode.UNAUTHENTICATED, message)
+
+
+class RateLimiter:
+    """One token bucket per department, so one busy system cannot starve the others."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[Rate, float, float]] = {}  # rate, tokens, stamp
+
+    def take(self, department: str, rate: Rate | None, cost: float = 1.0) -> bool:
+        """Spend `cost` tokens (a call larger than the burst costs the burst); False when too few."""
+        if rate is None:
+            return True
+        cost = min(cost, rate.burst)
+        with self._lock:
+            now = self._clock()
+            known = self._buckets.get(department)
+            if known is None or known[0] != rate:
+                tokens = rate.burst  # new or re-configured: start full
+            else:
+                tokens = min(rate.burst, known[1] + (now - known[2]) * rate.per_second)
+            allowed = tokens >= cost
+            self._buckets[department] = (rate, tokens - cost if allowed else tokens, now)
+            return allowed
+
+
+def owner_lookup(records: LedgerRepository) -> Callable[[str], str | None]:
+    """The department that made a stored check (None when there is no such check)."""
+    def owner(check_id: str) -> str | None:
+        stored = records.check(check_id.strip()) if check_id.strip() else None
+        return None if stored is None else pb.CheckRecord.FromString(stored[0].payload).department
+    return owner
+
+
+class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Authenticates every call, authorizes it against the policy, and applies rate limits.
+
+    UNAUTHENTICATED: no usable credentials. PERMISSION_DENIED: a known department asking beyond
+    its rights. RESOURCE_EXHAUSTED: over its rate. Health stays open so probes need no secret.
+    """
+
+    def __init__(self, policy: PolicyFile, check_owner: Callable[[str], str | None],
+                 limiter: RateLimiter | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self._policy = policy
+        self._check_owner = check_owner
+        self._limiter = limiter or RateLimiter(clock)
+        self._clock = clock
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        """Wrap the handler of every method except health in the checks of this module."""
+        handler = continuation(details)
+        method: str = details.method
+        if handler is None or method.startswith(HEALTH_SERVICE):
+            return handler
+        if handler.request_streaming:
+            inner = handler.stream_stream or handler.stream_unary
+            wrapped = self._streaming(method, inner)
+            make = (grpc.stream_stream_rpc_method_handler if handler.stream_stream
+                    else grpc.stream_unary_rpc_method_handler)
+        else:
+            inner = handler.unary_unary or handler.unary_stream
+            wrapped = self._unary(method, inner)
+            make = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
+                    else grpc.unary_stream_rpc_method_handler)
+        return make(wrapped, request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer)
+
+    # ------------------------------------------------------------------ wrappers
+
+    def _unary(self, method: str, inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def behaviour(request: Any, context: grpc.ServicerContext) -> Any:
+            department = ""
+            try:
+                caller, rights = self._identify(context)
+                department = caller.department
+                self._charge(rights, self._authorize(method, rights, request))
+            except _Refused as refused:
+                _refuse(context, method, refused, department)
+            token = _CALLER.set(caller)
+            try:
+                return inner(request, context)
+            finally:
+                _CALLER.reset(token)
+        return behaviour
+
+    def _streaming(self, method: str, inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def behaviour(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+            try:
+                caller, rights = self._identify(context)
+            except _Refused as refused:
+                _refuse(context, method, refused, "")
+            stopped: list[_Refused] = []
+
+            def checked() -> Iterator[Any]:
+                # The servicer may read requests on a thread of its own, where aborting the call
+                # is not possible: a refused item ends the request stream here, and the call is
+                # ended with the refusal on the handler's thread once earlier items are answered.
+                for position, item in enumerate(requests):
+                    try:
+                        self._charge(rights, self._authorize(method, rights, item, f"stream[{position}]."))
+                    except _Refused as refused:
+                        stopped.append(refused)
+                        return
+                    yield item
+
+            def answers(result: Any) -> Iterator[Any]:
+                yield from result
+                if stopped:
+                    _refuse(context, method, stopped[0], caller.department)
+
+            token = _CALLER.set(caller)
+            try:
+                result = inner(checked(), context)
+            finally:
+                _CALLER.reset(token)
+            if stopped and not isinstance(result, Iterator):  # stream in, one answer out
+                _refuse(context, method, stopped[0], caller.department)
+            return answers(result) if isinstance(result, Iterator) else result
+        return behaviour
+
+    # ------------------------------------------------------------------ the checks
+
+    def _identify(self, context: grpc.ServicerContext) -> tuple[Caller, DepartmentPolicy]:
+        policy, broken = self._policy.fresh(self._clock())
+        if broken is not None:
+            log.error("policy_reload_failed", problems=broken.problems, kept=policy.source)
+        names = _certificate_names(context)
+        from_cert = policy.department_of_certificate(names) if names else None
+        if names and from_cert is None:
+            raise _unauthenticated("client certificate is not known to the access policy")
+        bearer = _bearer(context)
+        from_token = policy.department_of_token(bearer) if bearer is not None else None
+        if bearer is not None and from_token is None:
+            raise _unauthenticated("bearer token is not valid")
+        if from_cert is not None and from_token is not None and from_cert != from_token[0]:
+            raise _unauthenticated("client certificate and bearer token name different departments")
+        if from_token is not None:
+            department, via = from_token[0], f"token {from_token[1]}"
+        elif from_cert is not None:
+            department, via = from_cert, f"certificate {names[0]}"
+        else:
+            raise _unauthenticated("credentials required: a client certificate or "
+                                   "`authorization: Bearer <token>` metadata")
+        return Caller(department, via, str(context.peer())), policy.departments[department]
+
+    def _authorize(self, method: str, rights: DepartmentPolicy, request: Any, prefix: str = "") -> float:
+        """Raise when `rights` do not cover this request; return its cost in rate tokens."""
+        if method.startswith(REGISTRY_SERVICE):
+            if not rights.registry:
+                raise _denied(f"{rights.department} may not use RegistryService (credit office only)")
+            return 1.0
+        if not method.startswith(CHECK_SERVICE) or not _decoded(request):
+            # Reflection and the like: any authenticated caller. A request that did not decode
+            # names nothing to authorize; the service answers it INVALID_ARGUMENT.
+            return 1.0
+        name = method[len(CHECK_SERVICE):]
+        if name in ("Check", "StreamCheck"):
+            _may_check(rights, request, prefix)
+            return 1.0
+        if name == "BatchCheck":
+            for i, item in enumerate(request.requests):
+                _may_check(rights, item, f"requests[{i}].")
+            return float(max(1, len(request.requests)))
+        if name == "SubmitFeedback":
+            _same_department(rights, request.department, "department")
+        if name in ("SubmitFeedback", "GetCheck"):
+            owner = self._check_owner(request.check_id)
+            if owner is not None and owner != rights.department:
+                raise _denied(f"check {request.check_id.strip()!r} was made by another department")
+        return 1.0
+
+    def _charge(self, rights: DepartmentPolicy, cost: float) -> None:
+        if not self._limiter.take(rights.department, rights.rate, cost):
+            raise _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                           f"rate limit of {rights.department} exceeded; retry with backoff")
+
+
+def _decoded(request: Any) -> bool:
+    return isinstance(request, Message)
+
+
+def _may_check(rights: DepartmentPolicy, request: pb.CheckRequest, prefix: str) -> None:
+    _same_department(rights, request.department, prefix + "department")
+    matter, scene = request.matter.strip(), request.scene.strip()
+    if (matter or scene) and not rights.may_check(matter, scene):
+        named = " / ".join(part for part in (f"matter {matter!r}" if matter else "",
+                                             f"scene {scene!r}" if scene else "") if part)
+        raise _denied(f"{prefix}{named}: not in the rights of {rights.department}")
+
+
+def _same_department(rights: DepartmentPolicy, claimed: str, field: str) -> None:
+    # An empty department is left to request validation, which names the missing field.
+    if claimed.strip() and claimed.strip() != rights.department:
+        raise _denied(f"{field}: {claimed.strip()[:64]!r} is not the authenticated department "
+                      f"{rights.department!r}")
+
+
+def _certificate_names(context: grpc.ServicerContext) -> list[str]:
+    """The CN, then the subject alternative names, of a verified client certificate."""
+    auth = context.auth_context() or {}
+    names: list[str] = []
+    for key in _CERT_NAME_KEYS:
+        for value in auth.get(key, ()):
+            text = value.decode() if isinstance(value, bytes) else str(value)
+            if text and text not in names:
+                names.append(text)
+    return names
+
+
+def _bearer(context: grpc.ServicerContext) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            text = value.decode() if isinstance(value, bytes) else value
+            scheme, _, token = text.strip().partition(" ")
+            # A malformed header is a bad credential, not an absent one.
+            return token.strip() if scheme.lower() == "bearer" and token.strip() else ""
+    return None
+
+
+def _refuse(context: grpc.ServicerContext, method: str, refused: _Refused, department: str) -> NoReturn:
+    log.warning("access_refused", method=method, code=refused.code.name, reason=refused.message,
+                department=department or None, peer=context.peer())
+    context.abort(refused.code, refused.message)
+    raise AssertionError("unreachable")  # abort raises

@@ -1,0 +1,124 @@
+"""A server interceptor: per-call request id and rpc bound to logs, latency and rejected-call metrics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import structlog
+
+from checkd.metrics import Metrics
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Wraps every handler: binds `rpc` and `request_id` to structlog, times it, counts failures."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def intercept_service(self, continuation: Callable[[Any], Any], handler_call_details: Any) -> Any:
+        """Return the handler wrapped with logging context and metrics."""
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        rpc = _short_name(handler_call_details.method)
+        request_id = _caller_request_id(handler_call_details) or uuid.uuid4().hex[:16]
+        observe = _Observation(self._metrics, rpc, request_id)
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                observe.unary(handler.unary_unary), handler.request_deserializer,
+                handler.response_serializer)
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                observe.stream(handler.unary_stream), handler.request_deserializer,
+                handler.response_serializer)
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                observe.stream(handler.stream_stream), handler.request_deserializer,
+                handler.response_serializer)
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                observe.unary(handler.stream_unary), handler.request_deserializer,
+                handler.response_serializer)
+        return handler
+
+
+class _Observation:
+    """The wrappers of one call."""
+
+    def __init__(self, metrics: Metrics, rpc: str, request_id: str) -> None:
+        self._metrics = metrics
+        self._rpc = rpc
+        self._request_id = request_id
+
+    def unary(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        """Wrap a handler that returns one response."""
+        def run(request: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            failed = False
+            with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=self._request_id):
+                try:
+                    items = getattr(request, "requests", None)  # None for an undecodable request
+                    if self._rpc == "CheckService/BatchCheck" and items is not None:
+                        self._metrics.batch_size.observe(len(items))
+                    return behaviour(request, context)
+                except BaseException:
+                    failed = True
+                    raise
+                finally:
+                    self._finish(context, started, failed)
+        return run
+
+    def stream(self, behaviour: Callable[[Any, Any], Iterator[Any]]) -> Callable[[Any, Any], Iterator[Any]]:
+        """Wrap a handler that yields responses (runs in one worker thread until done)."""
+        def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+            started = time.perf_counter()
+            failed = False
+            with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=self._request_id):
+                try:
+                    yield from behaviour(request, context)
+                except BaseException:
+                    failed = True
+                    raise
+                finally:
+                    self._finish(context, started, failed)
+        return run
+
+    def _finish(self, context: grpc.ServicerContext, started: float, failed: bool) -> None:
+        self._metrics.rpc_latency.labels(self._rpc).observe(time.perf_counter() - started)
+        code = _code_of(context)
+        if code is None and failed:
+            code = "UNKNOWN"  # an escaped exception: grpcio answers it as UNKNOWN
+        if code is not None and code != "OK":
+            self._metrics.rejected.labels(self._rpc, code).inc()
+
+
+def _code_of(context: grpc.ServicerContext) -> str | None:
+    """The status code a handler set (by abort or set_code), if any."""
+    try:
+        code = context.code()
+    except (AttributeError, NotImplementedError):
+        return None
+    if code is None:
+        return None
+    return code.name if isinstance(code, grpc.StatusCode) else str(code)
+
+
+def _short_name(method: str) -> str:
+    """'/checkd.v1.CheckService/Check' -> 'CheckService/Check' (distinct from 'Health/Check')."""
+    service, _, name = method.lstrip("/").rpartition("/")
+    return f"{service.rsplit('.', 1)[-1]}/{name}"
+
+
+def _caller_request_id(details: Any) -> str | None:
+    """A caller-supplied correlation id, kept short and printable."""
+    for key, value in details.invocation_metadata or ():
+        if key == REQUEST_ID_HEADER and isinstance(value, str):
+            cleaned = "".join(ch for ch in value if ch.isprintable())[:64]
+            return cleaned or None
+    return None

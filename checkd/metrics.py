@@ -1,0 +1,166 @@
+"""The daemon's Prometheus metrics (`checkd_*`), one CollectorRegistry per daemon, no globals."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+# RPC latencies: a check is ~1 ms of work, a batch of 1000 can take seconds.
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+_BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
+_COMMIT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    """What the daemon reads at scrape time: the snapshots in force and the ledger queue."""
+
+    index_entries: int
+    data_version: str
+    data_age_seconds: float
+    catalogue_version: str
+    ledger_queue_depth: int
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Checks with measures still awaiting feedback, and penalty checks overdue for it."""
+
+    awaiting: int
+    overdue: int
+
+
+class Metrics:
+    """Every `checkd_` metric of one daemon, registered in the daemon's own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        reg = self.registry
+        self.checks = Counter("checkd_checks", "Checks recorded, by department, scene and verdict.",
+                              ["department", "scene", "verdict"], registry=reg)
+        self.rpc_latency = Histogram("checkd_rpc_duration_seconds", "Server-side latency per RPC.",
+                                     ["rpc"], buckets=_LATENCY_BUCKETS, registry=reg)
+        self.rejected = Counter("checkd_rejected_calls", "RPCs that ended with a non-OK status, by code.",
+                                ["rpc", "code"], registry=reg)
+        self.batch_size = Histogram("checkd_batch_size", "Items per BatchCheck call.",
+                                    buckets=_BATCH_BUCKETS, registry=reg)
+        self.ledger_commit = Histogram("checkd_ledger_commit_seconds", "Time to commit one ledger batch.",
+                                       buckets=_COMMIT_BUCKETS, registry=reg)
+        self.ledger_batch = Histogram("checkd_ledger_commit_records", "Records per ledger group commit.",
+                                      buckets=_BATCH_BUCKETS, registry=reg)
+        self.feedback = Counter("checkd_feedback_outcomes", "Reported measure outcomes, by outcome.",
+                                ["department", "outcome"], registry=reg)
+        self._follow_up_dirty = threading.Event()
+
+    def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int) -> None:
+        """Count a durable check (replays of a stored answer are not counted again)."""
+        self.checks.labels(department, scene or "-", verdict).inc()
+        if measures:
+            self._follow_up_dirty.set()
+
+    def feedback_recorded(self, department: str, outcomes: Iterable[str]) -> None:
+        """Count each outcome of a durable feedback."""
+        for outcome in outcomes:
+            self.feedback.labels(department, outcome).inc()
+        self._follow_up_dirty.set()
+
+    def ledger_committed(self, records: int, seconds: float) -> None:
+        """Observe one group commit (called by the ledger writer)."""
+        self.ledger_commit.observe(seconds)
+        self.ledger_batch.observe(records)
+
+    def watch(self, live: Callable[[], LiveFigures | None], follow_up: Callable[[], FollowUp],
+              *, min_interval: float = 2.0, max_interval: float = 60.0) -> None:
+        """Register the scrape-time gauges: snapshots, ledger queue, feedback follow-up."""
+        self.registry.register(_LiveCollector(live, _FollowUpCache(
+            follow_up, self._follow_up_dirty, min_interval, max_interval)))
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format."""
+        return generate_latest(self.registry)
+
+
+class _FollowUpCache:
+    """Recomputes the follow-up counts (a store query) only when they may have moved.
+
+    Feedback or a check with measures marks them dirty; time alone moves checks into
+    'overdue', so they are recomputed at least every max_interval seconds too.
+    """
+
+    def __init__(self, compute: Callable[[], FollowUp], dirty: threading.Event, min_interval: float,
+                 max_interval: float) -> None:
+        self._compute = compute
+        self._dirty = dirty
+        self._min = min_interval
+        self._max = max_interval
+        self._lock = threading.Lock()
+        self._value: FollowUp | None = None
+        self._at = 0.0
+
+    def get(self) -> FollowUp | None:
+        """The latest counts; a concurrent scrape gets the previous value instead of waiting."""
+        age = time.monotonic() - self._at
+        due = self._value is None or age >= self._max or (self._dirty.is_set() and age >= self._min)
+        if due and self._lock.acquire(blocking=False):
+            try:
+                self._dirty.clear()
+                self._value = self._compute()
+                self._at = time.monotonic()
+            except Exception:  # a store outage must not break /metrics: keep the last value
+                self._dirty.set()
+            finally:
+                self._lock.release()
+        return self._value
+
+
+class _LiveCollector(Collector):
+    """Gauges read at scrape time, so they always show the state in force."""
+
+    def __init__(self, live: Callable[[], LiveFigures | None], follow_up: _FollowUpCache) -> None:
+        self._live = live
+        self._follow_up = follow_up
+
+    def describe(self) -> Iterable[Metric]:
+        """No fixed description: the families are produced at collect time."""
+        return ()
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the current gauges."""
+        figures = self._live()
+        if figures is not None:
+            yield _gauge("checkd_index_entries", "List entries in the index in force.",
+                         figures.index_entries)
+            version = GaugeMetricFamily("checkd_data_version", "Data version in force (the number of dN).",
+                                        labels=["version"])
+            version.add_metric([figures.data_version], _version_number(figures.data_version))
+            yield version
+            yield _gauge("checkd_data_age_seconds", "Seconds since the data was last confirmed current.",
+                         figures.data_age_seconds)
+            catalogue = GaugeMetricFamily("checkd_catalogue_info", "Catalogue version in force.",
+                                          labels=["version"])
+            catalogue.add_metric([figures.catalogue_version], 1)
+            yield catalogue
+            yield _gauge("checkd_ledger_queue_depth", "Records waiting for the ledger writer.",
+                         figures.ledger_queue_depth)
+        follow_up = self._follow_up.get()
+        if follow_up is not None:
+            yield _gauge("checkd_checks_awaiting_feedback",
+                         "Checks that pushed measures and have no feedback.", follow_up.awaiting)
+            yield _gauge("checkd_checks_overdue_feedback",
+                         "Penalty checks with no feedback after the configured number of days.",
+                         follow_up.overdue)
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)
+
+
+def _version_number(version: str) -> float:
+    digits = version.lstrip("d")
+    return float(digits) if digits.isdigit() else 0.0

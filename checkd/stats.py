@@ -1,0 +1,194 @@
+"""Closed-loop statistics per department and month, and the overdue follow-up list, from the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from checkd.api.v1 import check_pb2 as pb
+from checkd.api.v1 import registry_pb2 as reg
+from checkd.errors import InvalidArgument, Violation
+from checkd.metrics import FollowUp
+from checkd.store.stats import Figures, StatsRepository
+
+# The credit office counts in China Standard Time (no daylight saving): months and dates are CST.
+CST = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
+PLAN_CHECKS_PER_YEAR = 1_500_000  # the plan's 2025 indicator (协同核查量)
+MAX_MONTHS = 120
+DEFAULT_OVERDUE_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One department's figures for one month (YYYY-MM, CST)."""
+
+    department: str
+    month: str
+    figures: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A whole statistics answer: rows, total, per-year checks against the plan."""
+
+    from_date: dt.date
+    to_date: dt.date
+    department: str
+    overdue_days: int
+    as_of: dt.datetime
+    rows: list[Row]
+    total: Figures
+    plan_checks_per_year: int = PLAN_CHECKS_PER_YEAR
+    checks_by_year: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueItem:
+    """A check to chase: penalty measures pushed, no feedback after the allowed days."""
+
+    check_id: str
+    department: str
+    matter: str
+    scene: str
+    recorded_at: dt.datetime
+    measures: int
+    penalty_measures: tuple[str, ...]
+
+
+class Statistics:
+    """Computes reports, the overdue list and the follow-up gauges over a StatsRepository."""
+
+    def __init__(self, repository: StatsRepository, clock: Callable[[], dt.datetime],
+                 overdue_days: int = DEFAULT_OVERDUE_DAYS) -> None:
+        self._repo = repository
+        self._clock = clock
+        self.overdue_days = overdue_days
+
+    def report(self, from_date: dt.date, to_date: dt.date, department: str = "",
+               overdue_days: int | None = None, as_of: dt.datetime | None = None) -> Report:
+        """Per department and month over [from_date, to_date] (CST), with totals."""
+        days = self.overdue_days if overdue_days is None else overdue_days
+        moment = as_of or self._clock()
+        windows = month_windows(from_date, to_date)
+        cutoff = moment - dt.timedelta(days=days)
+        rows: list[Row] = []
+        total = Figures()
+        by_year: dict[str, int] = {}
+        for month, start, end in windows:
+            for dept, figures in sorted(self._repo.window(start, end, department or None, cutoff).items()):
+                rows.append(Row(dept, month, figures))
+                total.add(figures)
+                by_year[month[:4]] = by_year.get(month[:4], 0) + figures.checks
+        return Report(from_date, to_date, department, days, moment, rows, total,
+                      checks_by_year=by_year)
+
+    def overdue(self, days: int | None = None, department: str = "", as_of: dt.datetime | None = None,
+                limit: int = 1000) -> list[OverdueItem]:
+        """Penalty checks with no feedback after `days` days as of `as_of`, oldest first."""
+        allowed = self.overdue_days if days is None else days
+        cutoff = (as_of or self._clock()) - dt.timedelta(days=allowed)
+        return [
+            OverdueItem(c.check_id, c.department, c.matter, c.scene, c.recorded_at, c.measures,
+                        _penalty_measures(c.payload))
+            for c in self._repo.overdue(cutoff, department or None, limit)
+        ]
+
+    def follow_up(self) -> FollowUp:
+        """Store-wide checks awaiting feedback and penalty checks overdue (for the gauges)."""
+        awaiting, overdue = self._repo.follow_up(self._clock() - dt.timedelta(days=self.overdue_days))
+        return FollowUp(awaiting, overdue)
+
+
+def month_windows(from_date: dt.date, to_date: dt.date) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """(YYYY-MM, start, end) per month touched by [from_date, to_date], clipped to the range, in CST."""
+    windows = []
+    day = from_date
+    end_exclusive = to_date + dt.timedelta(days=1)
+    while day < end_exclusive:
+        next_month = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        stop = min(next_month, end_exclusive)
+        windows.append((f"{day:%Y-%m}", _cst_midnight(day), _cst_midnight(stop)))
+        day = stop
+    return windows
+
+
+def parse_range(from_text: str, to_text: str, *, from_field: str = "from_date",
+                to_field: str = "to_date") -> tuple[dt.date, dt.date]:
+    """Validate an inclusive date range; errors name the field."""
+    problems: list[Violation] = []
+    start = _date(from_text, from_field, problems)
+    end = _date(to_text, to_field, problems)
+    if start and end:
+        if end < start:
+            problems.append(Violation(to_field, f"{end} is before {from_field} {start}"))
+        elif (end.year - start.year) * 12 + end.month - start.month >= MAX_MONTHS:
+            problems.append(Violation(to_field, f"the range spans more than {MAX_MONTHS} months"))
+    if problems:
+        raise InvalidArgument(problems)
+    assert start is not None and end is not None
+    return start, end
+
+
+def parse_as_of(text: str, field_name: str = "as_of") -> dt.datetime | None:
+    """An ISO date (meaning the end of that day, CST) or an ISO timestamp; empty: None (now)."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            return _cst_midnight(dt.date.fromisoformat(text) + dt.timedelta(days=1))
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidArgument([Violation(field_name, f"{text[:40]!r} is not an ISO date or timestamp")]) \
+            from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
+
+
+def check_overdue_days(days: int, field_name: str = "overdue_days") -> None:
+    """Reject a negative number of days, naming the field."""
+    if days < 0:
+        raise InvalidArgument([Violation(field_name, "must not be negative")])
+
+
+def _date(text: str, field_name: str, problems: list[Violation]) -> dt.date | None:
+    if not text.strip():
+        problems.append(Violation(field_name, "required (ISO date YYYY-MM-DD)"))
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        problems.append(Violation(field_name, f"{text[:40]!r} is not an ISO date YYYY-MM-DD"))
+        return None
+
+
+def _cst_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), CST)
+
+
+def _penalty_measures(payload: bytes) -> tuple[str, ...]:
+    """The penalty measure ids the stored answer pushed, in order, once each."""
+    response = pb.CheckRecord.FromString(payload).response
+    seen: dict[str, None] = {}
+    for subject in response.subjects:
+        for measure in subject.measures:
+            if measure.polarity == pb.POLARITY_PENALTY:
+                seen.setdefault(measure.measure_id, None)
+    return tuple(seen)
+
+
+def stats_response(report: Report) -> reg.StatsResponse:
+    """A Report as the Stats RPC answer."""
+    response = reg.StatsResponse(plan_checks_per_year=report.plan_checks_per_year)
+    for row in report.rows:
+        response.rows.add(department=row.department, month=row.month, **asdict(row.figures))
+    response.total.CopyFrom(reg.StatsRow(**asdict(report.total)))
+    return response
+
+
+def report_for(statistics: Statistics, request: reg.StatsRequest) -> Report:
+    """Validate a StatsRequest (errors name its fields) and compute the report."""
+    start, end = parse_range(request.from_date, request.to_date)
+    check_overdue_days(request.overdue_days)
+    as_of = parse_as_of(request.as_of)
+    return statistics.report(start, end, request.department.strip(), request.overdue_days or None, as_of)

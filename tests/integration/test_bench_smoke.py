@@ -1,0 +1,99 @@
+"""Tiny runs of every bench script so the harness cannot rot: well-formed output, right counts, no timings."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.synth import BENCH_SECRET, SCALES, Population, write_jsonl
+from checkd.catalogue import load_catalogue
+from checkd.ids import parse_identifier
+from tests.daemon import ROOT, start_daemon
+
+TINY = SCALES["tiny"]
+
+
+def _bench(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run `python -m bench.<script>` from the project root and capture its output."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CHECKD_SECRET": BENCH_SECRET}
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_synth_writes_valid_interchange_rows_that_checkd_imports(tmp_path: Path, db_url: str) -> None:
+    """Every generated row is valid JSON with a valid identifier on an allowed list, and all rows import."""
+    out = tmp_path / "tiny.jsonl"
+    counts = write_jsonl(Population(TINY, seed=3), out)
+    catalogue = load_catalogue(ROOT / "rules")
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == sum(counts.values()) > TINY.orgs
+    assert len({row["entry_id"] for row in rows}) == len(rows)
+    for row in rows:
+        identifier = parse_identifier(row["subject_id"])
+        assert identifier.subject_type in catalogue.list_types[row["list"]].subject_types, row
+        if row.get("legal_representative_id"):
+            assert parse_identifier(row["legal_representative_id"]).is_person
+    enterprises = sum(Population(TINY, 3).org_head(i) in {"91", "92", "93"} for i in range(TINY.orgs))
+    assert counts["market_credit_level"] == enterprises  # every enterprise carries a credit level
+    done = _bench("checkd", "import", "--db", db_url, "--rules", str(ROOT / "rules"), str(out))
+    assert done.returncode == 0, done.stderr
+    assert f"imported {len(rows)} entries" in done.stdout
+
+
+def test_bench_run_prints_every_figure_against_the_baseline(tmp_path: Path) -> None:
+    """A tiny bench run: three phases with both servers, no errors, every answer counted, all figures."""
+    done = _bench("bench.run", "--scale", "tiny", "--data-dir", str(tmp_path), "--unary-checks", "200",
+                  "--bulk-checks", "400", "--seconds", "20", "--concurrency", "10",
+                  "--engine-decisions", "500")
+    assert done.returncode == 0, done.stdout + done.stderr
+    phase = re.compile(r"\| (Check|BatchCheck|StreamCheck) ")
+    rows = [line for line in done.stdout.splitlines() if phase.match(line)]
+    assert len(rows) == 3, done.stdout
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 9 and cells[-1] == "0", row  # no errors
+        assert float(cells[1].replace(",", "")) > 0 and float(cells[4].replace(",", "")) > 0
+    assert re.search(r"hits \(answers that pushed a measure\): [\d,]+ of 1,000 ", done.stdout), done.stdout
+    assert re.search(r"cold start .*: [\d.]+ s", done.stdout)
+    assert re.search(r"RSS: [\d,]+ MB when serving, peak [\d,]+ MB", done.stdout)
+    assert re.search(r"engine \(in-process, one core\): [\d,]+ decisions/s", done.stdout)
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+def test_replay_confirms_every_check_and_feedback_in_the_ledger(tmp_path: Path, mode: str) -> None:
+    """A tiny replay through each bulk API ends with the ledger holding every check and feedback."""
+    done = _bench("bench.replay", "--scale", "tiny", "--data-dir", str(tmp_path), "--checks", "600",
+                  "--mode", mode)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "600 checks in" in done.stdout
+    assert re.search(r"store: 600 new checks, [\d,]+ new feedback", done.stdout)
+    assert "ledger confirmed: every check and feedback is stored" in done.stdout
+
+
+def test_locustfile_runs_headless_against_a_running_daemon(tmp_path: Path) -> None:
+    """Locust drives the real daemon with the mix; Check calls are reported and none fail."""
+    data = tmp_path / "tiny.jsonl"
+    write_jsonl(Population(TINY, 1), data)
+    db_url = f"sqlite:///{tmp_path / 'tiny.db'}"
+    imported = _bench("checkd", "import", "--db", db_url, "--rules", str(ROOT / "rules"), str(data))
+    assert imported.returncode == 0, imported.stderr
+    daemon = start_daemon(db_url, tmp_path, env={"CHECKD_SECRET": BENCH_SECRET})
+    try:
+        done = _bench("locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
+                      "-u", "4", "-r", "4", "-t", "4s", "--host", f"127.0.0.1:{daemon.port}",
+                      "--scale", "tiny",
+                      "--csv", str(tmp_path / "loc"), "--only-summary")
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()
+    assert done.returncode == 0, done.stdout + done.stderr
+    with (tmp_path / "loc_stats.csv").open() as handle:
+        stats = {row["Name"]: row for row in csv.DictReader(handle)}
+    assert int(stats["Check"]["Request Count"]) > 0, stats
+    assert all(int(row["Failure Count"]) == 0 for row in stats.values()), stats
