@@ -185,9 +185,7 @@ def _serve(args: argparse.Namespace) -> int:
         daemon = wiring.build(config)
         port = daemon.start()
     except ImportRejected as exc:
-        for where, reason in exc.problems:
-            print(f"{where}: {reason}", file=sys.stderr)
-        print(f"checkd: cannot start: sample data rejected: {exc.message}", file=sys.stderr)
+        _print_rejected(exc, "checkd: cannot start: sample data rejected")
         return EXIT_FAILED
     except (CheckdError, ValueError, OSError) as exc:
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
@@ -291,9 +289,7 @@ def _import(args: argparse.Namespace) -> int:
         version = EntryRepository(database).upsert(entries, utc_now())
         _audit_import(database, args.files, len(entries), version)
     except ImportRejected as exc:
-        for where, reason in exc.problems:
-            print(f"{where}: {reason}", file=sys.stderr)
-        print(f"checkd import: {exc.message}", file=sys.stderr)
+        _print_rejected(exc, "checkd import")
         return EXIT_BAD_INPUT
     except (CheckdError, ValueError, OSError) as exc:
         print(f"checkd import: {exc}", file=sys.stderr)
@@ -302,6 +298,13 @@ def _import(args: argparse.Namespace) -> int:
     print(f"imported {len(entries)} entries ({', '.join(f'{k}: {v}' for k, v in sorted(lists.items()))}); "
           f"data version d{version}")
     return EXIT_OK
+
+
+def _print_rejected(error: Any, prefix: str) -> None:
+    """Every bad row of a refused import as `file:line: reason`, then the verdict."""
+    for where, reason in error.problems:
+        print(f"{where}: {reason}", file=sys.stderr)
+    print(f"{prefix}: {error.message}", file=sys.stderr)
 
 
 def _audit_import(database: Any, files: list[Path], count: int, version: int) -> None:

@@ -29,22 +29,14 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         rpc = _short_name(handler_call_details.method)
         request_id = _caller_request_id(handler_call_details) or uuid.uuid4().hex[:16]
         observe = _Observation(self._metrics, rpc, request_id)
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                observe.unary(handler.unary_unary), handler.request_deserializer,
-                handler.response_serializer)
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                observe.stream(handler.unary_stream), handler.request_deserializer,
-                handler.response_serializer)
-        if handler.stream_stream is not None:
-            return grpc.stream_stream_rpc_method_handler(
-                observe.stream(handler.stream_stream), handler.request_deserializer,
-                handler.response_serializer)
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                observe.unary(handler.stream_unary), handler.request_deserializer,
-                handler.response_serializer)
+        kinds = (("unary_unary", grpc.unary_unary_rpc_method_handler, observe.unary),
+                 ("unary_stream", grpc.unary_stream_rpc_method_handler, observe.stream),
+                 ("stream_stream", grpc.stream_stream_rpc_method_handler, observe.stream),
+                 ("stream_unary", grpc.stream_unary_rpc_method_handler, observe.unary))
+        for kind, factory, wrap in kinds:
+            behaviour = getattr(handler, kind)
+            if behaviour is not None:
+                return factory(wrap(behaviour), handler.request_deserializer, handler.response_serializer)
         return handler
 
 
