@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_BAD_INPUT
+    if args.run is not _serve:  # commands print their results on stdout; their log goes to stderr
+        from checkd import log
+
+        log.configure("console")
     result: int = args.run(args)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -138,23 +139,32 @@ def _to_values(entry: ListEntry, now: dt.datetime) -> dict[str, object]:
     )
 
 
+@functools.lru_cache(maxsize=8192)
+def _shared_date(day: dt.date) -> dt.date:
+    """One date object per distinct day (entries share a few thousand start and end days)."""
+    return day
+
+
 def _from_row(row: Any) -> ListEntry:
+    # Repeated values share one object: a province's index holds five million entries, and most
+    # of their text (names, reasons, dates, keys shown in clear) repeats across a subject's entries.
+    intern = sys.intern
+    subject_key = intern(row.subject_key)
     return ListEntry(
         entry_id=row.entry_id,
-        subject_key=row.subject_key,
-        display_id=row.display_id,
+        subject_key=subject_key,
+        display_id=subject_key if row.display_id == subject_key else intern(row.display_id),
         subject_type=SubjectType(row.subject_type),
-        subject_name=row.subject_name,
-        # Repeated values share one string object: a city's index holds half a million entries.
-        list_id=sys.intern(row.list_id),
-        authority=sys.intern(row.authority),
-        document_no=row.document_no,
+        subject_name=intern(row.subject_name),
+        list_id=intern(row.list_id),
+        authority=intern(row.authority),
+        document_no=intern(row.document_no),
         level=SourceLevel(row.level),
-        start=row.start,
-        end=row.end,
-        reason=row.reason,
-        severity=row.severity,
-        org_code=row.org_code,
+        start=_shared_date(row.start),
+        end=None if row.end is None else _shared_date(row.end),
+        reason=intern(row.reason),
+        severity=intern(row.severity),
+        org_code=intern(row.org_code),
         registration_no=row.registration_no,
         related=() if row.related == "[]" else tuple(
             RelatedPerson(Role(p["role"]), p["key"], p["masked"], p["name"])
