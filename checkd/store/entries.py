@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import json
@@ -86,10 +87,12 @@ class EntryRepository:
     def iter_all(self, batch: int = 10_000) -> Iterator[ListEntry]:
         """Stream every entry (for building an index), in pages of `batch`."""
         with self._db.transaction() as session:
-            # Plain rows, not ORM objects: building the index at start is bound by this loop.
-            result = session.execute(select(EntryRow.__table__).execution_options(yield_per=batch))
-            for row in result:
-                yield _from_row(row)
+            # Plain tuples in a fixed column order, not ORM objects or named rows: building the
+            # index at start is bound by this loop.
+            result = session.connection().execute(
+                select(*_INDEX_COLUMNS).execution_options(yield_per=batch))
+            for values in result.tuples():
+                yield _from_row(_Values(*values))
 
 
 def _bump_version(session: Session) -> int:
@@ -139,6 +142,15 @@ def _to_values(entry: ListEntry, now: dt.datetime) -> dict[str, object]:
     )
 
 
+_INDEX_COLUMNS = tuple(EntryRow.__table__.c[name] for name in (
+    "entry_id", "subject_key", "display_id", "subject_type", "subject_name", "list_id", "authority",
+    "document_no", "level", "start", "end", "reason", "severity", "org_code", "registration_no",
+    "related", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind"))
+_Values = collections.namedtuple("_Values", [c.key for c in _INDEX_COLUMNS])  # type: ignore[misc]
+_SUBJECT_TYPES = {t.value: t for t in SubjectType}
+_LEVELS = {level.value: level for level in SourceLevel}
+
+
 @functools.lru_cache(maxsize=8192)
 def _shared_date(day: dt.date) -> dt.date:
     """One date object per distinct day (entries share a few thousand start and end days)."""
@@ -154,12 +166,12 @@ def _from_row(row: Any) -> ListEntry:
         entry_id=row.entry_id,
         subject_key=subject_key,
         display_id=subject_key if row.display_id == subject_key else intern(row.display_id),
-        subject_type=SubjectType(row.subject_type),
+        subject_type=_SUBJECT_TYPES[row.subject_type],
         subject_name=intern(row.subject_name),
         list_id=intern(row.list_id),
         authority=intern(row.authority),
         document_no=intern(row.document_no),
-        level=SourceLevel(row.level),
+        level=_LEVELS[row.level],
         start=_shared_date(row.start),
         end=None if row.end is None else _shared_date(row.end),
         reason=intern(row.reason),
