@@ -12,10 +12,14 @@ from typing import Any, NoReturn
 import grpc
 import structlog
 from google.protobuf.message import Message
+from google.rpc import code_pb2
 
 from checkd.api.v1 import check_pb2 as pb
+from checkd.errors import CheckdError, PermissionDenied, ResourceExhausted, Unauthenticated
 from checkd.policy import DepartmentPolicy, PolicyFile, Rate
+from checkd.status import abort, status_of
 from checkd.store import LedgerRepository
+from checkd.text import text_problem
 
 log = structlog.get_logger(__name__)
 
@@ -43,23 +47,6 @@ class Caller:
 def current_caller() -> Caller | None:
     """The authenticated caller of the RPC running in this thread (None without a policy)."""
     return _CALLER.get()
-
-
-class _Refused(Exception):
-    """A call ends here with `code` and `message`."""
-
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def _denied(message: str) -> _Refused:
-    return _Refused(grpc.StatusCode.PERMISSION_DENIED, message)
-
-
-def _unauthenticated(message: str) -> _Refused:
-    return _Refused(grpc.StatusCode.UNAUTHENTICATED, message)
 
 
 class RateLimiter:
@@ -90,8 +77,9 @@ class RateLimiter:
 def owner_lookup(records: LedgerRepository) -> Callable[[str], str | None]:
     """The department that made a stored check (None when there is no such check)."""
     def owner(check_id: str) -> str | None:
-        stored = records.check(check_id.strip()) if check_id.strip() else None
-        return None if stored is None else pb.CheckRecord.FromString(stored[0].payload).department
+        # An id the store cannot look up is left to the service, which names the bad field.
+        usable = check_id.strip() and text_problem(check_id.strip(), 64) is None
+        return records.check_department(check_id.strip()) if usable else None
     return owner
 
 
@@ -137,7 +125,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 caller, rights = self._identify(context)
                 department = caller.department
                 self._charge(rights, self._authorize(method, rights, request))
-            except _Refused as refused:
+            except CheckdError as refused:
                 _refuse(context, method, refused, department)
             token = _CALLER.set(caller)
             try:
@@ -150,9 +138,9 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         def behaviour(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
             try:
                 caller, rights = self._identify(context)
-            except _Refused as refused:
+            except CheckdError as refused:
                 _refuse(context, method, refused, "")
-            stopped: list[_Refused] = []
+            stopped: list[CheckdError] = []
 
             def checked() -> Iterator[Any]:
                 # The servicer may read requests on a thread of its own, where aborting the call
@@ -161,7 +149,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 for position, item in enumerate(requests):
                     try:
                         self._charge(rights, self._authorize(method, rights, item, f"stream[{position}]."))
-                    except _Refused as refused:
+                    except CheckdError as refused:
                         stopped.append(refused)
                         return
                     yield item
@@ -190,19 +178,19 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         names = _certificate_names(context)
         from_cert = policy.department_of_certificate(names) if names else None
         if names and from_cert is None:
-            raise _unauthenticated("client certificate is not known to the access policy")
+            raise Unauthenticated("client certificate is not known to the access policy")
         bearer = _bearer(context)
         from_token = policy.department_of_token(bearer) if bearer is not None else None
         if bearer is not None and from_token is None:
-            raise _unauthenticated("bearer token is not valid")
+            raise Unauthenticated("bearer token is not valid")
         if from_cert is not None and from_token is not None and from_cert != from_token[0]:
-            raise _unauthenticated("client certificate and bearer token name different departments")
+            raise Unauthenticated("client certificate and bearer token name different departments")
         if from_token is not None:
             department, via = from_token[0], f"token {from_token[1]}"
         elif from_cert is not None:
             department, via = from_cert, f"certificate {names[0]}"
         else:
-            raise _unauthenticated("credentials required: a client certificate or "
+            raise Unauthenticated("credentials required: a client certificate or "
                                    "`authorization: Bearer <token>` metadata")
         return Caller(department, via, str(context.peer())), policy.departments[department]
 
@@ -210,7 +198,8 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         """Raise when `rights` do not cover this request; return its cost in rate tokens."""
         if method.startswith(REGISTRY_SERVICE):
             if not rights.registry:
-                raise _denied(f"{rights.department} may not use RegistryService (credit office only)")
+                raise PermissionDenied(
+                    f"{rights.department} may not use RegistryService (credit office only)")
             return 1.0
         if not method.startswith(CHECK_SERVICE) or not _decoded(request):
             # Reflection and the like: any authenticated caller. A request that did not decode
@@ -229,13 +218,13 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if name in ("SubmitFeedback", "GetCheck"):
             owner = self._check_owner(request.check_id)
             if owner is not None and owner != rights.department:
-                raise _denied(f"check {request.check_id.strip()!r} was made by another department")
+                raise PermissionDenied(f"check {request.check_id.strip()!r} was made by another department")
         return 1.0
 
     def _charge(self, rights: DepartmentPolicy, cost: float) -> None:
         if not self._limiter.take(rights.department, rights.rate, cost):
-            raise _Refused(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                           f"rate limit of {rights.department} exceeded; retry with backoff")
+            raise ResourceExhausted(
+                f"rate limit of {rights.department} exceeded; retry with backoff")
 
 
 def _decoded(request: Any) -> bool:
@@ -248,13 +237,13 @@ def _may_check(rights: DepartmentPolicy, request: pb.CheckRequest, prefix: str) 
     if (matter or scene) and not rights.may_check(matter, scene):
         named = " / ".join(part for part in (f"matter {matter!r}" if matter else "",
                                              f"scene {scene!r}" if scene else "") if part)
-        raise _denied(f"{prefix}{named}: not in the rights of {rights.department}")
+        raise PermissionDenied(f"{prefix}{named}: not in the rights of {rights.department}")
 
 
 def _same_department(rights: DepartmentPolicy, claimed: str, field: str) -> None:
     # An empty department is left to request validation, which names the missing field.
     if claimed.strip() and claimed.strip() != rights.department:
-        raise _denied(f"{field}: {claimed.strip()[:64]!r} is not the authenticated department "
+        raise PermissionDenied(f"{field}: {claimed.strip()[:64]!r} is not the authenticated department "
                       f"{rights.department!r}")
 
 
@@ -280,8 +269,8 @@ def _bearer(context: grpc.ServicerContext) -> str | None:
     return None
 
 
-def _refuse(context: grpc.ServicerContext, method: str, refused: _Refused, department: str) -> NoReturn:
-    log.warning("access_refused", method=method, code=refused.code.name, reason=refused.message,
+def _refuse(context: grpc.ServicerContext, method: str, refused: CheckdError, department: str) -> NoReturn:
+    code = code_pb2.Code.Name(status_of(refused).code)
+    log.warning("access_refused", method=method, code=code, reason=refused.message,
                 department=department or None, peer=context.peer())
-    context.abort(refused.code, refused.message)
-    raise AssertionError("unreachable")  # abort raises
+    abort(context, refused)

@@ -65,18 +65,17 @@ class Checker:
 
         Batches and streams queue all their items first so one group commit covers them.
         """
-        department, request_id = request.department.strip(), request.request_id
-        storable = text_problem(request_id, 128) is None and text_problem(department, 64) is None
-        if request_id and storable:  # otherwise check_case below names the bad field
+        state = self._snapshots.current
+        now = self._clock()
+        case = convert.check_case(request, state.catalogue, self._keyer, now)
+        department, request_id = case.department, request.request_id
+        if request_id:
             # Only the recent-answers cache is consulted here: an older retry is caught by the
             # store's unique key at commit and answered from the stored original (see finish).
             recent = self._recent.get((department, request_id))
             if recent is not None:
                 original = pb.CheckRecord.FromString(recent).response
                 return lambda: original
-        state = self._snapshots.current
-        now = self._clock()
-        case = convert.check_case(request, state.catalogue, self._keyer, now)
         age = self._snapshots.data_age(now)
         decision = decide(case, state.index, state.catalogue, now, data_age=age,
                           max_data_age=self._max_data_age)
@@ -126,10 +125,10 @@ class Checker:
     def feedback(self, request: pb.FeedbackRequest) -> pb.FeedbackResponse:
         """Validate feedback against what the check pushed, store it once, acknowledge."""
         check_id = _valid_check_id(request.check_id)
-        stored = self._records.check(check_id)
+        stored = self._records.check_payload(check_id)
         if stored is None:
             raise NotFound(f"check {request.check_id!r} does not exist")
-        record = pb.CheckRecord.FromString(stored[0].payload)
+        record = pb.CheckRecord.FromString(stored)
         if request.department.strip() and request.department.strip() != record.department:
             raise InvalidArgument([Violation("department", "is not the department that made the check")])
         outcomes = self._validated_outcomes(request, record.response)

@@ -29,6 +29,14 @@ class InvalidArgument(CheckdError):
         super().__init__(message or "; ".join(f"{v.field}: {v.description}" for v in self.violations))
 
 
+class Unauthenticated(CheckdError):
+    """No usable credentials: missing, unknown or contradicting each other."""
+
+
+class PermissionDenied(CheckdError):
+    """A known caller asking for something beyond its rights."""
+
+
 class NotFound(CheckdError):
     """The thing asked for does not exist."""
 

@@ -168,25 +168,29 @@ class Ledger:
 
     def _commit_one_by_one(self, batch: list[Pending]) -> None:
         for pending in batch:
+            try:
+                record = self._append_one(pending)
+            except DuplicateKey as exc:
+                pending.future.set_exception(exc)
+            else:
+                pending.future.set_result(record)
+
+    def _append_one(self, pending: Pending) -> LedgerRecord:
+        """Append one record; if the chain moved under us meanwhile, once more on the new head."""
+        for attempt in range(2):
             assert self._head is not None
             (record,) = self._chain([pending], self._head)
             try:
                 self._repo.append([record])
-            except DuplicateKey as exc:
+            except DuplicateKey:
                 head = self._repo.head()
-                if head != self._head:  # the chain moved under us: try once more on the new head
-                    self._head = head
-                    (record,) = self._chain([pending], head)
-                    try:
-                        self._repo.append([record])
-                    except DuplicateKey as again:
-                        pending.future.set_exception(again)
-                        continue
-                else:
-                    pending.future.set_exception(exc)
-                    continue
+                if attempt or head == self._head:  # a true duplicate, not a moved chain
+                    raise
+                self._head = head
+                continue
             self._head = (record.seq, record.hash)
-            pending.future.set_result(record)
+            return record
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _chain(self, batch: Iterable[Pending], head: tuple[int, str]) -> list[LedgerRecord]:
         seq, prev = head

@@ -17,21 +17,17 @@ from checkd.api.v1 import registry_pb2 as reg
 from checkd.auth import current_caller
 from checkd.catalogue_view import catalogue_view
 from checkd.checking import Checker
-from checkd.entries import RELATED_ROLES
-from checkd.errors import CheckdError, FailedPrecondition, InvalidArgument, Violation
+from checkd.errors import CheckdError, InvalidArgument, Violation
 from checkd.model import SubjectType
 from checkd.registry import Registry
 from checkd.stats import Statistics, report_for, stats_response
-from checkd.status import abort, guarded, status_of
+from checkd.status import abort, deadline_passed, guarded, status_of
 from checkd.wire import Undecodable
 
 log = structlog.get_logger(__name__)
 STREAM_WINDOW = 256  # stream items decided ahead of the one being answered
-
-
-def _expired(context: grpc.ServicerContext) -> bool:
-    remaining = context.time_remaining()
-    return remaining is not None and remaining <= 0
+_ENTRY_ENUM_FIELDS = ("id_type", "subject_type")
+_ENTRY_TEXT_FIELDS = [f for f in reg.EntryInput.DESCRIPTOR.fields if f.name not in _ENTRY_ENUM_FIELDS]
 
 
 class CheckService(check_pb2_grpc.CheckServiceServicer):
@@ -93,7 +89,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
             try:
                 for item in request_iterator:
                     position += 1
-                    if _expired(context):
+                    if deadline_passed(context):
                         break
                     if isinstance(item, Undecodable):
                         raise InvalidArgument([Violation("(request)", f"not a valid {item.type_name}")])
@@ -145,15 +141,13 @@ def _item_error(error: CheckdError) -> pb.ItemError:
 class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
     """checkd.v1.RegistryService (the credit office)."""
 
-    def __init__(self, registry: Registry, statistics: Statistics | None = None) -> None:
+    def __init__(self, registry: Registry, statistics: Statistics) -> None:
         self._registry = registry
         self._statistics = statistics
 
     @guarded
     def Stats(self, request: reg.StatsRequest, context: grpc.ServicerContext) -> reg.StatsResponse:  # noqa: N802
         """Closed-loop statistics per department and month."""
-        if self._statistics is None:
-            raise FailedPrecondition("statistics are not configured on this daemon")
         return stats_response(report_for(self._statistics, request))
 
     @guarded
@@ -162,16 +156,10 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         """Insert or replace entries, all or nothing."""
         rows = []
         for i, entry in enumerate(request.entries):
-            row = {
-                "entry_id": entry.entry_id, "subject_id": entry.subject_id,
-                "subject_name": entry.subject_name, "list": entry.list, "authority": entry.authority,
-                "document_no": entry.document_no, "level": entry.level, "start": entry.start,
-                "end": entry.end, "reason": entry.reason, "severity": entry.severity,
-                "registration_no": entry.registration_no,
-            }
-            for role in RELATED_ROLES:
-                for part in ("id", "name"):
-                    row[f"{role.value}_{part}"] = getattr(entry, f"{role.value}_{part}")
+            # EntryInput's fields carry the interchange format's column names; only the two
+            # enum-valued ones need converting to the format's text values.
+            row: dict[str, str] = {field.name: getattr(entry, field.name)
+                                   for field in _ENTRY_TEXT_FIELDS}
             kind = convert.parse_id_type(entry.id_type, f"entries[{i}].id_type")
             row["id_type"] = kind.value if kind else ""
             try:

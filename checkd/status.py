@@ -20,7 +20,9 @@ from checkd.errors import (
     ImportRejected,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     ResourceExhausted,
+    Unauthenticated,
     Unavailable,
     Violation,
 )
@@ -37,6 +39,8 @@ _CODES: list[tuple[type[CheckdError], int]] = [
     (ImportRejected, code_pb2.INVALID_ARGUMENT),
     (CatalogueError, code_pb2.INVALID_ARGUMENT),
     (NotFound, code_pb2.NOT_FOUND),
+    (Unauthenticated, code_pb2.UNAUTHENTICATED),
+    (PermissionDenied, code_pb2.PERMISSION_DENIED),
     (Unavailable, code_pb2.UNAVAILABLE),
     (ResourceExhausted, code_pb2.RESOURCE_EXHAUSTED),
     (FailedPrecondition, code_pb2.FAILED_PRECONDITION),
@@ -84,6 +88,12 @@ def _bad_request(violations: list[tuple[str, str]]) -> any_pb2.Any:
         kept = kept // 2 if kept > 8 else kept - 1
 
 
+def deadline_passed(context: grpc.ServicerContext) -> bool:
+    """True when the caller's deadline has already passed (the work would be wasted)."""
+    remaining = context.time_remaining()
+    return remaining is not None and remaining <= 0
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -106,8 +116,7 @@ def guarded(handler: Callable[[Any, Any, grpc.ServicerContext], T]) -> Callable[
             if isinstance(request, Undecodable):
                 raise InvalidArgument([Violation("(request)", f"not a valid {request.type_name}: "
                                                  f"{request.reason[:200]}")])
-            remaining = context.time_remaining()
-            if remaining is not None and remaining <= 0:
+            if deadline_passed(context):
                 raise DeadlineExceeded("the call's deadline passed before it was processed")
             return handler(self, request, context)
         except CheckdError as exc:

@@ -64,7 +64,9 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
         log.info("sample_loaded", entries=count)
     max_age = None if config.max_data_age is None else dt.timedelta(seconds=config.max_data_age)
     checker = Checker(snapshots, ledger, records, keyer, clock, metrics=metrics, max_data_age=max_age)
-    statistics = _statistics(database, clock, config)
+    stats_store = StatsRepository(database)
+    stats_store.ensure_indexes()  # an older store gets the statistics indexes
+    statistics = Statistics(stats_store, clock, config.overdue_days)
     daemon = Daemon(
         database=database,
         ledger=ledger,
@@ -77,19 +79,12 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
         poll_seconds=config.poll_seconds,
     )
     _secure(daemon, config, records)
-    _observe(daemon, config, metrics, statistics, clock)
+    _observe(daemon, config, metrics, statistics, stats_store, clock)
     return daemon
 
 
-def _statistics(database: Database, clock: Callable[[], dt.datetime], config: Config) -> Statistics:
-    """The closed-loop statistics over the store (adding its indexes to an older store)."""
-    repository = StatsRepository(database)
-    repository.ensure_indexes()
-    return Statistics(repository, clock, config.overdue_days)
-
-
 def _observe(daemon: Daemon, config: Config, metrics: Metrics, statistics: Statistics,
-             clock: Callable[[], dt.datetime]) -> None:
+             stats_store: StatsRepository, clock: Callable[[], dt.datetime]) -> None:
     """Metrics and request-id interceptor (outermost, so it sees every rejection) and the ops listener."""
     daemon.interceptors.insert(0, ObservingInterceptor(metrics))
     snapshots, ledger = daemon.snapshots, daemon.ledger
@@ -107,9 +102,8 @@ def _observe(daemon: Daemon, config: Config, metrics: Metrics, statistics: Stati
 
     metrics.watch(live, statistics.follow_up)
     if config.ops_listen is not None:
-        store = StatsRepository(daemon.database)
         daemon.ops = OpsServer(config.ops_listen, metrics, readiness_probe(
-            lambda: snapshots.loaded, store.reachable, data_age, config.max_data_age))
+            lambda: snapshots.loaded, stats_store.reachable, data_age, config.max_data_age))
 
 
 def _secure(daemon: Daemon, config: Config, records: LedgerRepository) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from checkd.store.db import Database, utc
 from checkd.store.tables import CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
@@ -122,13 +123,22 @@ class LedgerRepository:
 
     def check_by_request(self, department: str, request_id: str) -> bytes | None:
         """The stored payload of a department's check with this request_id."""
+        return self._check_payload(CheckRow.department == department, CheckRow.request_id == request_id)
+
+    def check_payload(self, check_id: str) -> bytes | None:
+        """The stored payload of one check, without its feedback."""
+        return self._check_payload(CheckRow.check_id == check_id)
+
+    def check_department(self, check_id: str) -> str | None:
+        """The department that made a check (None when there is no such check)."""
         with self._db.transaction() as session:
-            seq = session.scalar(
-                select(CheckRow.seq).where(
-                    CheckRow.department == department, CheckRow.request_id == request_id
-                )
+            return session.scalar(select(CheckRow.department).where(CheckRow.check_id == check_id))
+
+    def _check_payload(self, *where: ColumnElement[bool]) -> bytes | None:
+        with self._db.transaction() as session:
+            return session.scalar(
+                select(LedgerRow.payload).join(CheckRow, CheckRow.seq == LedgerRow.seq).where(*where)
             )
-            return None if seq is None else session.get_one(LedgerRow, seq).payload
 
     def check(self, check_id: str) -> tuple[LedgerRecord, list[LedgerRecord]] | None:
         """A check record and its feedback records, oldest first."""

@@ -82,9 +82,7 @@ class StatsRepository:
         in_window = [CheckRow.recorded_at >= _bind(start), CheckRow.recorded_at < _bind(end)]
         if department:
             in_window.append(CheckRow.department == department)
-        no_feedback = ~exists().where(FeedbackRow.check_id == CheckRow.check_id)
-        with_measures = (CheckRow.measures_mandatory + CheckRow.measures_discretionary) > 0
-        overdue = and_(CheckRow.has_penalty == true(), CheckRow.recorded_at < _bind(overdue_before))
+        awaiting, overdue = _follow_up_conditions(overdue_before)
         checks = (
             select(
                 CheckRow.department,
@@ -94,8 +92,8 @@ class StatsRepository:
                 func.sum(CheckRow.subjects_hit_reward),
                 func.sum(CheckRow.measures_mandatory),
                 func.sum(CheckRow.measures_discretionary),
-                func.sum(_when(and_(with_measures, no_feedback))),
-                func.sum(_when(and_(overdue, no_feedback))),
+                func.sum(_when(awaiting)),
+                func.sum(_when(overdue)),
             )
             .where(*in_window)
             .group_by(CheckRow.department)
@@ -128,14 +126,11 @@ class StatsRepository:
 
     def follow_up(self, overdue_before: dt.datetime) -> tuple[int, int]:
         """(checks with measures and no feedback, penalty checks overdue for feedback), store-wide."""
-        no_feedback = ~exists().where(FeedbackRow.check_id == CheckRow.check_id)
-        with_measures = (CheckRow.measures_mandatory + CheckRow.measures_discretionary) > 0
-        overdue = and_(CheckRow.has_penalty == true(), CheckRow.recorded_at < _bind(overdue_before))
-        query = select(func.sum(_when(and_(with_measures, no_feedback))),
-                       func.sum(_when(and_(overdue, no_feedback))))
+        awaiting, overdue = _follow_up_conditions(overdue_before)
+        query = select(func.sum(_when(awaiting)), func.sum(_when(overdue)))
         with self._db.transaction() as session:
-            awaiting, late = session.execute(query).one()
-        return awaiting or 0, late or 0
+            waiting, late = session.execute(query).one()
+        return waiting or 0, late or 0
 
     def overdue(self, before: dt.datetime, department: str | None, limit: int) -> list[OverdueCheck]:
         """Penalty checks recorded before `before` with no feedback, oldest first."""
@@ -144,8 +139,7 @@ class StatsRepository:
                    CheckRow.recorded_at, CheckRow.measures_mandatory + CheckRow.measures_discretionary,
                    LedgerRow.payload)
             .join(LedgerRow, LedgerRow.seq == CheckRow.seq)
-            .where(CheckRow.has_penalty == true(), CheckRow.recorded_at < _bind(before),
-                   ~exists().where(FeedbackRow.check_id == CheckRow.check_id))
+            .where(_follow_up_conditions(before)[1])
             .order_by(CheckRow.recorded_at, CheckRow.check_id)
             .limit(limit)
         )
@@ -154,6 +148,14 @@ class StatsRepository:
         with self._db.transaction() as session:
             return [OverdueCheck(r[0], r[1], r[2], r[3], utc(r[4]), r[5], r[6])
                     for r in session.execute(query)]
+
+
+def _follow_up_conditions(overdue_before: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """(a check with measures still awaiting feedback, a penalty check overdue for it)."""
+    no_feedback = ~exists().where(FeedbackRow.check_id == CheckRow.check_id)
+    with_measures = (CheckRow.measures_mandatory + CheckRow.measures_discretionary) > 0
+    late_penalty = and_(CheckRow.has_penalty == true(), CheckRow.recorded_at < _bind(overdue_before))
+    return and_(with_measures, no_feedback), and_(late_penalty, no_feedback)
 
 
 def _when(condition: ColumnElement[bool]) -> ColumnElement[int]:
