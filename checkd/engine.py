@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import replace
 
 from checkd.catalogue import Catalogue
@@ -38,7 +39,7 @@ def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt
                 f"{age:.1f}s ago, more than the maximum {limit:g}s; review before relying on this answer")
         notes = (note,)
         subjects = tuple(_stale(subject, note) for subject in subjects)
-    verdict = max((s.verdict for s in subjects), key=lambda v: v.strength, default=Verdict.CLEAR)
+    verdict = max((s.verdict for s in subjects), key=_strength, default=Verdict.CLEAR)
     return Decision(
         verdict=verdict,
         subjects=subjects,
@@ -47,6 +48,9 @@ def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt
         evaluated_at=evaluated_at,
         notes=notes,
     )
+
+
+_strength = operator.attrgetter("strength")
 
 
 def _stale(subject: SubjectDecision, note: str) -> SubjectDecision:
@@ -58,7 +62,10 @@ def _stale(subject: SubjectDecision, note: str) -> SubjectDecision:
 def _decide_subject(
     case: CheckCase, query: SubjectQuery, index: Index, catalogue: Catalogue
 ) -> SubjectDecision:
-    hits = tuple(hit for hit in index.lookup(query) if hit.entry.in_force(case.as_of))
+    found = index.lookup(query)
+    if not found:  # most subjects are on no list: nothing to weigh
+        return SubjectDecision(query, hits=(), measures=(), withheld=(), verdict=Verdict.CLEAR, notes=())
+    hits = tuple(hit for hit in found if hit.entry.in_force(case.as_of))
     triggered: dict[str, tuple[Measure, list[str]]] = {}
     day = case.as_of.date()
     for hit in hits:
@@ -89,9 +96,7 @@ def _decide_subject(
     measures.sort(key=lambda m: (-m.measure.action.verdict.strength, m.measure.measure_id))
 
     notes = _name_notes(query, hits)
-    verdict = max(
-        (m.measure.action.verdict for m in measures), key=lambda v: v.strength, default=Verdict.CLEAR
-    )
+    verdict = max((m.measure.action.verdict for m in measures), key=_strength, default=Verdict.CLEAR)
     if notes and verdict.strength < Verdict.REVIEW.strength:
         verdict = Verdict.REVIEW
     return SubjectDecision(

@@ -8,13 +8,13 @@ import json
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
+import uuid_utils
 
 from checkd.errors import ResourceExhausted, Unavailable
 from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository
@@ -211,7 +211,7 @@ def record_admin(ledger: Ledger, action: str, caller: str, **facts: Any) -> Ledg
     """Record an administrative act (import, revoke, reload, rekey) with who did it."""
     payload = json.dumps({"action": action, "caller": caller, **facts}, ensure_ascii=False,
                          sort_keys=True, default=str).encode()
-    return ledger.append("admin", uuid.uuid4().hex, payload)
+    return ledger.append("admin", uuid_utils.uuid7().hex, payload)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,11 +58,16 @@ class Metrics:
                                 ["department", "outcome"], registry=reg)
         self._follow_up_dirty = threading.Event()
 
-    def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int) -> None:
-        """Count a durable check (replays of a stored answer are not counted again)."""
-        self.checks.labels(department, scene or "-", verdict).inc()
+    def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int,
+                       count: int = 1) -> None:
+        """Count durable checks (replays of a stored answer are not counted again)."""
+        self.checks.labels(department, scene or "-", verdict).inc(count)
         if measures:
-            self._follow_up_dirty.set()
+            self.check_recorded_measures()
+
+    def check_recorded_measures(self) -> None:
+        """Note that checks pushed measures: the awaiting-feedback figures must be recounted."""
+        self._follow_up_dirty.set()
 
     def feedback_recorded(self, department: str, outcomes: Iterable[str]) -> None:
         """Count each outcome of a durable feedback."""

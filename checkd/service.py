@@ -22,10 +22,14 @@ from checkd.model import SubjectType
 from checkd.registry import Registry
 from checkd.stats import Statistics, report_for, stats_response
 from checkd.status import abort, deadline_passed, guarded, status_of
+from checkd.tally import Tally
 from checkd.wire import Undecodable
 
 log = structlog.get_logger(__name__)
 STREAM_WINDOW = 256  # stream items decided ahead of the one being answered
+STREAM_TALLY = 1000  # a long stream logs and counts its answers in steps of this many
+# A stream item's position and its answer-to-be, its error, or None at the end of the stream.
+StreamSlot = tuple[int, Callable[[], pb.CheckResponse] | CheckdError | None]
 _ENTRY_ENUM_FIELDS = ("id_type", "subject_type")
 _ENTRY_TEXT_FIELDS = [f for f in reg.EntryInput.DESCRIPTOR.fields if f.name not in _ENTRY_ENUM_FIELDS]
 
@@ -51,10 +55,11 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 "requests", f"{len(request.requests)} items exceed the maximum batch size {self._max_batch}"
             )])
         # Decide and queue every item first so a single group commit covers the batch.
+        tally = self._checker.tally()
         pending: list[Callable[[], pb.CheckResponse] | CheckdError] = []
         for item in request.requests:
             try:
-                pending.append(self._checker.check_async(item))
+                pending.append(self._checker.check_async(item, tally))
             except CheckdError as exc:
                 pending.append(exc)
         response = pb.BatchCheckResponse()
@@ -66,6 +71,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 response.results.add(response=slot())
             except CheckdError as exc:
                 response.results.add(error=_item_error(exc))
+        tally.close()
         return response
 
     def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],  # noqa: N802
@@ -75,10 +81,9 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         A reader thread decides and queues items while earlier ones are being committed, so a
         burst shares group commits instead of paying one commit per item.
         """
-        window: queue.Queue[tuple[int, Callable[[], pb.CheckResponse] | CheckdError | None]] = (
-            queue.Queue(maxsize=STREAM_WINDOW))
+        window: queue.Queue[StreamSlot] = queue.Queue(maxsize=STREAM_WINDOW)
 
-        def put(slot: tuple[int, Callable[[], pb.CheckResponse] | CheckdError | None]) -> None:
+        def put(slot: StreamSlot) -> None:
             while context.is_active():  # a cancelled call must not leave the reader blocked
                 with contextlib.suppress(queue.Full):
                     window.put(slot, timeout=0.5)
@@ -93,7 +98,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                         break
                     if isinstance(item, Undecodable):
                         raise InvalidArgument([Violation("(request)", f"not a valid {item.type_name}")])
-                    put((position, self._checker.check_async(item)))
+                    put((position, self._checker.check_async(item, tally)))
             except CheckdError as exc:
                 put((position, exc))
                 return
@@ -101,7 +106,17 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 pass
             put((position, None))
 
+        tally = self._checker.tally()
         threading.Thread(target=read, name="stream-reader", daemon=True).start()
+        try:
+            yield from self._answers(window, tally, context)
+        finally:
+            tally.close()
+
+    @staticmethod
+    def _answers(window: queue.Queue[StreamSlot], tally: Tally,
+                 context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
+        """The stream's answers in order, as the reader queued them; the tally closes every 1,000."""
         while True:
             position, slot = window.get()
             if slot is None:
@@ -110,6 +125,8 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 if isinstance(slot, CheckdError):
                     raise slot
                 yield slot()
+                if tally.answered >= STREAM_TALLY:
+                    tally.close()
             except InvalidArgument as exc:
                 abort(context, InvalidArgument(
                     [Violation(f"stream[{position}].{v.field}", v.description) for v in exc.violations]

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
+from checkd.store.bulk import insert_rows
 from checkd.store.db import Database, utc
 from checkd.store.tables import CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
@@ -105,11 +106,10 @@ class LedgerRepository:
         ]
         try:
             with self._db.transaction() as session:
-                # Core executemany: the hot path of every check, without ORM object overhead.
                 for table, rows in ((LedgerRow, ledger), (CheckRow, checks), (FeedbackRow, feedback),
                                     (FeedbackOutcomeRow, outcomes)):
                     if rows:
-                        session.execute(insert(table), rows)
+                        insert_rows(session, table, rows)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
 

@@ -181,11 +181,19 @@ def test_logs_are_json_events_with_request_id_and_masked_persons(ops: OpsDaemon)
     assert any(s.measures for s in answer.subjects)
     feedback(daemon, answer, pb.OUTCOME_APPLIED)
     check(daemon, person)  # no caller id: one is generated
+    batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[
+        pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=subject)])
+        for subject in (person, factories.uscc(), person)]), timeout=30)
+    listed = [r.response.check_id for r in batch.results if any(s.measures for s in r.response.subjects)]
 
     wait_for(lambda: daemon.log_text().count('"event": "feedback"') == 1, timeout=10)
     events = [json.loads(line) for line in daemon.log_text().splitlines() if line.startswith("{")]
     checks = [e for e in events if e["event"] == "check"]
-    assert len(checks) == 2
+    assert len(checks) == 2  # the batch logs one summary, not a line per check
+    (summary,) = [e for e in events if e["event"] == "checks"]
+    assert summary["rpc"] == "CheckService/BatchCheck" and summary["answered"] == 3
+    assert summary["pushed"] == listed and len(listed) == 2
+    assert summary["departments"] == {DEPT: 3} and sum(summary["verdicts"].values()) == 3
     assert checks[0]["request_id"] == "req-ops-1" and checks[0]["rpc"] == "CheckService/Check"
     assert checks[0]["check_id"] == answer.check_id and checks[0]["verdict"] == verdict_name(answer.verdict)
     assert checks[0]["subjects"] == [person[:6] + "*" * 8 + person[-4:]]
