@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import functools
 import json
@@ -92,7 +91,7 @@ class EntryRepository:
             result = session.connection().execute(
                 select(*_INDEX_COLUMNS).execution_options(yield_per=batch))
             for values in result.tuples():
-                yield _from_row(_Values(*values))
+                yield _from_values(values)
 
 
 def _bump_version(session: Session) -> int:
@@ -146,7 +145,7 @@ _INDEX_COLUMNS = tuple(EntryRow.__table__.c[name] for name in (
     "entry_id", "subject_key", "display_id", "subject_type", "subject_name", "list_id", "authority",
     "document_no", "level", "start", "end", "reason", "severity", "org_code", "registration_no",
     "related", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind"))
-_Values = collections.namedtuple("_Values", [c.key for c in _INDEX_COLUMNS])  # type: ignore[misc]
+_INDEX_NAMES = tuple(c.key for c in _INDEX_COLUMNS)
 _SUBJECT_TYPES = {t.value: t for t in SubjectType}
 _LEVELS = {level.value: level for level in SourceLevel}
 
@@ -158,31 +157,39 @@ def _shared_date(day: dt.date) -> dt.date:
 
 
 def _from_row(row: Any) -> ListEntry:
+    """An entry from a mapped row (the occasional single look-up)."""
+    return _from_values(tuple(getattr(row, name) for name in _INDEX_NAMES))
+
+
+def _from_values(values: tuple[Any, ...]) -> ListEntry:
+    """An entry from the index columns in their fixed order (the start-up load: bound by this)."""
+    (entry_id, subject_key, display_id, subject_type, subject_name, list_id, authority, document_no,
+     level, start, end, reason, severity, org_code, registration_no, related, revoked_at,
+     revoke_reason, revoke_document_no, revoke_kind) = values
     # Repeated values share one object: a province's index holds five million entries, and most
     # of their text (names, reasons, dates, keys shown in clear) repeats across a subject's entries.
     intern = sys.intern
-    subject_key = intern(row.subject_key)
+    subject_key = intern(subject_key)
     return ListEntry(
-        entry_id=row.entry_id,
+        entry_id=entry_id,
         subject_key=subject_key,
-        display_id=subject_key if row.display_id == subject_key else intern(row.display_id),
-        subject_type=_SUBJECT_TYPES[row.subject_type],
-        subject_name=intern(row.subject_name),
-        list_id=intern(row.list_id),
-        authority=intern(row.authority),
-        document_no=intern(row.document_no),
-        level=_LEVELS[row.level],
-        start=_shared_date(row.start),
-        end=None if row.end is None else _shared_date(row.end),
-        reason=intern(row.reason),
-        severity=intern(row.severity),
-        org_code=intern(row.org_code),
-        registration_no=row.registration_no,
-        related=() if row.related == "[]" else tuple(
-            RelatedPerson(Role(p["role"]), p["key"], p["masked"], p["name"])
-            for p in json.loads(row.related)
+        display_id=subject_key if display_id == subject_key else intern(display_id),
+        subject_type=_SUBJECT_TYPES[subject_type],
+        subject_name=intern(subject_name),
+        list_id=intern(list_id),
+        authority=intern(authority),
+        document_no=intern(document_no),
+        level=_LEVELS[level],
+        start=_shared_date(start),
+        end=None if end is None else _shared_date(end),
+        reason=intern(reason),
+        severity=intern(severity),
+        org_code=intern(org_code),
+        registration_no=registration_no,
+        related=() if related == "[]" else tuple(
+            RelatedPerson(Role(p["role"]), p["key"], p["masked"], p["name"]) for p in json.loads(related)
         ),
         revocation=None
-        if row.revoked_at is None
-        else Revocation(utc(row.revoked_at), row.revoke_reason, row.revoke_document_no, row.revoke_kind),
+        if revoked_at is None
+        else Revocation(utc(revoked_at), revoke_reason, revoke_document_no, revoke_kind),
     )
