@@ -19,7 +19,7 @@ from checkd.errors import InvalidArgument, NotFound, Unavailable, Violation
 from checkd.ids import IdentifierError, parse_identifier
 from checkd.ledger import Ledger
 from checkd.metrics import Metrics
-from checkd.model import CheckCase, Decision, Outcome, Polarity, SubjectDecision
+from checkd.model import CheckCase, Decision, Outcome, Polarity
 from checkd.pii import SubjectKeyer
 from checkd.snapshots import Snapshots
 from checkd.store import (
@@ -251,19 +251,20 @@ def _outcome_name(number: int) -> str:
 def _check_ref(check_id: str, department: str, request_id: str, case: CheckCase, decision: Decision,
                catalogue: Catalogue) -> CheckRef:
     """The lookup row of a check, with the figures the statistics count."""
-    def hit(subject: SubjectDecision, polarity: Polarity) -> bool:
-        return any(catalogue.polarity_of(h.entry.list_id, h.entry.severity) is polarity
-                   for h in subject.hits)
-
-    pushed = [m.measure for s in decision.subjects for m in s.measures]
+    hit_penalty = hit_reward = mandatory = discretionary = 0
+    has_penalty = False
+    for subject in decision.subjects:
+        polarities = {catalogue.polarity_of(h.entry.list_id, h.entry.severity) for h in subject.hits}
+        hit_penalty += Polarity.PENALTY in polarities
+        hit_reward += Polarity.REWARD in polarities
+        for pushed in subject.measures:
+            mandatory += pushed.measure.mandatory
+            discretionary += not pushed.measure.mandatory
+            has_penalty = has_penalty or pushed.measure.polarity is Polarity.PENALTY
     return CheckRef(
         check_id, department, request_id or None, case.matter, case.scene, decision.verdict.value,
-        subjects=len(decision.subjects),
-        subjects_hit_penalty=sum(hit(s, Polarity.PENALTY) for s in decision.subjects),
-        subjects_hit_reward=sum(hit(s, Polarity.REWARD) for s in decision.subjects),
-        measures_mandatory=sum(m.mandatory for m in pushed),
-        measures_discretionary=sum(not m.mandatory for m in pushed),
-        has_penalty=any(m.polarity is Polarity.PENALTY for m in pushed),
+        subjects=len(decision.subjects), subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward,
+        measures_mandatory=mandatory, measures_discretionary=discretionary, has_penalty=has_penalty,
     )
 
 

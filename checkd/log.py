@@ -5,14 +5,18 @@ from __future__ import annotations
 import logging
 import sys
 
+import orjson
 import structlog
 
 
 def configure(fmt: str = "console", level: int = logging.INFO) -> None:
     """Route structlog and stdlib logging to stderr in the chosen format (called once at start)."""
+    # orjson renders a JSON line several times faster than the json module (a line per check
+    # adds up) and writes UTF-8 as is; the console renderer is for people, not for speed.
+    json_lines = fmt == "json"
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer(ensure_ascii=False)
-        if fmt == "json"
+        structlog.processors.JSONRenderer(serializer=orjson.dumps)
+        if json_lines
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
@@ -24,7 +28,8 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=(structlog.BytesLoggerFactory(file=sys.stderr.buffer) if json_lines
+                        else structlog.PrintLoggerFactory(file=sys.stderr)),
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -186,7 +186,7 @@ def test_logs_are_json_events_with_request_id_and_masked_persons(ops: OpsDaemon)
         for subject in (person, factories.uscc(), person)]), timeout=30)
     listed = [r.response.check_id for r in batch.results if any(s.measures for s in r.response.subjects)]
 
-    wait_for(lambda: daemon.log_text().count('"event": "feedback"') == 1, timeout=10)
+    wait_for(lambda: daemon.log_text().count('"event":"feedback"') == 1, timeout=10)
     events = [json.loads(line) for line in daemon.log_text().splitlines() if line.startswith("{")]
     checks = [e for e in events if e["event"] == "check"]
     assert len(checks) == 2  # the batch logs one summary, not a line per check

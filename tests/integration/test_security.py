@@ -445,7 +445,7 @@ def test_no_identity_number_in_clear_in_logs_or_store(mtls: SecureDaemon, certs:
         market.check.Check(check_request(MARKET, LICENSING, "", broken), timeout=10)
     _stopped(mtls)  # flushes the ledger and closes the store: everything is on disk now
     logs, stored = mtls.log_text(), _database_text(db_url)
-    assert '"event": "check"' in logs and b"E-PII-ORG" in stored  # the search looks at the real things
+    assert '"event":"check"' in logs and b"E-PII-ORG" in stored  # the search looks at the real things
     for number in (rep, red, clean):
         for form in _forms(number):
             assert form not in logs, f"{form} in daemon log"
