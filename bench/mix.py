@@ -88,7 +88,7 @@ class Mix:
         self._listed_orgs = population.penalised_orgs()
         self._listed_persons = population.defaulter_persons()
         self._serial = itertools.count(1)
-        self._prefix = f"r{seed}-"
+        self.request_prefix = f"r{seed}-"  # request_ids are this plus a serial number
 
     def request(self) -> pb.CheckRequest:
         """The next check of the mix (with a unique request_id)."""
@@ -116,8 +116,8 @@ class Mix:
             person = self._persons.draw(rng)
             subjects.append(pb.Subject(id=self.population.person_id(person),
                                        name=self.population.person_name(person)))
-        return pb.CheckRequest(request_id=f"{self._prefix}{next(self._serial)}", department=desk.department,
-                               scene=scene, subjects=subjects)
+        return pb.CheckRequest(request_id=f"{self.request_prefix}{next(self._serial)}",
+                               department=desk.department, scene=scene, subjects=subjects)
 
     def requests(self, count: int) -> list[pb.CheckRequest]:
         """`count` requests of the mix."""

@@ -16,6 +16,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,8 @@ class Tally:
     check_ids: list[str] = field(default_factory=list)
     departments: dict[str, str] = field(default_factory=dict)  # sampled check_id -> department
     with_feedback: set[str] = field(default_factory=set)
+    answered_ids: set[str] = field(default_factory=set)  # request_ids of the acknowledged checks
+    error_codes: Counter[str] = field(default_factory=Counter)  # status code -> checks or feedback failed
 
 
 async def replay(target: str, mix: Mix, checks: int, mode: str, batch: int, callers: int,
@@ -56,6 +59,7 @@ async def replay(target: str, mix: Mix, checks: int, mode: str, batch: int, call
 
     def answered(request: pb.CheckRequest, response: pb.CheckResponse) -> None:
         tally.checks += 1
+        tally.answered_ids.add(request.request_id)
         if sampler.random() < 0.001 or len(tally.check_ids) < 20:
             tally.check_ids.append(response.check_id)
             tally.departments[response.check_id] = request.department
@@ -73,8 +77,9 @@ async def replay(target: str, mix: Mix, checks: int, mode: str, batch: int, call
                     await stub.SubmitFeedback(item, timeout=60)
                     tally.feedback += 1
                     tally.with_feedback.add(item.check_id)
-                except grpc.aio.AioRpcError:
+                except grpc.aio.AioRpcError as error:
                     tally.feedback_errors += 1
+                    tally.error_codes[f"feedback {error.code().name}"] += 1
 
         started = time.perf_counter()
         workers = [asyncio.create_task(give_feedback()) for _ in range(feedback_callers)]
@@ -99,14 +104,16 @@ async def _by_batch(stub: check_pb2_grpc.CheckServiceStub, mix: Mix, checks: int
             remaining -= len(items)
             try:
                 response = await stub.BatchCheck(pb.BatchCheckRequest(requests=items), timeout=120)
-            except grpc.aio.AioRpcError:
+            except grpc.aio.AioRpcError as error:
                 tally.check_errors += len(items)
+                tally.error_codes[f"BatchCheck {error.code().name}: {error.details()}"] += len(items)
                 continue
             for request, slot in zip(items, response.results, strict=True):
                 if slot.HasField("response"):
                     answered(request, slot.response)
                 else:
                     tally.check_errors += 1
+                    tally.error_codes[f"item {slot.error.code}: {slot.error.message}"] += 1
 
     await asyncio.gather(*(caller() for _ in range(callers)))
 
@@ -132,24 +139,40 @@ async def _by_stream(stub: check_pb2_grpc.CheckServiceStub, mix: Mix, checks: in
                 answered(sent[received], response)
                 received += 1
                 room.release()
-        except grpc.aio.AioRpcError:
+        except grpc.aio.AioRpcError as error:
             tally.check_errors += count - received
+            tally.error_codes[f"StreamCheck {error.code().name}: {error.details()}"] += count - received
 
     await asyncio.gather(*(one(n) for n in share if n))
 
 
-def confirm(db_url: str, target: str, tally: Tally, before: tuple[int, int]) -> list[str]:
-    """Problems found when reading the replay back from the store and through GetCheck (none: [])."""
+def confirm(db_url: str, target: str, tally: Tally, before: tuple[int, int], prefix: str) -> list[str]:
+    """Problems found when reading the replay back from the store and through GetCheck (none: []).
+
+    Every acknowledged check must be stored. A call that failed at the caller (a deadline, say) may
+    still have been recorded: its retry with the same request_id gets the original answer, so such
+    records are counted, not reported as problems, as long as there are no more of them than failures.
+    """
     problems = []
     engine = create_engine(db_url)
     with engine.connect() as connection:
         checks = connection.execute(text("SELECT count(*) FROM checks")).scalar_one() - before[0]
         feedback = connection.execute(text("SELECT count(*) FROM feedback")).scalar_one() - before[1]
         ledger = connection.execute(text("SELECT count(*) FROM ledger")).scalar_one()
+        stored = set(connection.execute(
+            text("SELECT request_id FROM checks WHERE request_id LIKE :prefix"), {"prefix": prefix + "%"}
+        ).scalars())
     engine.dispose()
     print(f"store: {checks:,} new checks, {feedback:,} new feedback, {ledger:,} ledger records in all")
-    if checks != tally.checks:
-        problems.append(f"{tally.checks:,} checks answered but {checks:,} stored")
+    missing = tally.answered_ids - stored
+    unacknowledged = len(stored - tally.answered_ids)
+    if missing:
+        problems.append(f"{len(missing):,} acknowledged checks are not stored, e.g. {sorted(missing)[:3]}")
+    if unacknowledged:
+        print(f"stored though the caller saw a failure: {unacknowledged:,} "
+              f"(of {tally.check_errors:,} failed)")
+    if unacknowledged > tally.check_errors:
+        problems.append(f"{unacknowledged:,} checks stored that were neither answered nor failed")
     if feedback != tally.feedback:
         problems.append(f"{tally.feedback:,} feedback acknowledged but {feedback:,} stored")
     with grpc.insecure_channel(target, options=load.CHANNEL_OPTIONS) as channel:
@@ -210,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{tally.checks / seconds:,.0f} checks/s; {tally.hits:,} hits "
                   f"({100 * tally.hits / max(tally.checks, 1):.1f}%), {tally.feedback:,} feedback; errors: "
                   f"{tally.check_errors} checks, {tally.feedback_errors} feedback")
-            problems = confirm(db_url, target, tally, before)
+            for cause, count in tally.error_codes.most_common():
+                print(f"  failed: {count:,} x {cause}")
+            problems = confirm(db_url, target, tally, before, mix.request_prefix)
         finally:
             if server is not None:
                 server.stop()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-from cachetools import LRUCache
+from cachetools import LRUCache, cachedmethod
 
 from checkd.errors import CatalogueError
 from checkd.model import (
@@ -138,20 +140,16 @@ class Catalogue:
                                  for grade, polarity in t.severity_polarity if polarity is not None}
         # Candidate measures per (department, matter, scene, list); the cache lives and dies with
         # this snapshot, so a reload can never serve measures of an older catalogue.
-        self._candidates: LRUCache[tuple[str, str, str, str], tuple[Measure, ...]] = LRUCache(
-            maxsize=65536
-        )
+        # The lock matters: RPC threads share it, and an LRUCache is not thread-safe.
+        self._candidates: LRUCache[Any, tuple[Measure, ...]] = LRUCache(maxsize=65536)
+        self._candidates_lock = threading.Lock()
 
+    @cachedmethod(operator.attrgetter("_candidates"), lock=operator.attrgetter("_candidates_lock"))
     def candidates(self, department: str, matter: str, scene: str, list_id: str) -> tuple[Measure, ...]:
         """Measures this department may apply in this matter/scene when `list_id` is hit."""
-        key = (department, matter, scene, list_id)
-        found = self._candidates.get(key)
-        if found is None:
-            found = tuple(
-                m for m in self._by_list.get(list_id, ()) if m.applies_to_case(department, matter, scene)
-            )
-            self._candidates[key] = found
-        return found
+        return tuple(
+            m for m in self._by_list.get(list_id, ()) if m.applies_to_case(department, matter, scene)
+        )
 
     def polarity_of(self, list_id: str, severity: str) -> Polarity | None:
         """Polarity of an entry on `list_id` with `severity` (None: neutral grade or unknown list)."""

@@ -9,7 +9,6 @@ from concurrent.futures import Future
 
 import structlog
 import uuid_utils
-from cachetools import TTLCache
 
 from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
@@ -21,6 +20,7 @@ from checkd.ledger import Ledger
 from checkd.metrics import Metrics
 from checkd.model import CheckCase, Decision, Outcome, Polarity
 from checkd.pii import SubjectKeyer
+from checkd.recent import RecentAnswers
 from checkd.snapshots import Snapshots
 from checkd.store import (
     CheckRef,
@@ -53,7 +53,7 @@ class Checker:
         self._clock = clock
         # Recently answered (department, request_id) -> stored record bytes: retries after a
         # timeout usually come within seconds, so most are answered without touching the store.
-        self._recent: TTLCache[tuple[str, str], bytes] = TTLCache(maxsize=recent, ttl=600)
+        self._recent = RecentAnswers(recent)
 
     # ----------------------------------------------------------------- checks
 
@@ -75,7 +75,7 @@ class Checker:
         if request_id:
             # Only the recent-answers cache is consulted here: an older retry is caught by the
             # store's unique key at commit and answered from the stored original (see finish).
-            recent = self._recent.get((department, request_id))
+            recent = self._recent.get(department, request_id)
             if recent is not None:
                 original = pb.CheckRecord.FromString(recent).response
                 return lambda: original
@@ -103,7 +103,7 @@ class Checker:
                     raise Unavailable("duplicate request_id could not be read back") from None
                 return original.response
             if request_id:
-                self._recent[(department, request_id)] = payload
+                self._recent.remember(department, request_id, payload)
             measures = ref.measures_mandatory + ref.measures_discretionary
             if tally is not None:
                 tally.add(department, case.scene, decision.verdict.value, check_id, measures)
@@ -121,7 +121,7 @@ class Checker:
         return Tally(self._metrics)
 
     def _stored_by_request(self, department: str, request_id: str) -> pb.CheckRecord | None:
-        payload = self._recent.get((department, request_id))
+        payload = self._recent.get(department, request_id)
         if payload is None:
             payload = self._records.check_by_request(department, request_id)
         return None if payload is None else pb.CheckRecord.FromString(payload)

@@ -90,7 +90,7 @@ class EntryRepository:
             # index at start is bound by this loop.
             result = session.connection().execute(
                 select(*_INDEX_COLUMNS).execution_options(yield_per=batch))
-            for values in result.tuples():
+            for values in result:
                 yield _from_values(values)
 
 
@@ -161,7 +161,7 @@ def _from_row(row: Any) -> ListEntry:
     return _from_values(tuple(getattr(row, name) for name in _INDEX_NAMES))
 
 
-def _from_values(values: tuple[Any, ...]) -> ListEntry:
+def _from_values(values: Sequence[Any]) -> ListEntry:
     """An entry from the index columns in their fixed order (the start-up load: bound by this)."""
     (entry_id, subject_key, display_id, subject_type, subject_name, list_id, authority, document_no,
      level, start, end, reason, severity, org_code, registration_no, related, revoked_at,
