@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from checkd.api.v1 import check_pb2 as pb
@@ -25,6 +26,24 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _hammer(work: Callable[[int], None], threads: int = 8) -> list[BaseException]:
+    """Run work(worker) on several threads at once; every exception raised (any is a failure)."""
+    failures: list[BaseException] = []
+
+    def run(worker: int) -> None:
+        try:
+            work(worker)
+        except BaseException as exc:
+            failures.append(exc)
+
+    started = [threading.Thread(target=run, args=(w,)) for w in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(120)
+    return failures
+
+
 def test_concurrent_checks_with_a_small_recent_cache_all_succeed_and_stay_idempotent(tmp_path: Path) -> None:
     """Eight threads overflow a 16-answer cache of recent request_ids: no call fails, retries match."""
     database = Database(f"sqlite:///{tmp_path}/checkd.db")
@@ -36,49 +55,22 @@ def test_concurrent_checks_with_a_small_recent_cache_all_succeed_and_stay_idempo
     checker = Checker(snapshots, ledger, records, SubjectKeyer(b"k" * 32), utc_now, recent=16)
     subject = factories.uscc()
     answers: dict[str, str] = {}
-    failures: list[BaseException] = []
 
     def request(request_id: str) -> pb.CheckRequest:
         return pb.CheckRequest(request_id=request_id, department="market_regulation",
                                scene="administrative_licensing", subjects=[pb.Subject(id=subject)])
 
-    def run(worker: int) -> None:
+    def work(worker: int) -> None:
         for n in range(PER_THREAD):
             request_id = f"t{worker}-{n}"
-            try:
-                answers[request_id] = checker.check(request(request_id)).check_id
-            except BaseException as exc:  # any failure at all is what this test looks for
-                failures.append(exc)
+            answers[request_id] = checker.check(request(request_id)).check_id
 
-    threads = [threading.Thread(target=run, args=(w,)) for w in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert failures == []
+    assert _hammer(work, THREADS) == []
     assert len(answers) == len(set(answers.values())) == THREADS * PER_THREAD
     for request_id in ("t0-0", "t3-77", f"t{THREADS - 1}-{PER_THREAD - 1}"):  # evicted: from the store
         assert checker.check(request(request_id)).check_id == answers[request_id]
     ledger.close()
     database.close()
-
-
-def _hammer(work: object, threads: int = 8) -> list[BaseException]:
-    """Run work(worker) on several threads at once; every exception raised."""
-    failures: list[BaseException] = []
-
-    def run(worker: int) -> None:
-        try:
-            work(worker)  # type: ignore[operator]
-        except BaseException as exc:
-            failures.append(exc)
-
-    started = [threading.Thread(target=run, args=(w,)) for w in range(threads)]
-    for thread in started:
-        thread.start()
-    for thread in started:
-        thread.join(120)
-    return failures
 
 
 def test_recent_answers_evict_safely_under_eight_threads() -> None:
