@@ -27,7 +27,8 @@ from checkd.wire import Undecodable
 
 log = structlog.get_logger(__name__)
 STREAM_WINDOW = 256  # stream items decided ahead of the one being answered
-STREAM_TALLY = 1000  # a long stream logs and counts its answers in steps of this many
+# A long stream logs and counts its answers every this many, or at least this often (metrics stay live).
+STREAM_TALLY, STREAM_TALLY_SECONDS = 1000, 5.0
 # A stream item's position and its answer-to-be, its error, or None at the end of the stream.
 StreamSlot = tuple[int, Callable[[], pb.CheckResponse] | CheckdError | None]
 _ENTRY_ENUM_FIELDS = ("id_type", "subject_type")
@@ -116,7 +117,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
     @staticmethod
     def _answers(window: queue.Queue[StreamSlot], tally: Tally,
                  context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
-        """The stream's answers in order, as the reader queued them; the tally closes every 1,000."""
+        """The stream's answers in order, as the reader queued them, tallied in steps."""
         while True:
             position, slot = window.get()
             if slot is None:
@@ -125,7 +126,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 if isinstance(slot, CheckdError):
                     raise slot
                 yield slot()
-                if tally.answered >= STREAM_TALLY:
+                if tally.due(STREAM_TALLY, STREAM_TALLY_SECONDS):
                     tally.close()
             except InvalidArgument as exc:
                 abort(context, InvalidArgument(

@@ -34,10 +34,10 @@ class Tally:
             self._measures += measures
             self._pushed.append(check_id)
 
-    @property
-    def answered(self) -> int:
-        """Checks counted so far (and not yet closed)."""
-        return self._labels.total()
+    def due(self, answers: int, seconds: float) -> bool:
+        """True once `answers` checks were counted or `seconds` passed since the last close."""
+        return bool(self._labels) and (self._labels.total() >= answers
+                                       or time.perf_counter() - self._started >= seconds)
 
     def close(self) -> None:
         """Log and count what was collected, then start over (a long stream closes repeatedly)."""

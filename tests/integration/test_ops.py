@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
 import subprocess
 import sys
 import threading
@@ -201,6 +202,33 @@ def test_logs_are_json_events_with_request_id_and_masked_persons(ops: OpsDaemon)
     (fed,) = [e for e in events if e["event"] == "feedback"]
     assert fed["rpc"] == "CheckService/SubmitFeedback" and fed["check_id"] == answer.check_id
     assert person not in daemon.log_text()
+
+
+def test_a_long_open_stream_counts_its_checks_while_it_is_still_open(ops: OpsDaemon) -> None:
+    """A stream's checks reach the metrics and the log within seconds, not only when it ends."""
+    daemon = ops.grpc
+    clean = factories.uscc()
+    labels = {"department": DEPT, "scene": SCENE, "verdict": "clear"}
+    before = value(scrape(ops.base), "checkd_checks_total", **labels)
+    outgoing: queue.Queue[pb.CheckRequest | None] = queue.Queue()
+
+    def requests() -> Iterator[pb.CheckRequest]:
+        while (item := outgoing.get()) is not None:
+            yield item
+
+    item = pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=clean)])
+    answers = daemon.check.StreamCheck(requests(), timeout=60)
+    outgoing.put(item)
+    next(answers)
+    time.sleep(5.5)  # longer than the stream's tally interval
+    outgoing.put(item)
+    next(answers)  # this answer finds the tally due and closes it
+    wait_for(lambda: value(scrape(ops.base), "checkd_checks_total", **labels) == before + 2, timeout=10)
+    assert '"answered":2' in daemon.log_text() and '"rpc":"CheckService/StreamCheck"' in daemon.log_text()
+    outgoing.put(item)
+    outgoing.put(None)
+    assert len(list(answers)) == 1  # the rest of the stream, counted when it ends
+    wait_for(lambda: value(scrape(ops.base), "checkd_checks_total", **labels) == before + 3, timeout=10)
 
 
 def test_nothing_is_logged_at_import() -> None:
