@@ -7,6 +7,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+import structlog
+
 from checkd.api.v1 import check_pb2 as pb
 from checkd.catalogue import load_catalogue
 from checkd.checking import Checker
@@ -19,6 +22,12 @@ from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS, PER_THREAD = 8, 150
+
+
+@pytest.fixture(autouse=True)
+def plain_logging() -> None:
+    """structlog's defaults: a CLI test run earlier in this process may have bound it to a closed stream."""
+    structlog.reset_defaults()
 
 
 def utc_now() -> dt.datetime:
