@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,35 +52,33 @@ class _Observation:
     def unary(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Wrap a handler that returns one response."""
         def run(request: Any, context: grpc.ServicerContext) -> Any:
-            started = time.perf_counter()
-            failed = False
-            with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=self._request_id):
-                try:
-                    items = getattr(request, "requests", None)  # None for an undecodable request
-                    if self._rpc == "CheckService/BatchCheck" and items is not None:
-                        self._metrics.batch_size.observe(len(items))
-                    return behaviour(request, context)
-                except BaseException:
-                    failed = True
-                    raise
-                finally:
-                    self._finish(context, started, failed)
+            with self._observed(context):
+                items = getattr(request, "requests", None)  # None for an undecodable request
+                if self._rpc == "CheckService/BatchCheck" and items is not None:
+                    self._metrics.batch_size.observe(len(items))
+                return behaviour(request, context)
         return run
 
     def stream(self, behaviour: Callable[[Any, Any], Iterator[Any]]) -> Callable[[Any, Any], Iterator[Any]]:
         """Wrap a handler that yields responses (runs in one worker thread until done)."""
         def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-            started = time.perf_counter()
-            failed = False
-            with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=self._request_id):
-                try:
-                    yield from behaviour(request, context)
-                except BaseException:
-                    failed = True
-                    raise
-                finally:
-                    self._finish(context, started, failed)
+            with self._observed(context):
+                yield from behaviour(request, context)
         return run
+
+    @contextlib.contextmanager
+    def _observed(self, context: grpc.ServicerContext) -> Iterator[None]:
+        """The call's log context while it runs; its latency and status when it ends."""
+        started = time.perf_counter()
+        failed = False
+        with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=self._request_id):
+            try:
+                yield
+            except BaseException:
+                failed = True
+                raise
+            finally:
+                self._finish(context, started, failed)
 
     def _finish(self, context: grpc.ServicerContext, started: float, failed: bool) -> None:
         self._metrics.rpc_latency.labels(self._rpc).observe(time.perf_counter() - started)

@@ -49,28 +49,33 @@ class RunningDaemon:
 def start_daemon(db_url: str, workdir: Path, *extra: str, sample: bool = False,
                  env: dict[str, str] | None = None) -> RunningDaemon:
     """Run `checkd serve` on port 0 and wait until its health says SERVING."""
-    port_file = workdir / f"port-{time.monotonic_ns()}"
-    log_path = workdir / f"daemon-{time.monotonic_ns()}.log"
-    args = [sys.executable, "-m", "checkd", "serve", "--listen", "127.0.0.1:0", "--db", db_url,
+    process, port, log_path = launch(db_url, workdir, *extra, *(() if sample else ("--no-sample",)),
+                                     env={"CHECKD_SECRET": TEST_SECRET, **(env or {})})
+    daemon = RunningDaemon(process, port, log_path)
+    response = daemon.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10,
+                                   wait_for_ready=True)
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+    return daemon
+
+
+def launch(db_url: str, workdir: Path, *extra: str, listen: str = "127.0.0.1:0",
+           env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """Start `checkd serve` with `extra` options; (process, bound port, log file) once it has bound."""
+    stamp = time.monotonic_ns()
+    port_file, log_path = workdir / f"port-{stamp}", workdir / f"daemon-{stamp}.log"
+    args = [sys.executable, "-m", "checkd", "serve", "--listen", listen, "--db", db_url,
             "--rules", str(ROOT / "rules"), "--port-file", str(port_file), "--poll", "0.5",
             "--grace", "5", *extra]
-    if not sample:
-        args.append("--no-sample")
-    environment = {**os.environ, "CHECKD_SECRET": TEST_SECRET, **(env or {})}
     with log_path.open("wb") as log:
         process = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                   env=environment)
+                                   env={**os.environ, **env})
     deadline = time.monotonic() + 60
     while not port_file.exists() or not port_file.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"daemon did not start:\n{log_path.read_text()}")
         time.sleep(0.05)
-    daemon = RunningDaemon(process, int(port_file.read_text()), log_path)
-    response = daemon.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10,
-                                   wait_for_ready=True)
-    assert response.status == health_pb2.HealthCheckResponse.SERVING
-    return daemon
+    return process, int(port_file.read_text()), log_path
 
 
 def run_cli(*args: str, workdir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
-from tests.daemon import ROOT, TEST_SECRET
+from tests.daemon import TEST_SECRET, launch
 
 
 @dataclass(frozen=True)
@@ -167,21 +164,9 @@ def start_secure_daemon(db_url: str, workdir: Path, *extra: str, ca: Path | None
                         probe: Callable[[SecureDaemon], Client], listen: str = "127.0.0.1:0",
                         secret: str = TEST_SECRET) -> SecureDaemon:
     """Run `checkd serve` with `extra` options; wait until `probe`'s client sees SERVING."""
-    stamp = time.monotonic_ns()
-    port_file, log_path = workdir / f"port-{stamp}", workdir / f"daemon-{stamp}.log"
-    args = [sys.executable, "-m", "checkd", "serve", "--listen", listen, "--db", db_url,
-            "--rules", str(ROOT / "rules"), "--port-file", str(port_file), "--poll", "0.5",
-            "--grace", "5", "--no-sample", *extra]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "CHECKD_SECRET": secret})
-    deadline = time.monotonic() + 60
-    while not port_file.exists() or not port_file.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"daemon did not start:\n{log_path.read_text()}")
-        time.sleep(0.05)
-    daemon = SecureDaemon(process, int(port_file.read_text()), log_path, ca)
+    process, port, log_path = launch(db_url, workdir, *extra, "--no-sample", listen=listen,
+                                     env={"CHECKD_SECRET": secret})
+    daemon = SecureDaemon(process, port, log_path, ca)
     response = probe(daemon).health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10,
                                           wait_for_ready=True)
     assert response.status == health_pb2.HealthCheckResponse.SERVING

@@ -18,6 +18,8 @@ SQLITE_ROWS = 500
 
 def insert_rows(session: Session, mapped: type[Base], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert rows of a mapped table that all carry the same columns, in the session's transaction."""
+    if not rows:
+        return
     table = Base.metadata.tables[mapped.__tablename__]
     connection = session.connection()
     dialect = connection.dialect

@@ -9,11 +9,12 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from checkd.errors import NotFound
 from checkd.model import ListEntry, RelatedPerson, Revocation, Role, SourceLevel, SubjectType
+from checkd.store.bulk import insert_rows
 from checkd.store.db import Database, utc
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
@@ -43,14 +44,12 @@ class EntryRepository:
             for chunk in _chunks(ids, 500):
                 session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
                 session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
-            # Core executemany in chunks: an import of a city's lists must not build ORM objects.
-            rows = [_to_values(e, now) for e in entries]
-            for start in range(0, len(rows), 5000):
-                session.execute(insert(EntryRow), rows[start : start + 5000])
-            relations = [{"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
-                         for e in entries for p in e.related]
-            for start in range(0, len(relations), 5000):
-                session.execute(insert(RelatedRow), relations[start : start + 5000])
+            # Plain rows, no ORM objects: an import of a city's lists is half a million of them, and
+            # an upsert through the daemon must not hand the GIL back and forth once per row.
+            insert_rows(session, EntryRow, [_to_values(e, now) for e in entries])
+            insert_rows(session, RelatedRow, [
+                {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
+                for e in entries for p in e.related])
             return _bump_version(session)
 
     def revoke(self, entry_id: str, revocation: Revocation) -> tuple[ListEntry, int]:

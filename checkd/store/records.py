@@ -108,8 +108,7 @@ class LedgerRepository:
             with self._db.transaction() as session:
                 for table, rows in ((LedgerRow, ledger), (CheckRow, checks), (FeedbackRow, feedback),
                                     (FeedbackOutcomeRow, outcomes)):
-                    if rows:
-                        insert_rows(session, table, rows)
+                    insert_rows(session, table, rows)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
 
