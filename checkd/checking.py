@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -12,23 +11,20 @@ import uuid_utils
 
 from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
-from checkd.catalogue import Catalogue
+from checkd.derived import check_ref_of, feedback_digest, feedback_ref_of
 from checkd.engine import decide
 from checkd.errors import InvalidArgument, NotFound, Unavailable, Violation
 from checkd.ids import IdentifierError, parse_identifier
 from checkd.ledger import Ledger
 from checkd.metrics import Metrics
-from checkd.model import CheckCase, Decision, Outcome, Polarity
+from checkd.model import CheckCase, Decision, Outcome
 from checkd.pii import SubjectKeyer
 from checkd.recent import RecentAnswers
 from checkd.snapshots import Snapshots
 from checkd.store import (
-    CheckRef,
     DuplicateKey,
-    FeedbackRef,
     LedgerRecord,
     LedgerRepository,
-    OutcomeFact,
 )
 from checkd.tally import Tally
 from checkd.text import text_problem
@@ -77,7 +73,7 @@ class Checker:
             # store's unique key at commit and answered from the stored original (see finish).
             recent = self._recent.get(department, request_id)
             if recent is not None:
-                original = pb.CheckRecord.FromString(recent).response
+                original = self._with_receipt(pb.CheckRecord.FromString(recent))
                 return lambda: original
         age = self._snapshots.data_age(now)
         decision = decide(case, state.index, state.catalogue, now, data_age=age,
@@ -90,20 +86,23 @@ class Checker:
         record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
                                 scene=case.scene, request_id=request_id, response=response)
         payload = record.SerializeToString(deterministic=True)
-        ref = _check_ref(check_id, department, request_id, case, decision, state.catalogue)
+        ref = check_ref_of(record)
         future = self._ledger.submit("check", check_id, payload, check=ref)
 
         def finish() -> pb.CheckResponse:
             try:
-                self._wait(future)
+                written = self._wait(future)
             except DuplicateKey:
                 # The same request_id raced in at the same time and was recorded first.
                 original = self._stored_by_request(department, request_id)
                 if original is None:
                     raise Unavailable("duplicate request_id could not be read back") from None
-                return original.response
+                return self._with_receipt(original)
+            # The receipt, after commit and outside the hashed payload: where the record sits.
+            response.receipt.CopyFrom(self._receipt(written.seq, written.hash))
             if request_id:
-                self._recent.remember(department, request_id, payload)
+                record.ledger_seq, record.ledger_hash = written.seq, written.hash
+                self._recent.remember(department, request_id, record.SerializeToString(deterministic=True))
             measures = ref.measures_mandatory + ref.measures_discretionary
             if tally is not None:
                 tally.add(department, case.scene, decision.verdict.value, check_id, measures)
@@ -122,9 +121,24 @@ class Checker:
 
     def _stored_by_request(self, department: str, request_id: str) -> pb.CheckRecord | None:
         payload = self._recent.get(department, request_id)
-        if payload is None:
-            payload = self._records.check_by_request(department, request_id)
-        return None if payload is None else pb.CheckRecord.FromString(payload)
+        if payload is not None:
+            return pb.CheckRecord.FromString(payload)
+        stored = self._records.check_record_by_request(department, request_id)
+        if stored is None:
+            return None
+        record = pb.CheckRecord.FromString(stored.payload)
+        record.ledger_seq, record.ledger_hash = stored.seq, stored.hash
+        return record
+
+    def _receipt(self, seq: int, digest: str) -> pb.Receipt:
+        return pb.Receipt(ledger_seq=seq, ledger_hash=digest, algorithm=self._ledger.algorithm)
+
+    def _with_receipt(self, record: pb.CheckRecord) -> pb.CheckResponse:
+        """A stored answer replayed with its receipt (from the record's ledger position)."""
+        response = record.response
+        if record.ledger_seq:
+            response.receipt.CopyFrom(self._receipt(record.ledger_seq, record.ledger_hash))
+        return response
 
     @staticmethod
     def _wait(future: Future[LedgerRecord]) -> LedgerRecord:
@@ -145,20 +159,15 @@ class Checker:
         if request.department.strip() and request.department.strip() != record.department:
             raise InvalidArgument([Violation("department", "is not the department that made the check")])
         outcomes = self._validated_outcomes(request, record.response)
-        canonical = sorted((o.measure_id, o.subject_id, o.outcome, o.reason) for o in outcomes)
-        digest = hashlib.sha256(repr(canonical).encode()).hexdigest()
+        digest = feedback_digest(outcomes)
         existing = self._records.feedback_by_digest(record.check_id, digest)
         if existing is not None:
             return _feedback_ack(existing, duplicate=True)
         feedback_id = uuid_utils.uuid7().hex
         message = pb.FeedbackRecord(feedback_id=feedback_id, outcomes=outcomes)
         payload = message.SerializeToString(deterministic=True)
-        actions = {m.measure_id: m.action for s in record.response.subjects for m in s.measures}
-        facts = tuple(
-            OutcomeFact(o.measure_id, o.subject_id, _outcome_name(o.outcome), actions[o.measure_id])
-            for o in outcomes
-        )
-        ref = FeedbackRef(feedback_id, record.check_id, digest, facts)
+        ref = feedback_ref_of(record, message)  # the rows ledger verify re-derives from the record
+        facts = ref.outcomes
         try:
             written = self._wait(self._ledger.submit("feedback", record.check_id, payload, feedback=ref))
         except DuplicateKey:
@@ -235,6 +244,7 @@ class Checker:
         record.recorded_at.CopyFrom(convert.timestamp(check.recorded_at))
         record.ledger_seq = check.seq
         record.ledger_hash = check.hash
+        record.response.receipt.CopyFrom(self._receipt(check.seq, check.hash))
         for item in feedback:
             message = pb.FeedbackRecord.FromString(item.payload)
             message.recorded_at.CopyFrom(convert.timestamp(item.recorded_at))
@@ -246,26 +256,6 @@ def _outcome_name(number: int) -> str:
     """The model name of a protobuf outcome number (validated before)."""
     outcome = convert.from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
     return outcome.value if outcome else ""
-
-
-def _check_ref(check_id: str, department: str, request_id: str, case: CheckCase, decision: Decision,
-               catalogue: Catalogue) -> CheckRef:
-    """The lookup row of a check, with the figures the statistics count."""
-    hit_penalty = hit_reward = mandatory = discretionary = 0
-    has_penalty = False
-    for subject in decision.subjects:
-        polarities = {catalogue.polarity_of(h.entry.list_id, h.entry.severity) for h in subject.hits}
-        hit_penalty += Polarity.PENALTY in polarities
-        hit_reward += Polarity.REWARD in polarities
-        for pushed in subject.measures:
-            mandatory += pushed.measure.mandatory
-            discretionary += not pushed.measure.mandatory
-            has_penalty = has_penalty or pushed.measure.polarity is Polarity.PENALTY
-    return CheckRef(
-        check_id, department, request_id or None, case.matter, case.scene, decision.verdict.value,
-        subjects=len(decision.subjects), subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward,
-        measures_mandatory=mandatory, measures_discretionary=discretionary, has_penalty=has_penalty,
-    )
 
 
 def _valid_check_id(raw: str) -> str:

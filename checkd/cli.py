@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                        "fails /readyz (default off)")
     serve.add_argument("--overdue-days", type=int, default=30,
                        help="days after which a penalty check without feedback is overdue")
+    _evidence_options(serve)
     serve.set_defaults(run=_serve)
 
     report = commands.add_parser("report", help="closed-loop statistics per department and month")
@@ -135,8 +136,33 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default=DEFAULT_DB)
     verify.add_argument("--anchor", action="append", default=[], metavar="SEQ:HASH",
                         help="a chain head from a `ledger_anchor` log event (repeatable)")
+    verify.add_argument("--checkpoint-pubkeys", type=Path, metavar="PATH",
+                        help="trusted checkpoint public keys: a PEM file or a directory of them")
+    verify.add_argument("--allow-uncovered", action="store_true",
+                        help="with --checkpoint-pubkeys: records after the last checkpoint do not fail")
+    verify.add_argument("--receipt", action="append", default=[], metavar="SEQ:HASH",
+                        help="a receipt from a check answer to confirm (repeatable)")
     verify.set_defaults(run=_ledger_verify)
+    key = ledger_commands.add_parser("key", help="checkpoint signing keys")
+    key_commands = key.add_subparsers(title="key commands")
+    key_new = key_commands.add_parser("new", help="make a checkpoint key pair; print the public key")
+    key_new.add_argument("--out", type=Path, required=True,
+                         help="private key file (created mode 0600); the public key goes to OUT.pub")
+    key_new.add_argument("--algorithm", choices=("ed25519", "sm2"), default="ed25519")
+    key_new.set_defaults(run=_ledger_key_new)
     return parser
+
+
+def _evidence_options(serve: argparse.ArgumentParser) -> None:
+    """The serve options of the evidence ledger: chain algorithm and signed checkpoints."""
+    serve.add_argument("--ledger-algorithm", choices=("sha256", "sm3"),
+                       help="chain hash of a new store (default sha256); an existing store keeps its own")
+    serve.add_argument("--checkpoint-key", type=Path, help="private key file (`checkd ledger key new`) "
+                       "to sign checkpoints with; CHECKD_CHECKPOINT_KEY names it too. Keep it off the store")
+    serve.add_argument("--checkpoint-seconds", type=float, default=60.0,
+                       help="sign a checkpoint at least this often while records come in")
+    serve.add_argument("--checkpoint-records", type=int, default=10_000,
+                       help="sign a checkpoint after this many records at the latest")
 
 
 def _client_options(parser: argparse.ArgumentParser) -> None:
@@ -178,6 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
             tls_key=args.tls_key, tls_client_ca=args.tls_client_ca, policy_file=args.policy,
             insecure=args.insecure, ops_listen=args.ops_listen, ops_port_file=args.ops_port_file,
             max_data_age=args.max_data_age, overdue_days=args.overdue_days,
+            **_evidence_config(args),
         )
     except ValueError as exc:
         print(f"checkd: {exc}", file=sys.stderr)
@@ -316,11 +343,13 @@ def _audit_import(database: Any, files: list[Path], count: int, version: int) ->
     import getpass
     import socket
 
+    from checkd.checkpoints import chain_algorithm
     from checkd.ledger import Ledger, record_admin
     from checkd.store import LedgerRepository
     from checkd.wiring import utc_now
 
-    ledger = Ledger(LedgerRepository(database), utc_now)
+    repository = LedgerRepository(database)
+    ledger = Ledger(repository, utc_now, algorithm=chain_algorithm(database, repository, None))
     ledger.start()
     try:
         record_admin(ledger, "import", f"cli:{getpass.getuser()}@{socket.gethostname()}",
@@ -421,28 +450,104 @@ def _rules_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _ledger_verify(args: argparse.Namespace) -> int:
-    from checkd.ledger import verify
-    from checkd.store import Database, LedgerRepository
+def _evidence_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The Config fields of the evidence options of serve."""
+    from checkd.checkpoints import key_path_from_env
 
-    anchors = []
-    for anchor in args.anchor:
-        seq, _, digest = anchor.partition(":")
+    return {"ledger_algorithm": args.ledger_algorithm,
+            "checkpoint_key": args.checkpoint_key or key_path_from_env(),
+            "checkpoint_seconds": args.checkpoint_seconds, "checkpoint_records": args.checkpoint_records}
+
+
+def _seq_hash(values: list[str], flag: str) -> list[tuple[int, str]] | None:
+    """SEQ:HASH arguments as pairs; None (after saying which) when one is malformed."""
+    pairs = []
+    for value in values:
+        seq, _, digest = value.partition(":")
         if not seq.isdigit() or len(digest) != 64:
-            print(f"checkd ledger verify: --anchor {anchor!r} is not SEQ:HASH", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        anchors.append((int(seq), digest))
-    from checkd.errors import CheckdError
+            print(f"checkd ledger verify: {flag} {value!r} is not SEQ:HASH", file=sys.stderr)
+            return None
+        pairs.append((int(seq), digest.lower()))
+    return pairs
 
+
+def _ledger_verify(args: argparse.Namespace) -> int:
+    from checkd import checkpoints as cp
+    from checkd.derived import row_checkers
+    from checkd.errors import CheckdError
+    from checkd.ledger import verify
+    from checkd.store import CheckpointRepository, Database, LedgerRepository
+
+    anchors, receipts = _seq_hash(args.anchor, "--anchor"), _seq_hash(args.receipt, "--receipt")
+    if anchors is None or receipts is None:
+        return EXIT_BAD_INPUT
     try:
-        report = verify(LedgerRepository(Database(args.db)).iter_records(), anchors)
+        trusted = None if args.checkpoint_pubkeys is None else cp.load_public_keys(args.checkpoint_pubkeys)
+    except cp.CheckpointKeyError as exc:
+        print(f"checkd ledger verify: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        database = Database(args.db)
+        records = LedgerRepository(database)
+        algorithm = cp.stored_chain_algorithm(database)
+        stored = CheckpointRepository(database).all()
+        signed, signature_problems = ([], []) if trusted is None else cp.check_signatures(stored, trusted,
+                                                                                            algorithm)
+        report = verify(records.iter_records(), anchors, algorithm=algorithm, checkpoints=signed,
+                        receipts=receipts, derived=row_checkers(records))
     except CheckdError as exc:
         print(f"checkd ledger verify: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
-    if not report.ok:
-        print(f"ledger BROKEN: {report.problem} (verified up to record {report.head_seq})")
+    problems = [*report.all_problems(), *signature_problems]
+    uncovered = ""
+    if trusted is not None and report.uncovered:
+        uncovered = (f"{report.uncovered} records after the last checkpoint at seq {report.last_checkpoint}, "
+                     "not yet covered")
+        if not args.allow_uncovered:
+            problems.append(uncovered)
+    for note in report.notes:
+        print(note)
+    if trusted is None:
+        print(f"checkpoints: {len(stored)} stored, not verified (no --checkpoint-pubkeys)")
+    else:
+        print(f"checkpoints: {report.checkpoints} verified of {len(stored)}, "
+              f"last at seq {report.last_checkpoint}")
+        if uncovered and args.allow_uncovered:
+            print(f"note: {uncovered}")
+    if problems:
+        for problem in problems:
+            print(f"ledger BROKEN: {problem}")
+        print(f"ledger BROKEN: {len(problems)} problems ({algorithm} chain, verified up to record "
+              f"{report.head_seq})")
         return EXIT_BAD_INPUT
-    print(f"ledger ok: {report.records} records, head {report.head_seq} {report.head_hash}")
+    print(f"ledger ok: {report.records} records, head {report.head_seq} {report.head_hash} ({algorithm}; "
+          "derived rows agree)")
+    return EXIT_OK
+
+
+def _ledger_key_new(args: argparse.Namespace) -> int:
+    """Write a new checkpoint key pair; rotation is a new key (new id), the old public key stays trusted."""
+    import os
+
+    from checkd import checkpoints as cp
+
+    public_path = args.out.with_name(args.out.name + ".pub")
+    if args.out.exists():
+        print(f"checkd ledger key new: {args.out} exists; a new key needs a new file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        private, public = cp.new_key(args.algorithm)
+    except cp.CheckpointKeyError as exc:
+        print(f"checkd ledger key new: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(private)
+    public_path.write_bytes(public)
+    key_id = cp.load_signing_key(args.out).key_id
+    print(f"# checkpoint key {key_id} ({args.algorithm}); private key: {args.out}; public key: {public_path}")
+    print(public.decode(), end="")
     return EXIT_OK
 
 

@@ -36,6 +36,10 @@ class Config:
     tls_client_ca: Path | None = None  # CA of department client certificates: mutual TLS
     policy_file: Path | None = None  # access policy; none: no authentication (loopback use)
     insecure: bool = False  # allow plain text on a non-loopback address
+    ledger_algorithm: str | None = None  # chain hash of a new store (sha256 | sm3); None: the store's own
+    checkpoint_key: Path | None = None  # private key signing checkpoints; None: no checkpoints
+    checkpoint_seconds: float = 60.0  # sign at least this often while records come in
+    checkpoint_records: int = 10_000  # and at the latest after this many records
 
     def __post_init__(self) -> None:
         problems = []
@@ -57,6 +61,7 @@ class Config:
         if not (self.rules_dir / "catalogue.yaml").exists():
             problems.append(f"--rules: {self.rules_dir} holds no catalogue.yaml")
         problems.extend(self._security_problems())
+        problems.extend(self._evidence_problems())
         if problems:
             raise ValueError("; ".join(problems))
 
@@ -79,6 +84,16 @@ class Config:
         if self.tls_cert is None and not self.insecure and plain_on_network:
             problems.append(f"--listen: {self.listen} is not a loopback address; plain text there needs "
                             "--insecure (or serve TLS with --tls-cert/--tls-key)")
+        return problems
+
+    def _evidence_problems(self) -> list[str]:
+        problems = []
+        if self.checkpoint_key is not None and not self.checkpoint_key.is_file():
+            problems.append(f"--checkpoint-key: {self.checkpoint_key} is not a file")
+        if self.checkpoint_seconds <= 0:
+            problems.append("--checkpoint-seconds: must be a positive number of seconds")
+        if self.checkpoint_records < 1:
+            problems.append("--checkpoint-records: must be at least 1")
         return problems
 
 

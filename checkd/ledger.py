@@ -24,11 +24,16 @@ log = structlog.get_logger(__name__)
 Clock = Callable[[], dt.datetime]
 
 
+# The chain hash algorithms a store can be written with (hashlib names); the one in force is
+# recorded in the store's meta when the store is first opened for writing.
+CHAIN_ALGORITHMS = ("sha256", "sm3")
+
+
 def chain_hash(prev_hash: str, seq: int, kind: str, ref_id: str, recorded_at: dt.datetime,
-               payload: bytes) -> str:
+               payload: bytes, algorithm: str = "sha256") -> str:
     """The hash that links a record to its predecessor over its canonical content."""
     header = f"{prev_hash}\n{seq}\n{kind}\n{ref_id}\n{recorded_at.isoformat()}\n".encode()
-    return hashlib.sha256(header + payload).hexdigest()
+    return hashlib.new(algorithm, header + payload).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +58,9 @@ class Ledger:
     def __init__(self, repository: LedgerRepository, clock: Clock, *, max_batch: int = 512,
                  max_pending: int = 20_000,
                  on_commit: Callable[[int, float], None] | None = None,
-                 anchor_seconds: float = 60.0) -> None:
+                 anchor_seconds: float = 60.0, algorithm: str = "sha256") -> None:
         self._repo = repository
+        self.algorithm = algorithm  # the chain hash of the store (see chain_algorithm)
         self._on_commit = on_commit  # (records, seconds) of each committed batch, for metrics
         self._clock = clock
         self._max_batch = max_batch
@@ -198,7 +204,8 @@ class Ledger:
         records = []
         for pending in batch:
             seq += 1
-            digest = chain_hash(prev, seq, pending.kind, pending.ref_id, now, pending.payload)
+            digest = chain_hash(prev, seq, pending.kind, pending.ref_id, now, pending.payload,
+                                self.algorithm)
             records.append(
                 LedgerRecord(seq, pending.kind, pending.ref_id, now, pending.payload, prev, digest,
                              check=pending.check, feedback=pending.feedback)
@@ -216,47 +223,89 @@ def record_admin(ledger: Ledger, action: str, caller: str, **facts: Any) -> Ledg
 
 @dataclass(frozen=True, slots=True)
 class VerifyReport:
-    """The outcome of walking the chain: how many records, and the first broken one."""
+    """The outcome of verification: the chain, its checkpoints, receipts and derived rows."""
 
     records: int
     head_seq: int
     head_hash: str
-    problem: str = ""
+    problem: str = ""  # the first break of the chain itself
+    problems: tuple[str, ...] = ()  # derived rows, checkpoints and receipts that do not agree
+    notes: tuple[str, ...] = ()  # what was confirmed, and what is not yet covered
+    algorithm: str = "sha256"
+    checkpoints: int = 0  # signed checkpoints the chain reaches with the same hash
+    last_checkpoint: int = 0  # the seq of the newest of them
+    uncovered: int = 0  # records after it, that no signature vouches for yet
 
     @property
     def ok(self) -> bool:
-        """True when the whole chain verified."""
-        return not self.problem
+        """True when the chain and everything checked against it verified."""
+        return not self.problem and not self.problems
+
+    def all_problems(self) -> tuple[str, ...]:
+        """The chain break (if any) first, then every other problem."""
+        return ((self.problem,) if self.problem else ()) + self.problems
 
 
-def verify(records: Iterable[LedgerRecord], anchors: Iterable[tuple[int, str]] = ()) -> VerifyReport:
+def verify(records: Iterable[LedgerRecord], anchors: Iterable[tuple[int, str]] = (), *,
+           algorithm: str = "sha256", checkpoints: Iterable[tuple[int, str]] = (),
+           receipts: Iterable[tuple[int, str]] = (),
+           derived: Iterable[Callable[[], Iterable[object]]] = ()) -> VerifyReport:
     """Recompute every hash and link; report the first record modified, missing or reordered.
 
-    `anchors` are (seq, hash) chain heads logged earlier: a chain that no longer reaches one of
-    them, or reaches it with another hash, was truncated or rewritten after it was anchored.
+    `anchors` are (seq, hash) chain heads logged earlier, `checkpoints` the (seq, hash) of
+    checkpoints whose signature verified: a chain that no longer reaches one of them, or reaches
+    it with another hash, was truncated or rewritten after it. `receipts` are (seq, hash) pairs
+    a department was answered with. Each `derived` checker yields the derived rows that do not
+    agree with their records; the records after the last checkpoint are counted as uncovered.
     """
     expected = dict(anchors)
+    signed: dict[int, list[str]] = {}
+    for at, digest in checkpoints:  # several keys (replicas, a rotation) may sign one head
+        signed.setdefault(at, []).append(digest)
+    wanted = dict(receipts)
+    found: dict[int, str] = {}
+    reached: list[int] = []
     count, seq, prev = 0, 0, ""
+    problem = ""
     for record in records:
         count += 1
+        points = signed.pop(record.seq, [])
         if record.seq != seq + 1:
-            return VerifyReport(count, seq, prev, f"record {seq + 1} is missing (next is {record.seq})")
-        if record.prev_hash != prev:
-            return VerifyReport(count, seq, prev, f"record {record.seq} does not link to record {seq}")
-        digest = chain_hash(prev, record.seq, record.kind, record.ref_id, record.recorded_at,
-                            record.payload)
-        if digest != record.hash:
-            return VerifyReport(count, seq, prev, f"record {record.seq} ({record.kind} {record.ref_id}) "
-                                "was modified: its hash does not match its content")
-        anchored = expected.pop(record.seq, None)
-        if anchored is not None and anchored != record.hash:
-            return VerifyReport(count, seq, prev, f"record {record.seq} differs from its anchor")
+            problem = f"record {seq + 1} is missing (next is {record.seq})"
+        elif record.prev_hash != prev:
+            problem = f"record {record.seq} does not link to record {seq}"
+        elif chain_hash(prev, record.seq, record.kind, record.ref_id, record.recorded_at, record.payload,
+                        algorithm) != record.hash:
+            problem = (f"record {record.seq} ({record.kind} {record.ref_id}) was modified: its hash does "
+                       "not match its content")
+        elif expected.pop(record.seq, record.hash) != record.hash:
+            problem = f"record {record.seq} differs from its anchor"
+        elif any(point != record.hash for point in points):
+            problem = f"record {record.seq} differs from its signed checkpoint: the chain was rewritten"
+        if problem:
+            break
+        reached.extend(record.seq for _ in points)
+        if record.seq in wanted:
+            found[record.seq] = record.hash
         seq, prev = record.seq, record.hash
-    if expected:
+    if not problem and expected:
         first = min(expected)
-        return VerifyReport(count, seq, prev,
-                            f"the chain ends at record {seq} but record {first} was anchored: truncated")
-    return VerifyReport(count, seq, prev)
+        problem = f"the chain ends at record {seq} but record {first} was anchored: truncated"
+    if not problem and signed:
+        first = min(signed)
+        problem = f"the chain ends at record {seq} but record {first} was checkpointed: truncated"
+    problems: list[str] = []
+    notes: list[str] = []
+    for at, digest in sorted(wanted.items()):
+        if found.get(at) == digest:
+            notes.append(f"receipt {at}:{digest} confirmed")
+        else:
+            problems.append(f"receipt {at}:{digest} is not in the verified chain")
+    for checker in derived:
+        problems.extend(str(item) for item in checker())
+    last = max(reached, default=0)
+    return VerifyReport(count, seq, prev, problem, tuple(problems), tuple(notes), algorithm,
+                        len(reached), last, max(seq - last, 0))
 
 
-__all__ = ["Ledger", "VerifyReport", "chain_hash", "record_admin", "verify"]
+__all__ = ["CHAIN_ALGORITHMS", "Ledger", "VerifyReport", "chain_hash", "record_admin", "verify"]

@@ -47,6 +47,7 @@ class Daemon:
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
     credentials: grpc.ServerCredentials | None = None  # TLS; None: plain text
     on_reload: list[Callable[[], None]] = field(default_factory=list)  # run on SIGHUP
+    on_stop: list[Callable[[], None]] = field(default_factory=list)  # run after the ledger is flushed
     port: int = 0
     _server: grpc.Server | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -102,6 +103,8 @@ class Daemon:
         if self._server is not None:
             self._server.stop(grace).wait()
         self.ledger.close()
+        for hook in self.on_stop:  # the final signed checkpoint, among others
+            hook()
         self.database.close()
         if self.ops is not None:
             self.ops.close()

@@ -9,6 +9,7 @@ from importlib import resources
 import structlog
 
 from checkd.checking import Checker
+from checkd.checkpoints import Checkpointer, SigningKey, chain_algorithm, load_signing_key
 from checkd.config import Config
 from checkd.entries import read_rows
 from checkd.interceptors import ObservingInterceptor
@@ -21,7 +22,7 @@ from checkd.server import Daemon
 from checkd.service import CheckService, RegistryService
 from checkd.snapshots import Snapshots
 from checkd.stats import Statistics
-from checkd.store import Database, EntryRepository, LedgerRepository
+from checkd.store import CheckpointRepository, Database, EntryRepository, LedgerRepository
 from checkd.store.stats import StatsRepository
 
 log = structlog.get_logger(__name__)
@@ -53,7 +54,9 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
     entries = EntryRepository(database)
     records = LedgerRepository(database)
     metrics = Metrics()  # one registry per daemon
-    ledger = Ledger(records, clock, on_commit=metrics.ledger_committed)
+    algorithm = chain_algorithm(database, records, config.ledger_algorithm)
+    signing_key = None if config.checkpoint_key is None else load_signing_key(config.checkpoint_key)
+    ledger = Ledger(records, clock, on_commit=metrics.ledger_committed, algorithm=algorithm)
     ledger.start()
     snapshots = Snapshots(config.rules_dir, entries, clock)
     snapshots.reload()
@@ -79,6 +82,8 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
         poll_seconds=config.poll_seconds,
     )
     _secure(daemon, config, records)
+    if signing_key is not None:
+        _checkpoint(daemon, config, records, signing_key, clock)
     _observe(daemon, config, metrics, statistics, stats_store, clock)
     return daemon
 
@@ -104,6 +109,16 @@ def _observe(daemon: Daemon, config: Config, metrics: Metrics, statistics: Stati
     if config.ops_listen is not None:
         daemon.ops = OpsServer(config.ops_listen, metrics, readiness_probe(
             lambda: snapshots.loaded, stats_store.reachable, data_age, config.max_data_age))
+
+
+def _checkpoint(daemon: Daemon, config: Config, records: LedgerRepository, key: SigningKey,
+                clock: Callable[[], dt.datetime]) -> None:
+    """Signed checkpoints of the chain, in the background and once more after the last commit at stop."""
+    checkpointer = Checkpointer(records, CheckpointRepository(daemon.database), key, clock,
+                                daemon.ledger.algorithm, seconds=config.checkpoint_seconds,
+                                records_every=config.checkpoint_records)
+    daemon.on_stop.append(checkpointer.close)
+    checkpointer.start()
 
 
 def _secure(daemon: Daemon, config: Config, records: LedgerRepository) -> None:

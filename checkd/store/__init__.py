@@ -3,6 +3,8 @@
 from checkd.store.db import Database, StoreUnavailable
 from checkd.store.entries import EntryRepository
 from checkd.store.records import (
+    Checkpoint,
+    CheckpointRepository,
     CheckRef,
     DuplicateKey,
     FeedbackRef,
@@ -13,6 +15,8 @@ from checkd.store.records import (
 
 __all__ = [
     "CheckRef",
+    "Checkpoint",
+    "CheckpointRepository",
     "Database",
     "DuplicateKey",
     "EntryRepository",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from checkd.store.bulk import insert_rows
 from checkd.store.db import Database, utc
-from checkd.store.tables import CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
+from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +174,143 @@ class LedgerRepository:
             yield from records
             last = records[-1].seq
 
+    # ------------------------------------------------------------- evidence (read side)
+
+    def record_at(self, seq: int) -> LedgerRecord | None:
+        """The ledger record at one position, if any."""
+        with self._db.transaction() as session:
+            row = session.get(LedgerRow, seq)
+            return None if row is None else _record(row)
+
+    def check_record_by_request(self, department: str, request_id: str) -> LedgerRecord | None:
+        """The ledger record of a department's check with this request_id (for a replayed answer)."""
+        with self._db.transaction() as session:
+            row = session.scalars(
+                select(LedgerRow).join(CheckRow, CheckRow.seq == LedgerRow.seq)
+                .where(CheckRow.department == department, CheckRow.request_id == request_id)
+            ).first()
+            return None if row is None else _record(row)
+
+    def check_rows(self, check_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored `checks` rows of these checks, by check id."""
+        with self._db.transaction() as session:
+            rows = session.scalars(select(CheckRow).where(CheckRow.check_id.in_(check_ids))).all()
+            return {row.check_id: _columns(row) for row in rows}
+
+    def stray_check_rows(self) -> list[dict[str, Any]]:
+        """`checks` rows that no check record with their id sits at their seq for."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(CheckRow).outerjoin(LedgerRow, and_(LedgerRow.seq == CheckRow.seq,
+                                                           LedgerRow.kind == "check",
+                                                           LedgerRow.ref_id == CheckRow.check_id))
+                .where(LedgerRow.seq.is_(None)).order_by(CheckRow.seq)
+            ).all()
+            return [_columns(row) for row in rows]
+
+    def check_records(self, check_ids: Sequence[str]) -> dict[str, LedgerRecord]:
+        """The check records of these checks, found through their rows and confirmed by the record's id."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(LedgerRow).join(CheckRow, CheckRow.seq == LedgerRow.seq)
+                .where(CheckRow.check_id.in_(check_ids), LedgerRow.kind == "check",
+                       LedgerRow.ref_id == CheckRow.check_id)
+            ).all()
+            return {row.ref_id: _record(row) for row in rows}
+
+    def feedback_rows(self, feedback_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored `feedback` rows of these feedback ids."""
+        with self._db.transaction() as session:
+            rows = session.scalars(select(FeedbackRow).where(FeedbackRow.feedback_id.in_(feedback_ids))).all()
+            return {row.feedback_id: _columns(row) for row in rows}
+
+    def stray_feedback_rows(self) -> list[dict[str, Any]]:
+        """`feedback` rows with no feedback record on their check at their seq."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(FeedbackRow).outerjoin(LedgerRow, and_(LedgerRow.seq == FeedbackRow.seq,
+                                                              LedgerRow.kind == "feedback",
+                                                              LedgerRow.ref_id == FeedbackRow.check_id))
+                .where(LedgerRow.seq.is_(None)).order_by(FeedbackRow.seq)
+            ).all()
+            return [_columns(row) for row in rows]
+
+    def feedback_rows_sharing_seq(self) -> list[tuple[dict[str, Any], bytes | None]]:
+        """`feedback` rows that share their seq with another, each with the payload stored at that seq."""
+        with self._db.transaction() as session:
+            shared = select(FeedbackRow.seq).group_by(FeedbackRow.seq).having(func.count() > 1)
+            rows = session.scalars(select(FeedbackRow).where(FeedbackRow.seq.in_(shared))
+                                   .order_by(FeedbackRow.seq)).all()
+            result = []
+            for row in rows:
+                record = session.get(LedgerRow, row.seq)
+                result.append((_columns(row), None if record is None else record.payload))
+            return result
+
+    def outcome_rows(self, check_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The stored `feedback_outcomes` rows of these checks, by feedback id."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(FeedbackOutcomeRow).where(FeedbackOutcomeRow.check_id.in_(check_ids))
+                .order_by(FeedbackOutcomeRow.id)
+            ).all()
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for row in rows:
+                grouped.setdefault(row.feedback_id, []).append(_columns(row))
+            return grouped
+
+    def stray_outcome_rows(self) -> list[dict[str, Any]]:
+        """`feedback_outcomes` rows whose (feedback, check) has no `feedback` row."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(FeedbackOutcomeRow).outerjoin(
+                    FeedbackRow, and_(FeedbackRow.feedback_id == FeedbackOutcomeRow.feedback_id,
+                                      FeedbackRow.check_id == FeedbackOutcomeRow.check_id))
+                .where(FeedbackRow.feedback_id.is_(None)).order_by(FeedbackOutcomeRow.id)
+            ).all()
+            return [_columns(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed chain head: (seq, head_hash) at signed_at, by key_id with algorithm."""
+
+    seq: int
+    head_hash: str
+    signed_at: dt.datetime
+    key_id: str
+    algorithm: str
+    chain_algorithm: str
+    signature: str
+
+
+class CheckpointRepository:
+    """Stores signed checkpoints of the chain and reads them back in order."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def add(self, checkpoint: Checkpoint) -> None:
+        """Store one checkpoint."""
+        with self._db.transaction() as session:
+            session.add(CheckpointRow(seq=checkpoint.seq, head_hash=checkpoint.head_hash,
+                                      signed_at=checkpoint.signed_at, key_id=checkpoint.key_id,
+                                      algorithm=checkpoint.algorithm,
+                                      chain_algorithm=checkpoint.chain_algorithm,
+                                      signature=checkpoint.signature))
+
+    def all(self) -> list[Checkpoint]:
+        """Every checkpoint, oldest first."""
+        with self._db.transaction() as session:
+            rows = session.scalars(select(CheckpointRow).order_by(CheckpointRow.seq, CheckpointRow.id)).all()
+            return [Checkpoint(r.seq, r.head_hash, utc(r.signed_at), r.key_id, r.algorithm, r.chain_algorithm,
+                               r.signature) for r in rows]
+
+    def last_seq(self) -> int:
+        """The highest seq any checkpoint covers (0 when there is none)."""
+        with self._db.transaction() as session:
+            return session.scalar(select(func.max(CheckpointRow.seq))) or 0
+
 
 def _record(row: LedgerRow) -> LedgerRecord:
     return LedgerRecord(
@@ -184,3 +322,13 @@ def _record(row: LedgerRow) -> LedgerRecord:
         prev_hash=row.prev_hash,
         hash=row.hash,
     )
+
+
+def _columns(row: Base) -> dict[str, Any]:
+    """A row's columns by name, times in UTC (as the record's are)."""
+    values: dict[str, Any] = {}
+    for column in row.__table__.columns:
+        value = getattr(row, column.key)
+        values[column.key] = utc(value) if isinstance(value, dt.datetime) else value
+    return values
+

@@ -144,3 +144,19 @@ class FeedbackRow(Base):
     digest: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class CheckpointRow(Base):
+    """A signed statement that the chain reached `seq` with `head_hash`, by a key kept off the store."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    key_id: Mapped[str] = mapped_column(String(64))
+    algorithm: Mapped[str] = mapped_column(String(16))  # signature: ed25519 | sm2
+    chain_algorithm: Mapped[str] = mapped_column(String(16))  # chain hash: sha256 | sm3
+    signature: Mapped[str] = mapped_column(Text)  # base64

@@ -215,7 +215,7 @@ class SubjectResult(_message.Message):
     def __init__(self, id: _Optional[str] = ..., subject_type: _Optional[_Union[SubjectType, str]] = ..., entries: _Optional[_Iterable[_Union[ListEntry, _Mapping]]] = ..., measures: _Optional[_Iterable[_Union[Measure, _Mapping]]] = ..., withheld: _Optional[_Iterable[_Union[WithheldMeasure, _Mapping]]] = ..., index: _Optional[int] = ..., id_type: _Optional[_Union[IdType, str]] = ..., role: _Optional[_Union[Role, str]] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CheckResponse(_message.Message):
-    __slots__ = ("check_id", "verdict", "subjects", "catalogue_version", "data_version", "evaluated_at", "request_id", "as_of", "data_age_seconds", "notes")
+    __slots__ = ("check_id", "verdict", "subjects", "catalogue_version", "data_version", "evaluated_at", "request_id", "as_of", "data_age_seconds", "notes", "receipt")
     CHECK_ID_FIELD_NUMBER: _ClassVar[int]
     VERDICT_FIELD_NUMBER: _ClassVar[int]
     SUBJECTS_FIELD_NUMBER: _ClassVar[int]
@@ -226,6 +226,7 @@ class CheckResponse(_message.Message):
     AS_OF_FIELD_NUMBER: _ClassVar[int]
     DATA_AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
     check_id: str
     verdict: Verdict
     subjects: _containers.RepeatedCompositeFieldContainer[SubjectResult]
@@ -236,7 +237,18 @@ class CheckResponse(_message.Message):
     as_of: _timestamp_pb2.Timestamp
     data_age_seconds: int
     notes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, check_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., subjects: _Optional[_Iterable[_Union[SubjectResult, _Mapping]]] = ..., catalogue_version: _Optional[str] = ..., data_version: _Optional[str] = ..., evaluated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., data_age_seconds: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
+    receipt: Receipt
+    def __init__(self, check_id: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., subjects: _Optional[_Iterable[_Union[SubjectResult, _Mapping]]] = ..., catalogue_version: _Optional[str] = ..., data_version: _Optional[str] = ..., evaluated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., request_id: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., data_age_seconds: _Optional[int] = ..., notes: _Optional[_Iterable[str]] = ..., receipt: _Optional[_Union[Receipt, _Mapping]] = ...) -> None: ...
+
+class Receipt(_message.Message):
+    __slots__ = ("ledger_seq", "ledger_hash", "algorithm")
+    LEDGER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_HASH_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    ledger_seq: int
+    ledger_hash: str
+    algorithm: str
+    def __init__(self, ledger_seq: _Optional[int] = ..., ledger_hash: _Optional[str] = ..., algorithm: _Optional[str] = ...) -> None: ...
 
 class ItemError(_message.Message):
     __slots__ = ("code", "message", "field_violations")

@@ -1,0 +1,232 @@
+"""Lookup rows derived from chained records: one derivation for the writer and the verifier.
+
+The `checks`, `feedback` and `feedback_outcomes` tables are indexes over the ledger: who made a
+check (which decides who may read it), its figures for the statistics, what feedback said. They
+are written beside each record but are not hashed, so `ledger verify` recomputes each of them from
+the record's payload with the same functions the daemon used to write them, and reports any row
+without its record, any record without its row, and any field that differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from checkd.api.v1 import check_pb2 as pb
+from checkd.convert import from_pb_enum, verdict_of
+from checkd.model import Outcome
+from checkd.store import CheckRef, FeedbackRef, LedgerRecord, LedgerRepository, OutcomeFact
+
+BATCH = 500  # records compared per round trip: well under SQLite's bound parameters
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One derived row that does not agree with the chained record it came from."""
+
+    seq: int | None  # the record's sequence (None: a row that names no record)
+    table: str
+    field: str
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"record {self.seq}" if self.seq is not None else "no record"
+        return f"{self.table}.{self.field} ({where}): {self.detail}"
+
+
+# A derived-row checker walks the ledger and its table(s) and yields what disagrees; verify runs
+# a list of them, so another table derived from records plugs in as one more callable.
+RowChecker = Callable[[], Iterable[Problem]]
+
+
+def check_ref_of(record: pb.CheckRecord) -> CheckRef:
+    """The `checks` lookup row of a stored CheckRecord, with the figures the statistics count."""
+    hit_penalty = hit_reward = mandatory = discretionary = 0
+    has_penalty = False
+    for subject in record.response.subjects:
+        polarities = {entry.polarity for entry in subject.entries}
+        hit_penalty += pb.POLARITY_PENALTY in polarities
+        hit_reward += pb.POLARITY_REWARD in polarities
+        for measure in subject.measures:
+            mandatory += measure.mandatory
+            discretionary += not measure.mandatory
+            has_penalty = has_penalty or measure.polarity == pb.POLARITY_PENALTY
+    return CheckRef(
+        record.check_id, record.department, record.request_id or None, record.matter, record.scene,
+        verdict_of(record.response).value, subjects=len(record.response.subjects),
+        subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward, measures_mandatory=mandatory,
+        measures_discretionary=discretionary, has_penalty=has_penalty,
+    )
+
+
+def feedback_digest(outcomes: Iterable[pb.FeedbackOutcome]) -> str:
+    """The content digest that makes a resent feedback be stored once."""
+    canonical = sorted((o.measure_id, o.subject_id, o.outcome, o.reason) for o in outcomes)
+    return hashlib.sha256(repr(canonical).encode()).hexdigest()
+
+
+def feedback_ref_of(check: pb.CheckRecord, feedback: pb.FeedbackRecord) -> FeedbackRef:
+    """The `feedback` and `feedback_outcomes` rows of a stored FeedbackRecord on its check."""
+    actions = {m.measure_id: m.action for s in check.response.subjects for m in s.measures}
+    facts = tuple(
+        OutcomeFact(o.measure_id, o.subject_id, _outcome_name(o.outcome), actions.get(o.measure_id, ""))
+        for o in feedback.outcomes
+    )
+    return FeedbackRef(feedback.feedback_id, check.check_id, feedback_digest(feedback.outcomes), facts)
+
+
+def _outcome_name(number: int) -> str:
+    try:
+        outcome = from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
+    except ValueError:
+        return f"unknown:{number}"
+    return outcome.value if outcome else ""
+
+
+def row_checkers(records: LedgerRepository) -> list[RowChecker]:
+    """The checkers of every table derived from ledger records."""
+    return [lambda: check_rows(records), lambda: feedback_rows(records)]
+
+
+def _batches(items: Iterable[LedgerRecord], size: int = BATCH) -> Iterator[list[LedgerRecord]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _differences(seq: int | None, table: str, expected: Mapping[str, Any],
+                 actual: Mapping[str, Any]) -> Iterator[Problem]:
+    for name, value in expected.items():
+        if actual.get(name) != value:
+            yield Problem(seq, table, name, f"is {actual.get(name)!r}, the record says {value!r}")
+
+
+def _check_row(record: LedgerRecord, ref: CheckRef) -> dict[str, Any]:
+    return {"check_id": ref.check_id, "department": ref.department, "request_id": ref.request_id,
+            "matter": ref.matter, "scene": ref.scene, "verdict": ref.verdict,
+            "recorded_at": record.recorded_at, "seq": record.seq, "subjects": ref.subjects,
+            "subjects_hit_penalty": ref.subjects_hit_penalty, "subjects_hit_reward": ref.subjects_hit_reward,
+            "measures_mandatory": ref.measures_mandatory,
+            "measures_discretionary": ref.measures_discretionary, "has_penalty": ref.has_penalty}
+
+
+def check_rows(records: LedgerRepository) -> Iterator[Problem]:
+    """Every check record has its `checks` row, equal to the one derived from its payload, and no more."""
+    reported: set[str] = set()
+    checks = (r for r in records.iter_records() if r.kind == "check")
+    for batch in _batches(checks):
+        rows = records.check_rows([r.ref_id for r in batch])
+        for record in batch:
+            try:
+                ref = check_ref_of(pb.CheckRecord.FromString(record.payload))
+            except Exception as exc:  # a payload that no longer parses is evidence too
+                yield Problem(record.seq, "checks", "payload", f"does not parse: {exc}")
+                continue
+            row = rows.get(record.ref_id)
+            if row is None:
+                reported.add(record.ref_id)
+                yield Problem(record.seq, "checks", "check_id",
+                              f"check {record.ref_id} has a record but no row")
+                continue
+            problems = list(_differences(record.seq, "checks", _check_row(record, ref), row))
+            if problems:
+                reported.add(record.ref_id)
+            yield from problems
+    for row in records.stray_check_rows():
+        if row["check_id"] not in reported:
+            yield Problem(None, "checks", "check_id",
+                          f"row of check {row['check_id']} (seq {row['seq']}) has no check record")
+
+
+def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
+    """Every feedback record has its `feedback` row and exactly its `feedback_outcomes` rows."""
+    feedback = (r for r in records.iter_records() if r.kind == "feedback")
+    for batch in _batches(feedback):
+        check_ids = sorted({r.ref_id for r in batch})
+        checks = records.check_records(check_ids)
+        parsed: dict[int, pb.FeedbackRecord] = {}
+        for record in batch:
+            try:
+                parsed[record.seq] = pb.FeedbackRecord.FromString(record.payload)
+            except Exception as exc:
+                yield Problem(record.seq, "feedback", "payload", f"does not parse: {exc}")
+        rows = records.feedback_rows([m.feedback_id for m in parsed.values()])
+        outcomes = records.outcome_rows(check_ids)
+        for record in batch:
+            message = parsed.get(record.seq)
+            if message is None:
+                continue
+            check = checks.get(record.ref_id)
+            if check is None:
+                yield Problem(record.seq, "feedback", "check_id",
+                              f"the check {record.ref_id} this feedback is about has no record")
+                continue
+            ref = feedback_ref_of(pb.CheckRecord.FromString(check.payload), message)
+            row = rows.get(ref.feedback_id)
+            if row is None:
+                yield Problem(record.seq, "feedback", "feedback_id",
+                              f"feedback {ref.feedback_id} has a record but no row")
+            else:
+                expected = {"feedback_id": ref.feedback_id, "check_id": ref.check_id, "digest": ref.digest,
+                            "recorded_at": record.recorded_at, "seq": record.seq}
+                yield from _differences(record.seq, "feedback", expected, row)
+            yield from _outcome_problems(record, ref, outcomes.get(ref.feedback_id, []))
+    stray = records.stray_feedback_rows()
+    for row, payload in records.feedback_rows_sharing_seq():
+        # Of rows sharing a seq, only the one whose id the record carries is genuine.
+        if _feedback_id(payload) != row["feedback_id"] and row not in stray:
+            stray.append(row)
+    for row in stray:
+        yield Problem(None, "feedback", "feedback_id",
+                      f"row of feedback {row['feedback_id']} (seq {row['seq']}) has no feedback record")
+    for row in records.stray_outcome_rows():
+        yield Problem(None, "feedback_outcomes", "feedback_id",
+                      f"row {row['id']} of feedback {row['feedback_id']} has no feedback row or record")
+
+
+def _feedback_id(payload: bytes | None) -> str:
+    try:
+        return "" if payload is None else pb.FeedbackRecord.FromString(payload).feedback_id
+    except Exception:  # an unparsable payload names no feedback
+        return ""
+
+
+_OUTCOME_FIELDS = ("measure_id", "subject_id", "outcome", "action", "recorded_at")
+
+
+def _outcome_problems(record: LedgerRecord, ref: FeedbackRef,
+                      rows: Sequence[Mapping[str, Any]]) -> Iterator[Problem]:
+    """The outcome rows of one feedback against its record: missing, extra, or differing fields."""
+    expected = [{"measure_id": o.measure_id, "subject_id": o.subject_id, "outcome": o.outcome,
+                 "action": o.action, "recorded_at": record.recorded_at} for o in ref.outcomes]
+    left = [dict(row) for row in rows]
+    unmatched: list[dict[str, Any]] = []
+    for want in expected:  # exact matches first, so one edited row is reported as one edit
+        match = next((row for row in left if all(row.get(k) == want[k] for k in _OUTCOME_FIELDS)), None)
+        if match is None:
+            unmatched.append(want)
+        else:
+            left.remove(match)
+    for want in unmatched:
+        same = next((row for row in left if (row.get("measure_id"), row.get("subject_id"))
+                     == (want["measure_id"], want["subject_id"])), None)
+        if same is None:
+            yield Problem(record.seq, "feedback_outcomes", "measure_id",
+                          f"outcome for {want['measure_id']}/{want['subject_id']} has a record but no row")
+            continue
+        left.remove(same)
+        for name in _OUTCOME_FIELDS:
+            if same.get(name) != want[name]:
+                yield Problem(record.seq, "feedback_outcomes", name,
+                              f"row {same.get('id')} is {same.get(name)!r}, the record says {want[name]!r}")
+    for row in left:
+        yield Problem(record.seq, "feedback_outcomes", "id",
+                      f"row {row.get('id')} ({row.get('measure_id')}/{row.get('subject_id')} "
+                      f"{row.get('outcome')}) is not in the record")
+
+
+__all__ = ["Problem", "RowChecker", "check_ref_of", "check_rows", "feedback_digest", "feedback_ref_of",
+           "feedback_rows", "row_checkers"]
