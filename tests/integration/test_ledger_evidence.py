@@ -298,6 +298,51 @@ def test_a_forged_record_after_the_last_checkpoint_is_reported_uncovered(db_url:
     assert code == 0 and "not yet covered" in output, output
 
 
+def _checkpointed_seqs(db_url: str) -> list[int]:
+    from checkd.store import CheckpointRepository, Database
+
+    database = Database(db_url)
+    try:
+        return [point.seq for point in CheckpointRepository(database).all()]
+    finally:
+        database.close()
+
+
+def test_a_running_daemon_checkpoints_every_m_records_and_verify_reports_its_uncovered_tail(
+        db_url: str, tmp_path: Path) -> None:
+    """A live daemon (key from CHECKD_CHECKPOINT_KEY) signs every 3 records; later records are uncovered."""
+    import time
+
+    key = _new_key(tmp_path, "cp-env")
+    code, output = _launch_refused(db_url, tmp_path, "--checkpoint-key", f"{key}.pub")
+    assert code == 2 and "holds no Ed25519 or SM2 private key" in output, output
+    daemon = start_daemon(db_url, tmp_path, "--checkpoint-records", "3", "--checkpoint-seconds", "3600",
+                          env={"CHECKD_CHECKPOINT_KEY": str(key)})
+    enterprise = factories.uscc()
+
+    def check() -> Any:
+        return daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE,
+                                                  subjects=[pb.Subject(id=enterprise)]), timeout=10)
+
+    for _ in range(3):
+        check()
+    deadline = time.monotonic() + 30
+    while not _checkpointed_seqs(db_url) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _checkpointed_seqs(db_url) == [3], daemon.log_text()  # signed while running, not at stop
+    pubkeys = ("--checkpoint-pubkeys", f"{key}.pub")
+    assert _verify(db_url, tmp_path, *pubkeys)[0] == 0
+    check()
+    code, output = _verify(db_url, tmp_path, *pubkeys)
+    assert code == 1 and "1 records after the last checkpoint at seq 3, not yet covered" in output, output
+    assert daemon.stop() == 0, daemon.log_text()
+    assert _checkpointed_seqs(db_url) == [3, 4]  # the final checkpoint after the last commit
+    code, output = _verify(db_url, tmp_path, *pubkeys)
+    assert code == 0 and "checkpoints: 2 verified of 2, last at seq 4" in output, output
+    assert re.search(r"ledger_checkpoint\s+at=\S+\s+hash=[0-9a-f]{64}\s+key_id=[0-9a-f]{16}\s+seq=4",
+                     daemon.log_text()), daemon.log_text()
+
+
 def test_a_tail_rewritten_before_a_checkpoint_fails(db_url: str, tmp_path: Path) -> None:
     """Rewriting a covered record and recomputing every later hash no longer reaches the signed head."""
     key = _new_key(tmp_path, "cp-1")
