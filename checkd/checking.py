@@ -131,6 +131,7 @@ class Checker:
         return record
 
     def _receipt(self, seq: int, digest: str) -> pb.Receipt:
+        """The receipt of a record at this position of this daemon's chain."""
         return pb.Receipt(ledger_seq=seq, ledger_hash=digest, algorithm=self._ledger.algorithm)
 
     def _with_receipt(self, record: pb.CheckRecord) -> pb.CheckResponse:
@@ -250,12 +251,6 @@ class Checker:
             message.recorded_at.CopyFrom(convert.timestamp(item.recorded_at))
             record.feedback.append(message)
         return record
-
-
-def _outcome_name(number: int) -> str:
-    """The model name of a protobuf outcome number (validated before)."""
-    outcome = convert.from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
-    return outcome.value if outcome else ""
 
 
 def _valid_check_id(raw: str) -> str:

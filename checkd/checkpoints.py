@@ -70,6 +70,7 @@ def stored_chain_algorithm(database: Database) -> str:
 
 
 def _sm2() -> tuple[Any, Any, Any]:
+    """tongsuopy's (ec, hashes, serialization) modules, imported only when SM2 is used."""
     try:
         from tongsuopy.crypto import hashes, serialization
         from tongsuopy.crypto.asymciphers import ec
@@ -146,6 +147,7 @@ def new_key(algorithm: str = "ed25519") -> tuple[bytes, bytes]:
 
 
 def _public_der(key: Any, serialization: Any) -> bytes:
+    """A public key's SubjectPublicKeyInfo DER (what its key id is computed over)."""
     return bytes(key.public_bytes(serialization.Encoding.DER,
                                   serialization.PublicFormat.SubjectPublicKeyInfo))
 
@@ -185,6 +187,7 @@ def load_signing_key(path: Path) -> SigningKey:
 
 
 def _load_public(pem: bytes) -> PublicKey:
+    """One PEM public key, Ed25519 or SM2."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -304,6 +307,7 @@ class Checkpointer:
         self.checkpoint(force=True)
 
     def _run(self) -> None:
+        """Check once a second (or each period, if shorter) whether a checkpoint is due."""
         while not self._stop.wait(min(1.0, self._seconds)):
             self.checkpoint()
 
@@ -317,6 +321,7 @@ class Checkpointer:
                 return None
 
     def _checkpoint(self, force: bool) -> Checkpoint | None:
+        """Sign and store the head when it is due and the chain up to it verifies."""
         if self._signed is None:
             self._signed = self._trusted_start()
         seq, head_hash = self._records.head()
@@ -347,6 +352,7 @@ class Checkpointer:
         return max(valid, default=(0, ""))
 
     def _extension_problem(self, start: tuple[int, str], head: int, head_hash: str) -> str:
+        """Why the records from `start` to `head` do not form a valid chain (empty when they do)."""
         seq, prev = start
         for record in self._records.iter_records(after_seq=start[0]):
             if record.seq > head:

@@ -79,6 +79,7 @@ def feedback_ref_of(check: pb.CheckRecord, feedback: pb.FeedbackRecord) -> Feedb
 
 
 def _outcome_name(number: int) -> str:
+    """The model name of a stored outcome number (an unknown one named as such)."""
     try:
         outcome = from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
     except ValueError:
@@ -92,6 +93,7 @@ def row_checkers(records: LedgerRepository) -> list[RowChecker]:
 
 
 def _batches(items: Iterable[LedgerRecord], size: int = BATCH) -> Iterator[list[LedgerRecord]]:
+    """Records in lists of `size`, so each round trip to the store covers many."""
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -99,12 +101,14 @@ def _batches(items: Iterable[LedgerRecord], size: int = BATCH) -> Iterator[list[
 
 def _differences(seq: int | None, table: str, expected: Mapping[str, Any],
                  actual: Mapping[str, Any]) -> Iterator[Problem]:
+    """A problem for each expected field the stored row does not hold."""
     for name, value in expected.items():
         if actual.get(name) != value:
             yield Problem(seq, table, name, f"is {actual.get(name)!r}, the record says {value!r}")
 
 
 def _check_row(record: LedgerRecord, ref: CheckRef) -> dict[str, Any]:
+    """The `checks` row a check record must have, column by column."""
     return {"check_id": ref.check_id, "department": ref.department, "request_id": ref.request_id,
             "matter": ref.matter, "scene": ref.scene, "verdict": ref.verdict,
             "recorded_at": record.recorded_at, "seq": record.seq, "subjects": ref.subjects,
@@ -188,6 +192,7 @@ def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
 
 
 def _feedback_id(payload: bytes | None) -> str:
+    """The feedback id inside a stored feedback record, or empty."""
     try:
         return "" if payload is None else pb.FeedbackRecord.FromString(payload).feedback_id
     except Exception:  # an unparsable payload names no feedback

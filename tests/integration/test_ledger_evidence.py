@@ -136,15 +136,17 @@ def test_a_cut_tail_is_caught_by_the_logged_anchor(db_url: str, tmp_path: Path) 
 
 
 def _checks_department(conn: Any, ph: str) -> None:
-    # Reassign a check to another department: that decides who may read it.
+    """Reassign a check to another department: that decides who may read it."""
     conn.execute("UPDATE checks SET department = 'housing' WHERE seq = 4")
 
 
 def _checks_deleted(conn: Any, ph: str) -> None:
+    """Drop a check's lookup row (its record stays)."""
     conn.execute("DELETE FROM checks WHERE seq = 6")
 
 
 def _checks_inserted(conn: Any, ph: str) -> None:
+    """Add a lookup row for a check that was never recorded."""
     conn.execute("INSERT INTO checks (check_id, department, request_id, matter, scene, verdict, recorded_at, "
                  "seq, subjects, subjects_hit_penalty, subjects_hit_reward, measures_mandatory, "
                  "measures_discretionary, has_penalty) SELECT 'forged-check', department, NULL, matter, "
@@ -153,20 +155,24 @@ def _checks_inserted(conn: Any, ph: str) -> None:
 
 
 def _checks_figures(conn: Any, ph: str) -> None:
+    """Lower a check's statistics figure."""
     conn.execute("UPDATE checks SET subjects_hit_penalty = 0 WHERE seq = 9")
 
 
 def _outcome_changed(conn: Any, ph: str) -> None:
+    """Turn a reported APPLIED into NOT_APPLIED."""
     conn.execute("UPDATE feedback_outcomes SET outcome = 'not_applied'")
 
 
 def _outcome_added(conn: Any, ph: str) -> None:
+    """Double every outcome row (inflating the applied count)."""
     conn.execute("INSERT INTO feedback_outcomes (feedback_id, check_id, measure_id, subject_id, outcome, "
                  "action, recorded_at) SELECT feedback_id, check_id, measure_id, subject_id, outcome, "
                  "action, recorded_at FROM feedback_outcomes")
 
 
 def _feedback_deleted(conn: Any, ph: str) -> None:
+    """Drop the feedback lookup rows."""
     conn.execute("DELETE FROM feedback")
 
 
@@ -299,6 +305,7 @@ def test_a_forged_record_after_the_last_checkpoint_is_reported_uncovered(db_url:
 
 
 def _checkpointed_seqs(db_url: str) -> list[int]:
+    """The seqs of the stored checkpoints, oldest first."""
     from checkd.store import CheckpointRepository, Database
 
     database = Database(db_url)
