@@ -58,6 +58,11 @@ def chain_algorithm(database: Database, records: LedgerRepository, requested: st
     if requested is not None and requested != recorded:
         raise ValueError(f"--ledger-algorithm: this store's chain is hashed with {recorded}; it cannot be "
                          f"switched to {requested}")
+    try:  # refuse at start, not at the first commit, where SM3 is missing from this Python's OpenSSL
+        hashlib.new(recorded)
+    except ValueError:
+        raise ValueError(f"--ledger-algorithm: this store's chain is hashed with {recorded}, which this "
+                         "Python's hashlib (OpenSSL) does not provide") from None
     return recorded
 
 
@@ -348,7 +353,7 @@ class Checkpointer:
     def _trusted_start(self) -> tuple[int, str]:
         """The newest stored checkpoint this key signed and that verifies; else the chain's start."""
         mine = {self._key.key_id: self._key.public()}
-        valid, _ = check_signatures(self._checkpoints.all(), mine, self._chain_algorithm)
+        valid, _ = check_signatures(self._checkpoints.newest(self._key.key_id), mine, self._chain_algorithm)
         return max(valid, default=(0, ""))
 
     def _extension_problem(self, start: tuple[int, str], head: int, head_hash: str) -> str:

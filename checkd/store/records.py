@@ -306,6 +306,14 @@ class CheckpointRepository:
             return [Checkpoint(r.seq, r.head_hash, utc(r.signed_at), r.key_id, r.algorithm, r.chain_algorithm,
                                r.signature) for r in rows]
 
+    def newest(self, key_id: str, limit: int = 16) -> list[Checkpoint]:
+        """The newest checkpoints of one key, newest first (where a restarted signer resumes)."""
+        with self._db.transaction() as session:
+            rows = session.scalars(select(CheckpointRow).where(CheckpointRow.key_id == key_id)
+                                   .order_by(CheckpointRow.seq.desc()).limit(limit)).all()
+            return [Checkpoint(r.seq, r.head_hash, utc(r.signed_at), r.key_id, r.algorithm, r.chain_algorithm,
+                               r.signature) for r in rows]
+
     def last_seq(self) -> int:
         """The highest seq any checkpoint covers (0 when there is none)."""
         with self._db.transaction() as session:

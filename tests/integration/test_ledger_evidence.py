@@ -294,9 +294,11 @@ def test_a_forged_record_after_the_last_checkpoint_is_reported_uncovered(db_url:
     pubkeys = ("--checkpoint-pubkeys", f"{key}.pub")
     code, output = _verify(db_url, tmp_path, *pubkeys)
     assert code == 0 and "checkpoints: 1 verified of 1, last at seq 5" in output, output
+    head = re.search(r"head (\d+) ([0-9a-f]{64})", output)
+    assert head is not None, output
     forged = _forge_check(db_url)
-    code, output = _verify(db_url, tmp_path)
-    assert code == 0, f"chain and derived rows cannot tell a well-forged record: {output}"
+    code, output = _verify(db_url, tmp_path, "--anchor", f"{head[1]}:{head[2]}")
+    assert code == 0, f"chain, derived rows and an anchor cannot tell a well-forged record: {output}"
     code, output = _verify(db_url, tmp_path, *pubkeys)
     assert code == 1, output
     assert f"1 records after the last checkpoint at seq {forged - 1}, not yet covered" in output, output
