@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -14,7 +15,7 @@ from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
 from checkd.catalogue import Catalogue
 from checkd.engine import decide
-from checkd.errors import InvalidArgument, NotFound, Unavailable, Violation
+from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, Violation
 from checkd.ids import IdentifierError, parse_identifier
 from checkd.ledger import Ledger
 from checkd.metrics import Metrics
@@ -72,12 +73,13 @@ class Checker:
         now = self._clock()
         case = convert.check_case(request, state.catalogue, self._keyer, now)
         department, request_id = case.department, request.request_id
+        fingerprint = request_fingerprint(case, request.HasField("as_of"))
         if request_id:
             # Only the recent-answers cache is consulted here: an older retry is caught by the
             # store's unique key at commit and answered from the stored original (see finish).
-            recent = self._recent.get(department, request_id)
+            recent = self._recent.get_entry(department, request_id)
             if recent is not None:
-                original = pb.CheckRecord.FromString(recent).response
+                original = _same_request(pb.CheckRecord.FromString(recent[0]), recent[1], fingerprint)
                 return lambda: original
         age = self._snapshots.data_age(now)
         decision = decide(case, state.index, state.catalogue, now, data_age=age,
@@ -90,7 +92,7 @@ class Checker:
         record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
                                 scene=case.scene, request_id=request_id, response=response)
         payload = record.SerializeToString(deterministic=True)
-        ref = _check_ref(check_id, department, request_id, case, decision, state.catalogue)
+        ref = _check_ref(check_id, department, request_id, case, decision, state.catalogue, fingerprint)
         future = self._ledger.submit("check", check_id, payload, check=ref)
 
         def finish() -> pb.CheckResponse:
@@ -98,12 +100,12 @@ class Checker:
                 self._wait(future)
             except DuplicateKey:
                 # The same request_id raced in at the same time and was recorded first.
-                original = self._stored_by_request(department, request_id)
-                if original is None:
+                stored = self._stored_by_request(department, request_id)
+                if stored is None:
                     raise Unavailable("duplicate request_id could not be read back") from None
-                return original.response
+                return _same_request(*stored, fingerprint)
             if request_id:
-                self._recent.remember(department, request_id, payload)
+                self._recent.remember(department, request_id, payload, fingerprint)
             measures = ref.measures_mandatory + ref.measures_discretionary
             if tally is not None:
                 tally.add(department, case.scene, decision.verdict.value, check_id, measures)
@@ -120,11 +122,12 @@ class Checker:
         """A tally for the checks of one batch or stream call."""
         return Tally(self._metrics)
 
-    def _stored_by_request(self, department: str, request_id: str) -> pb.CheckRecord | None:
-        payload = self._recent.get(department, request_id)
-        if payload is None:
-            payload = self._records.check_by_request(department, request_id)
-        return None if payload is None else pb.CheckRecord.FromString(payload)
+    def _stored_by_request(self, department: str, request_id: str) -> tuple[pb.CheckRecord, str] | None:
+        """The stored check of this request_id and the fingerprint of the request it answered."""
+        stored = self._recent.get_entry(department, request_id)
+        if stored is None:
+            stored = self._records.check_by_request_fingerprinted(department, request_id)
+        return None if stored is None else (pb.CheckRecord.FromString(stored[0]), stored[1])
 
     @staticmethod
     def _wait(future: Future[LedgerRecord]) -> LedgerRecord:
@@ -242,6 +245,34 @@ class Checker:
         return record
 
 
+def request_fingerprint(case: CheckCase, as_of_given: bool) -> str:
+    """sha256 of the canonical request: what an idempotency key is bound to (AIP-155, Stripe).
+
+    Subjects as normalised (persons by their keyed hash, never in clear), in order, with role,
+    type and name; department, matter, scene; as_of when the caller gave one (else "now", so a
+    retry of a request without as_of is the same request).
+    """
+    canonical = {
+        "department": case.department, "matter": case.matter, "scene": case.scene,
+        "as_of": case.as_of.astimezone(dt.UTC).isoformat() if as_of_given else "now",
+        "subjects": [[s.key, s.org_code, s.role.value, s.subject_type.value, s.name.strip()]
+                     for s in case.subjects],
+    }
+    text = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _same_request(original: pb.CheckRecord, original_fingerprint: str, fingerprint: str) -> pb.CheckResponse:
+    """The original answer when the request is the one it answered; refused when it is another."""
+    # An empty stored fingerprint is a check recorded before fingerprints were kept: answered as before.
+    if original_fingerprint and original_fingerprint != fingerprint:
+        raise FailedPrecondition(
+            f"request_id {original.request_id[:64]!r} was first used for another request (check "
+            f"{original.check_id}); a different request needs a new request_id"
+        )
+    return original.response
+
+
 def _outcome_name(number: int) -> str:
     """The model name of a protobuf outcome number (validated before)."""
     outcome = convert.from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
@@ -249,7 +280,7 @@ def _outcome_name(number: int) -> str:
 
 
 def _check_ref(check_id: str, department: str, request_id: str, case: CheckCase, decision: Decision,
-               catalogue: Catalogue) -> CheckRef:
+               catalogue: Catalogue, fingerprint: str = "") -> CheckRef:
     """The lookup row of a check, with the figures the statistics count."""
     hit_penalty = hit_reward = mandatory = discretionary = 0
     has_penalty = False
@@ -265,6 +296,7 @@ def _check_ref(check_id: str, department: str, request_id: str, case: CheckCase,
         check_id, department, request_id or None, case.matter, case.scene, decision.verdict.value,
         subjects=len(decision.subjects), subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward,
         measures_mandatory=mandatory, measures_discretionary=discretionary, has_penalty=has_penalty,
+        fingerprint=fingerprint,
     )
 
 

@@ -31,6 +31,7 @@ class CheckRef:
     measures_mandatory: int = 0
     measures_discretionary: int = 0
     has_penalty: bool = False
+    fingerprint: str = ""  # sha256 of the canonical request, for the idempotency rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ class LedgerRepository:
              "matter": c.matter, "scene": c.scene, "verdict": c.verdict, "recorded_at": r.recorded_at,
              "seq": r.seq, "subjects": c.subjects, "subjects_hit_penalty": c.subjects_hit_penalty,
              "subjects_hit_reward": c.subjects_hit_reward, "measures_mandatory": c.measures_mandatory,
-             "measures_discretionary": c.measures_discretionary, "has_penalty": c.has_penalty}
+             "measures_discretionary": c.measures_discretionary, "has_penalty": c.has_penalty,
+             "request_fingerprint": c.fingerprint}
             for r in records if (c := r.check) is not None
         ]
         feedback = [
@@ -123,6 +125,16 @@ class LedgerRepository:
     def check_by_request(self, department: str, request_id: str) -> bytes | None:
         """The stored payload of a department's check with this request_id."""
         return self._check_payload(CheckRow.department == department, CheckRow.request_id == request_id)
+
+    def check_by_request_fingerprinted(self, department: str, request_id: str) -> tuple[bytes, str] | None:
+        """The stored payload of a department's check with this request_id, and its request's fingerprint."""
+        with self._db.transaction() as session:
+            row = session.execute(
+                select(LedgerRow.payload, CheckRow.request_fingerprint)
+                .join(CheckRow, CheckRow.seq == LedgerRow.seq)
+                .where(CheckRow.department == department, CheckRow.request_id == request_id)
+            ).first()
+            return None if row is None else (row[0], row[1] or "")
 
     def check_payload(self, check_id: str) -> bytes | None:
         """The stored payload of one check, without its feedback."""

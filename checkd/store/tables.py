@@ -114,6 +114,8 @@ class CheckRow(Base):
     measures_mandatory: Mapped[int] = mapped_column(default=0)
     measures_discretionary: Mapped[int] = mapped_column(default=0)
     has_penalty: Mapped[bool] = mapped_column(default=False)
+    # sha256 of the canonical request: a request_id reused for another request is refused.
+    request_fingerprint: Mapped[str] = mapped_column(String(64), default="")
 
 
 class FeedbackOutcomeRow(Base):
