@@ -1,7 +1,7 @@
 """Persistence through SQLAlchemy (SQLite file or PostgreSQL); the only package that imports it."""
 
-from checkd.store.db import Database, StoreUnavailable
-from checkd.store.entries import EntryRepository
+from checkd.store.db import Database, StoreUnavailable, Tx
+from checkd.store.entries import EntryRepository, UpsertResult
 from checkd.store.records import (
     CheckRef,
     DuplicateKey,
@@ -21,4 +21,6 @@ __all__ = [
     "LedgerRepository",
     "OutcomeFact",
     "StoreUnavailable",
+    "Tx",
+    "UpsertResult",
 ]

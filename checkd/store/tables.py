@@ -47,6 +47,12 @@ class EntryRow(Base):
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
     revoke_document_no: Mapped[str] = mapped_column(String(256), default="")
     revoke_kind: Mapped[str] = mapped_column(String(16), default="")
+    # The last explicit reinstatement and the revocation it lifted (a feed import never sets these).
+    reinstated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reinstate_reason: Mapped[str] = mapped_column(Text, default="")
+    reinstate_document_no: Mapped[str] = mapped_column(String(256), default="")
+    reinstate_lifted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reinstate_lifted_document_no: Mapped[str] = mapped_column(String(256), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
