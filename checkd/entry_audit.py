@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import orjson
@@ -61,17 +62,20 @@ def _instant(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def change_payloads(action: str, caller: str, changed: Sequence[ListEntry], **facts: Any) -> list[bytes]:
+def change_payloads(action: str, caller: str, changed: Sequence[ListEntry], *,
+                    kept_revoked: AbstractSet[str] | None = None, **facts: Any) -> list[bytes]:
     """The admin record payloads of a registry act: who, what, and each changed entry's digest.
 
     One record per ENTRIES_PER_RECORD entries (`part`/`parts` say which); all of them are
-    committed with the change.
+    committed with the change. `kept_revoked` (upserts): each part lists its entries kept revoked.
     """
     chunks = [changed[i : i + ENTRIES_PER_RECORD] for i in range(0, len(changed), ENTRIES_PER_RECORD)] or [[]]
     payloads = []
     for part, chunk in enumerate(chunks, start=1):
         body: dict[str, Any] = {"action": action, "caller": caller, **facts,
                                 ENTRIES: {e.entry_id: entry_digest(e) for e in chunk}}
+        if kept_revoked is not None:
+            body["kept_revoked"] = [e.entry_id for e in chunk if e.entry_id in kept_revoked]
         if len(chunks) > 1:
             body.update(part=part, parts=len(chunks))
         payloads.append(json.dumps(body, ensure_ascii=False, sort_keys=True, default=str).encode())

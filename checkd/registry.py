@@ -75,8 +75,8 @@ class Registry:
         entry_id = entry_id.strip()
         if revocation.kind == "repair":
             self._check_repair(entry_id, revocation.at.date())
-        facts = {"entry_id": entry_id, "kind": revocation.kind, "document_no": revocation.document_no,
-                 "reason": revocation.reason}
+        facts: dict[str, Any] = {"entry_id": entry_id, "kind": revocation.kind,
+                                 "document_no": revocation.document_no, "reason": revocation.reason}
         with self._write_lock:
             (entry, version), _ = self._ledger.record_change(
                 self._entries.revoke_change(entry_id, revocation),
@@ -93,7 +93,7 @@ class Registry:
         if problems:
             raise InvalidArgument(problems)
         entry_id, reason, document_no = entry_id.strip(), reason.strip(), document_no.strip()
-        facts = {"entry_id": entry_id, "document_no": document_no, "reason": reason}
+        facts: dict[str, Any] = {"entry_id": entry_id, "document_no": document_no, "reason": reason}
         with self._write_lock:
             (entry, version), _ = self._ledger.record_change(
                 self._entries.reinstate_change(entry_id, self._clock(), reason, document_no),
@@ -143,9 +143,9 @@ class Registry:
 
 def upsert_payloads(action: str, caller: str, result: UpsertResult, **facts: Any) -> list[bytes]:
     """The admin records of an upsert or import: every stored entry's digest, and those kept revoked."""
-    kept = [e.entry_id for e in result.kept_revoked]
-    return change_payloads(action, caller, result.stored, data_version=result.version,
-                           entries_total=len(result.stored), kept_revoked=kept, **facts)
+    kept = frozenset(e.entry_id for e in result.kept_revoked)
+    return change_payloads(action, caller, result.stored, kept_revoked=kept, data_version=result.version,
+                           entries_total=len(result.stored), **facts)
 
 
 def _act_problems(entry_id: str, reason: str, document_no: str, why: str, document: str) -> list[Violation]:
