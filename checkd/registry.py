@@ -138,7 +138,8 @@ class Registry:
 
     @staticmethod
     def _log(action: str, caller: str, **facts: Any) -> None:
-        log.info("registry_" + action, caller=caller, **facts)
+        # Free-text reasons stay in the ledger, out of the log (they may name persons).
+        log.info("registry_" + action, caller=caller, **{k: v for k, v in facts.items() if k != "reason"})
 
 
 def upsert_payloads(action: str, caller: str, result: UpsertResult, **facts: Any) -> list[bytes]:
