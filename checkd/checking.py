@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
 from concurrent.futures import Future
 
@@ -13,7 +15,7 @@ from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
 from checkd.derived import check_ref_of, feedback_digest, feedback_ref_of
 from checkd.engine import decide
-from checkd.errors import InvalidArgument, NotFound, Unavailable, Violation
+from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, Violation
 from checkd.ids import IdentifierError, parse_identifier
 from checkd.ledger import Ledger
 from checkd.metrics import Metrics
@@ -68,12 +70,15 @@ class Checker:
         now = self._clock()
         case = convert.check_case(request, state.catalogue, self._keyer, now)
         department, request_id = case.department, request.request_id
+        fingerprint = request_fingerprint(case, request.HasField("as_of"))
         if request_id:
             # Only the recent-answers cache is consulted here: an older retry is caught by the
             # store's unique key at commit and answered from the stored original (see finish).
-            recent = self._recent.get(department, request_id)
+            recent = self._recent.get_entry(department, request_id)
             if recent is not None:
-                original = self._with_receipt(pb.CheckRecord.FromString(recent))
+                stored_record = pb.CheckRecord.FromString(recent[0])
+                _refuse_other_request(stored_record, recent[1], fingerprint)
+                original = self._with_receipt(stored_record)
                 return lambda: original
         age = self._snapshots.data_age(now)
         decision = decide(case, state.index, state.catalogue, now, data_age=age,
@@ -84,7 +89,8 @@ class Checker:
         response = convert.check_response(decision, state.catalogue, check_id, request_id, case.as_of,
                                           int(age.total_seconds()) if age else 0)
         record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
-                                scene=case.scene, request_id=request_id, response=response)
+                                scene=case.scene, request_id=request_id, response=response,
+                                request_fingerprint=fingerprint)
         payload = record.SerializeToString(deterministic=True)
         ref = check_ref_of(record)
         future = self._ledger.submit("check", check_id, payload, check=ref)
@@ -94,15 +100,17 @@ class Checker:
                 written = self._wait(future)
             except DuplicateKey:
                 # The same request_id raced in at the same time and was recorded first.
-                original = self._stored_by_request(department, request_id)
-                if original is None:
+                stored = self._stored_by_request(department, request_id)
+                if stored is None:
                     raise Unavailable("duplicate request_id could not be read back") from None
-                return self._with_receipt(original)
+                _refuse_other_request(*stored, fingerprint)
+                return self._with_receipt(stored[0])
             # The receipt, after commit and outside the hashed payload: where the record sits.
             response.receipt.CopyFrom(self._receipt(written.seq, written.hash))
             if request_id:
                 record.ledger_seq, record.ledger_hash = written.seq, written.hash
-                self._recent.remember(department, request_id, record.SerializeToString(deterministic=True))
+                self._recent.remember(department, request_id, record.SerializeToString(deterministic=True),
+                                      fingerprint)
             measures = ref.measures_mandatory + ref.measures_discretionary
             if tally is not None:
                 tally.add(department, case.scene, decision.verdict.value, check_id, measures)
@@ -119,16 +127,17 @@ class Checker:
         """A tally for the checks of one batch or stream call."""
         return Tally(self._metrics)
 
-    def _stored_by_request(self, department: str, request_id: str) -> pb.CheckRecord | None:
-        payload = self._recent.get(department, request_id)
-        if payload is not None:
-            return pb.CheckRecord.FromString(payload)
+    def _stored_by_request(self, department: str, request_id: str) -> tuple[pb.CheckRecord, str] | None:
+        """The stored check of this request_id and the fingerprint of the request it answered."""
+        recent = self._recent.get_entry(department, request_id)
+        if recent is not None:
+            return pb.CheckRecord.FromString(recent[0]), recent[1]
         stored = self._records.check_record_by_request(department, request_id)
         if stored is None:
             return None
         record = pb.CheckRecord.FromString(stored.payload)
         record.ledger_seq, record.ledger_hash = stored.seq, stored.hash
-        return record
+        return record, record.request_fingerprint
 
     def _receipt(self, seq: int, digest: str) -> pb.Receipt:
         """The receipt of a record at this position of this daemon's chain."""
@@ -251,6 +260,33 @@ class Checker:
             message.recorded_at.CopyFrom(convert.timestamp(item.recorded_at))
             record.feedback.append(message)
         return record
+
+
+def request_fingerprint(case: CheckCase, as_of_given: bool) -> str:
+    """sha256 of the canonical request: what an idempotency key is bound to (AIP-155, Stripe).
+
+    Subjects as normalised (persons by their keyed hash, never in clear), in order, with role,
+    type and name; department, matter, scene; as_of when the caller gave one (else "now", so a
+    retry of a request without as_of is the same request).
+    """
+    canonical = {
+        "department": case.department, "matter": case.matter, "scene": case.scene,
+        "as_of": case.as_of.astimezone(dt.UTC).isoformat() if as_of_given else "now",
+        "subjects": [[s.key, s.org_code, s.role.value, s.subject_type.value, s.name.strip()]
+                     for s in case.subjects],
+    }
+    text = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _refuse_other_request(original: pb.CheckRecord, original_fingerprint: str, fingerprint: str) -> None:
+    """Refuse a request_id reused for another request than the one it first answered."""
+    # An empty stored fingerprint is a check recorded before fingerprints were kept: answered as before.
+    if original_fingerprint and original_fingerprint != fingerprint:
+        raise FailedPrecondition(
+            f"request_id {original.request_id[:64]!r} was first used for another request (check "
+            f"{original.check_id}); a different request needs a new request_id"
+        )
 
 
 def _valid_check_id(raw: str) -> str:

@@ -1,4 +1,4 @@
-"""The `checkd` command: serve, check, import, reload, report, rules, ledger, rekey, token."""
+"""The `checkd` command: serve, check, import, reload, reinstate, report, rules, ledger, rekey, token."""
 
 from __future__ import annotations
 
@@ -117,6 +117,16 @@ def _parser() -> argparse.ArgumentParser:
     reload_.add_argument("--target", default=DEFAULT_LISTEN)
     _client_options(reload_)
     reload_.set_defaults(run=_reload)
+
+    reinstate = commands.add_parser("reinstate", help="bring an entry the credit office revoked back in "
+                                    "force, on a running daemon (recorded in the ledger)")
+    reinstate.add_argument("entry_id")
+    reinstate.add_argument("--document", required=True, help="the decision that reinstates the entry")
+    reinstate.add_argument("--reason", required=True, help="why the entry applies again")
+    reinstate.add_argument("--target", default=DEFAULT_LISTEN)
+    reinstate.add_argument("--timeout", type=float, default=30.0)
+    _client_options(reinstate)
+    reinstate.set_defaults(run=_reinstate)
 
     rules = commands.add_parser("rules", help="catalogue tooling")
     rules_commands = rules.add_subparsers(title="rules commands")
@@ -317,8 +327,8 @@ def _import(args: argparse.Namespace) -> int:
                         secret=secret_from_env())
         keyer = open_keyer(config, database)
         entries = parse_entries(read_rows(args.files), catalogue, keyer)
-        version = EntryRepository(database).upsert(entries, utc_now())
-        _audit_import(database, args.files, len(entries), version)
+        change = EntryRepository(database).upsert_change(entries, utc_now())
+        result = _audit_import(database, args.files, change)
     except ImportRejected as exc:
         _print_rejected(exc, "checkd import")
         return EXIT_BAD_INPUT
@@ -327,7 +337,15 @@ def _import(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     lists = Counter(entry.list_id for entry in entries)
     print(f"imported {len(entries)} entries ({', '.join(f'{k}: {v}' for k, v in sorted(lists.items()))}); "
-          f"data version d{version}")
+          f"data version d{result.version}")
+    if result.kept_revoked:
+        # The credit office's revocations outlive the feed: say which rows did not bring an entry back.
+        print(f"kept revoked: {len(result.kept_revoked)} entries (revoked by the credit office; "
+              "`checkd reinstate` brings one back)")
+        for entry in result.kept_revoked:
+            assert entry.revocation is not None
+            print(f"  {entry.entry_id}: revoked {entry.revocation.at.isoformat()} "
+                  f"({entry.revocation.kind}, document {entry.revocation.document_no})")
     return EXIT_OK
 
 
@@ -338,24 +356,26 @@ def _print_rejected(error: Any, prefix: str) -> None:
     print(f"{prefix}: {error.message}", file=sys.stderr)
 
 
-def _audit_import(database: Any, files: list[Path], count: int, version: int) -> None:
-    """Record the import in the evidence ledger, as the daemon records its registry calls."""
+def _audit_import(database: Any, files: list[Path], change: Any) -> Any:
+    """Apply the import and its evidence ledger record in one transaction, as the daemon's registry does.
+
+    There is no writer thread here: the chain head is read inside the import's transaction.
+    """
     import getpass
     import socket
 
     from checkd.checkpoints import chain_algorithm
-    from checkd.ledger import Ledger, record_admin
+    from checkd.ledger import Ledger
+    from checkd.registry import upsert_payloads
     from checkd.store import LedgerRepository
     from checkd.wiring import utc_now
 
+    caller = f"cli:{getpass.getuser()}@{socket.gethostname()}"
     repository = LedgerRepository(database)
     ledger = Ledger(repository, utc_now, algorithm=chain_algorithm(database, repository, None))
-    ledger.start()
-    try:
-        record_admin(ledger, "import", f"cli:{getpass.getuser()}@{socket.gethostname()}",
-                     files=[f.name for f in files], entries=count, data_version=version)
-    finally:
-        ledger.close()
+    result, _ = ledger.commit_change(
+        change, lambda done: upsert_payloads("import", caller, done, files=[f.name for f in files]))
+    return result
 
 
 def _reload(args: argparse.Namespace) -> int:
@@ -376,17 +396,49 @@ def _reload(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _reinstate(args: argparse.Namespace) -> int:
+    import grpc
+
+    from checkd.api.v1 import registry_pb2, registry_pb2_grpc
+
+    request = registry_pb2.ReinstateEntryRequest(entry_id=args.entry_id, reason=args.reason,
+                                                 document_no=args.document)
+    options = _call_options(args)
+    with options["channel"] as channel:
+        try:
+            response = registry_pb2_grpc.RegistryServiceStub(channel).ReinstateEntry(
+                request, timeout=args.timeout, metadata=options["metadata"])
+        except grpc.RpcError as exc:
+            return _print_rpc_error(exc)
+    print(f"reinstated {args.entry_id} at {response.reinstated_at.ToJsonString()} (revoked since "
+          f"{response.revoked_at.ToJsonString()}, document {response.revoke_document_no}); "
+          f"data {response.data_version}")
+    return EXIT_OK
+
+
 def _rekey(args: argparse.Namespace) -> int:
+    import getpass
+    import socket
+
+    from checkd.checkpoints import chain_algorithm
+    from checkd.errors import CheckdError
+    from checkd.ledger import Ledger
     from checkd.pii import SubjectKeyer, load_secret
     from checkd.rekeying import rekey
-    from checkd.store import Database
+    from checkd.store import Database, LedgerRepository
     from checkd.store.rekey import RekeyRefused
-    from checkd.wiring import KEY_FINGERPRINT
+    from checkd.wiring import KEY_FINGERPRINT, utc_now
 
     try:
         old = SubjectKeyer(load_secret(args.old_secret_file, create=False))
         new = SubjectKeyer(load_secret(args.new_secret_file))
-        report = rekey(Database(args.db), KEY_FINGERPRINT, old, new)
+        database = Database(args.db)
+        repository = LedgerRepository(database)
+        ledger = Ledger(repository, utc_now, algorithm=chain_algorithm(database, repository, None))
+        report = rekey(ledger, KEY_FINGERPRINT, old, new, f"cli:{getpass.getuser()}@{socket.gethostname()}")
+    except CheckdError as exc:
+        print(f"checkd rekey: {exc.message}; nothing was changed", file=sys.stderr)
+        return EXIT_FAILED
     except (RekeyRefused, ValueError, OSError) as exc:
         print(f"checkd rekey: {exc}; nothing was changed", file=sys.stderr)
         return EXIT_FAILED
@@ -476,7 +528,7 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     from checkd.derived import row_checkers
     from checkd.errors import CheckdError
     from checkd.ledger import verify
-    from checkd.store import CheckpointRepository, Database, LedgerRepository
+    from checkd.store import CheckpointRepository, Database, EntryRepository, LedgerRepository
 
     anchors, receipts = _seq_hash(args.anchor, "--anchor"), _seq_hash(args.receipt, "--receipt")
     if anchors is None or receipts is None:
@@ -494,7 +546,8 @@ def _ledger_verify(args: argparse.Namespace) -> int:
         signed, signature_problems = ([], []) if trusted is None else cp.check_signatures(stored, trusted,
                                                                                             algorithm)
         report = verify(records.iter_records(), anchors, algorithm=algorithm, checkpoints=signed,
-                        receipts=receipts, derived=row_checkers(records))
+                        receipts=receipts,
+                        derived=row_checkers(records, EntryRepository(database)))
     except CheckdError as exc:
         print(f"checkd ledger verify: {exc.message}", file=sys.stderr)
         return EXIT_FAILED

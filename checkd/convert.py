@@ -244,6 +244,13 @@ def entry_message(entry: ListEntry, polarity: Polarity | None, matched_by: str =
         message.revoke_reason = entry.revocation.reason
         message.revoke_document_no = entry.revocation.document_no
         message.revoke_kind = entry.revocation.kind
+    if with_revocation and entry.reinstatement is not None:
+        reinstated = entry.reinstatement
+        message.reinstated_at.CopyFrom(timestamp(reinstated.at))
+        message.reinstate_reason = reinstated.reason
+        message.reinstate_document_no = reinstated.document_no
+        message.reinstated_revocation_at.CopyFrom(timestamp(reinstated.lifted_at))
+        message.reinstated_revocation_document_no = reinstated.lifted_document_no
     return message
 
 

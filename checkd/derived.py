@@ -10,6 +10,7 @@ without its record, any record without its row, and any field that differs.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -17,8 +18,9 @@ from typing import Any
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.convert import from_pb_enum, verdict_of
+from checkd.entry_audit import entry_problems
 from checkd.model import Outcome
-from checkd.store import CheckRef, FeedbackRef, LedgerRecord, LedgerRepository, OutcomeFact
+from checkd.store import CheckRef, EntryRepository, FeedbackRef, LedgerRecord, LedgerRepository, OutcomeFact
 
 BATCH = 500  # records compared per round trip: well under SQLite's bound parameters
 
@@ -59,6 +61,7 @@ def check_ref_of(record: pb.CheckRecord) -> CheckRef:
         verdict_of(record.response).value, subjects=len(record.response.subjects),
         subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward, measures_mandatory=mandatory,
         measures_discretionary=discretionary, has_penalty=has_penalty,
+        fingerprint=record.request_fingerprint,
     )
 
 
@@ -87,9 +90,16 @@ def _outcome_name(number: int) -> str:
     return outcome.value if outcome else ""
 
 
-def row_checkers(records: LedgerRepository) -> list[RowChecker]:
+def row_checkers(records: LedgerRepository, entries: EntryRepository) -> list[RowChecker]:
     """The checkers of every table derived from ledger records."""
-    return [lambda: check_rows(records), lambda: feedback_rows(records)]
+    return [lambda: check_rows(records), lambda: feedback_rows(records), lambda: entry_rows(records, entries)]
+
+
+def entry_rows(records: LedgerRepository, entries: EntryRepository) -> Iterator[Problem]:
+    """Every stored list entry equals the digest the last admin record that changed it carries."""
+    admin = ((r.seq, json.loads(r.payload)) for r in records.iter_records() if r.kind == "admin")
+    for detail in entry_problems(entries.iter_all(), admin):
+        yield Problem(None, "list_entries", "digest", detail)
 
 
 def _batches(items: Iterable[LedgerRecord], size: int = BATCH) -> Iterator[list[LedgerRecord]]:
@@ -114,7 +124,8 @@ def _check_row(record: LedgerRecord, ref: CheckRef) -> dict[str, Any]:
             "recorded_at": record.recorded_at, "seq": record.seq, "subjects": ref.subjects,
             "subjects_hit_penalty": ref.subjects_hit_penalty, "subjects_hit_reward": ref.subjects_hit_reward,
             "measures_mandatory": ref.measures_mandatory,
-            "measures_discretionary": ref.measures_discretionary, "has_penalty": ref.has_penalty}
+            "measures_discretionary": ref.measures_discretionary, "has_penalty": ref.has_penalty,
+            "request_fingerprint": ref.fingerprint}
 
 
 def check_rows(records: LedgerRepository) -> Iterator[Problem]:
@@ -233,5 +244,5 @@ def _outcome_problems(record: LedgerRecord, ref: FeedbackRef,
                       f"{row.get('outcome')}) is not in the record")
 
 
-__all__ = ["Problem", "RowChecker", "check_ref_of", "check_rows", "feedback_digest", "feedback_ref_of",
-           "feedback_rows", "row_checkers"]
+__all__ = ["Problem", "RowChecker", "check_ref_of", "check_rows", "entry_rows", "feedback_digest",
+           "feedback_ref_of", "feedback_rows", "row_checkers"]

@@ -11,17 +11,21 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import structlog
 import uuid_utils
 
-from checkd.errors import ResourceExhausted, Unavailable
-from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository
+from checkd.errors import CheckdError, ResourceExhausted, Unavailable
+from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository, Tx
 
 log = structlog.get_logger(__name__)
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
+# Tries of a registry change when another process (a CLI import, a replica) takes the chain head
+# between our read of it and our commit; nothing is committed by a lost try.
+CHANGE_ATTEMPTS = 5
 
 
 # The chain hash algorithms a store can be written with (hashlib names); the one in force is
@@ -48,6 +52,15 @@ class Pending:
     future: Future[LedgerRecord]
 
 
+@dataclass(frozen=True, slots=True)
+class PendingChange:
+    """A registry change waiting for the writer, with what makes its admin records from its result."""
+
+    apply: Callable[[Tx], Any]
+    describe: Callable[[Any], list[bytes]]
+    future: Future[tuple[Any, list[LedgerRecord]]]
+
+
 class Ledger:
     """Appends records through one writer thread that commits them in batches.
 
@@ -64,7 +77,7 @@ class Ledger:
         self._on_commit = on_commit  # (records, seconds) of each committed batch, for metrics
         self._clock = clock
         self._max_batch = max_batch
-        self._queue: queue.Queue[Pending | None] = queue.Queue(maxsize=max_pending)
+        self._queue: queue.Queue[Pending | PendingChange | None] = queue.Queue(maxsize=max_pending)
         self._head: tuple[int, str] | None = None
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._closed = False
@@ -100,6 +113,58 @@ class Ledger:
         except TimeoutError:
             raise Unavailable("ledger commit timed out") from None
 
+    def record_change(self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]], *,
+                      timeout: float = 120.0) -> tuple[T, list[LedgerRecord]]:
+        """Have the writer commit a store change and its admin records in one transaction; wait for it.
+
+        The change's own refusals (NotFound, FailedPrecondition, ...) reach the caller as raised,
+        with nothing committed.
+        """
+        if self._closed:
+            raise Unavailable("ledger is closed: the daemon is stopping")
+        future: Future[tuple[Any, list[LedgerRecord]]] = Future()
+        try:
+            self._queue.put_nowait(PendingChange(apply, cast(Callable[[Any], list[bytes]], describe), future))
+        except queue.Full:
+            raise ResourceExhausted("ledger queue is full; retry later") from None
+        try:
+            result, records = future.result(timeout=timeout)
+        except TimeoutError:
+            raise Unavailable("ledger commit timed out") from None
+        return cast(T, result), records
+
+    def commit_change(self, apply: Callable[[Tx], T],
+                      describe: Callable[[T], list[bytes]]) -> tuple[T, list[LedgerRecord]]:
+        """Apply a change and append its admin records in ONE transaction, on the head read inside it.
+
+        Runs in the calling thread: the writer's, or a process that has no writer (`checkd import`).
+        """
+        for _ in range(CHANGE_ATTEMPTS):
+            used: list[tuple[int, str]] = []  # the head this try chained on
+            try:
+                result, records = self._repo.commit_change(self._change_work(apply, describe, used))
+            except DuplicateKey as exc:
+                if used and self._repo.head() == used[-1]:  # not a moved chain: the store refused the append
+                    raise Unavailable(f"ledger append failed, the change was not applied: {exc}") from None
+                continue  # the chain moved under us: nothing was committed, run again on the new head
+            if records:
+                self._head = (records[-1].seq, records[-1].hash)
+            return result, records
+        raise Unavailable(f"ledger head kept moving: the change was not applied ({CHANGE_ATTEMPTS} tries)")
+
+    def _change_work(self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]],
+                     used: list[tuple[int, str]]) -> Callable[[Tx], tuple[T, list[LedgerRecord]]]:
+        """The transaction body of a change: apply it, then chain its records on the head it sees."""
+
+        def work(tx: Tx) -> tuple[T, list[LedgerRecord]]:
+            result = apply(tx)
+            pending = [Pending("admin", uuid_utils.uuid7().hex, payload, None, None, Future())
+                       for payload in describe(result)]
+            used.append(self._repo.head_in(tx))
+            return result, self._chain(pending, used[-1])
+
+        return work
+
     def close(self, timeout: float = 30.0) -> None:
         """Stop accepting records, commit all queued ones, stop the writer."""
         if self._closed:
@@ -126,7 +191,11 @@ class Ledger:
             first = self._queue.get()
             if first is None:
                 break
+            if isinstance(first, PendingChange):
+                self._commit_change(first)
+                continue
             batch = [first]
+            change = None  # a registry change is committed in its own transaction, in queue order
             while len(batch) < self._max_batch:
                 try:
                     item = self._queue.get_nowait()
@@ -135,8 +204,27 @@ class Ledger:
                 if item is None:
                     stop = True
                     break
+                if isinstance(item, PendingChange):
+                    change = item
+                    break
                 batch.append(item)
             self._commit(batch)
+            if change is not None:
+                self._commit_change(change)
+
+    def _commit_change(self, pending: PendingChange) -> None:
+        try:
+            outcome = self.commit_change(pending.apply, pending.describe)
+        except CheckdError as exc:  # refused by the change itself, or the store is down
+            if isinstance(exc, Unavailable):
+                self._head = None
+            pending.future.set_exception(exc)
+        except Exception as exc:  # never let the writer die: fail the caller, keep serving
+            self._head = None
+            log.exception("ledger_change_error")
+            pending.future.set_exception(Unavailable(f"registry change failed: {exc}"))
+        else:
+            pending.future.set_result(outcome)
 
     def _commit(self, batch: list[Pending]) -> None:
         try:

@@ -129,6 +129,21 @@ class Revocation:
 
 
 @dataclass(frozen=True, slots=True)
+class Reinstatement:
+    """An explicit, recorded act bringing a revoked entry back, and the revocation it lifted.
+
+    The entry did not apply from `lifted_at` until `at`, so a check as of that window still sees
+    it revoked; only the last reinstatement is kept here (the ledger keeps every act).
+    """
+
+    at: dt.datetime
+    reason: str
+    document_no: str
+    lifted_at: dt.datetime  # when the lifted revocation took effect
+    lifted_document_no: str
+
+
+@dataclass(frozen=True, slots=True)
 class ListEntry:
     """One subject on one list because of one decision, for a period."""
 
@@ -149,11 +164,15 @@ class ListEntry:
     registration_no: str = ""  # a legacy 15-digit business registration number, a secondary key
     related: tuple[RelatedPerson, ...] = ()
     revocation: Revocation | None = None
+    reinstatement: Reinstatement | None = None
 
     def in_force(self, as_of: dt.datetime) -> bool:
-        """True when the entry applies at `as_of` (end date inclusive, not yet revoked)."""
+        """True when the entry applies at `as_of` (end date inclusive, not revoked at that instant)."""
         day = as_of.date()
         if day < self.start or (self.end is not None and day > self.end):
+            return False
+        reinstated = self.reinstatement
+        if reinstated is not None and reinstated.lifted_at <= as_of < reinstated.at:
             return False
         return self.revocation is None or as_of < self.revocation.at
 

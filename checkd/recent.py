@@ -1,4 +1,8 @@
-"""Answers given recently, by (department, request_id): a bounded, expiring, thread-safe memory."""
+"""Answers given recently, by (department, request_id): a bounded, expiring, thread-safe memory.
+
+Each answer is kept with the fingerprint of the request it answered, so a retry is told apart from
+another request that reuses the same request_id.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,20 @@ class RecentAnswers:
     """
 
     def __init__(self, maxsize: int, ttl: float = 600) -> None:
-        self._cache: TTLCache[tuple[str, str], bytes] = TTLCache(maxsize=maxsize, ttl=ttl)
+        self._cache: TTLCache[tuple[str, str], tuple[bytes, str]] = TTLCache(maxsize=maxsize, ttl=ttl)
         self._lock = threading.Lock()
 
     def get(self, department: str, request_id: str) -> bytes | None:
         """The answer given to this request, if still remembered."""
+        found = self.get_entry(department, request_id)
+        return None if found is None else found[0]
+
+    def get_entry(self, department: str, request_id: str) -> tuple[bytes, str] | None:
+        """The answer given to this request and the fingerprint of that request, if remembered."""
         with self._lock:
             return self._cache.get((department, request_id))
 
-    def remember(self, department: str, request_id: str, payload: bytes) -> None:
-        """Keep an answer (the oldest is forgotten when full)."""
+    def remember(self, department: str, request_id: str, payload: bytes, fingerprint: str = "") -> None:
+        """Keep an answer with its request's fingerprint (the oldest is forgotten when full)."""
         with self._lock:
-            self._cache[(department, request_id)] = payload
+            self._cache[(department, request_id)] = (payload, fingerprint)

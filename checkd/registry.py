@@ -11,13 +11,14 @@ import structlog
 
 from checkd.catalogue import Catalogue
 from checkd.entries import parse_entries
+from checkd.entry_audit import change_payloads
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from checkd.ids import IdentifierError, IdKind, parse_identifier
 from checkd.ledger import Ledger, record_admin
-from checkd.model import ListEntry, Revocation
+from checkd.model import ListEntry, Reinstatement, Revocation
 from checkd.pii import SubjectKeyer
 from checkd.snapshots import Snapshots, State
-from checkd.store import EntryRepository
+from checkd.store import EntryRepository, UpsertResult
 from checkd.text import text_problem
 
 log = structlog.get_logger(__name__)
@@ -44,46 +45,63 @@ class Registry:
         return self._snapshots.current.catalogue
 
     def upsert(self, rows: Iterable[tuple[str, Mapping[str, Any] | str]],
-               caller: str = "") -> tuple[int, State]:
-        """Validate all rows, store them in one transaction, swap the index; all or nothing."""
+               caller: str = "") -> tuple[UpsertResult, State]:
+        """Validate all rows, store them with their admin record in one transaction, swap the index.
+
+        All or nothing. Entries the credit office revoked stay revoked (`kept_revoked`).
+        """
         entries = parse_entries(rows, self._snapshots.current.catalogue, self._keyer)
         if not entries:
             raise InvalidArgument([Violation("entries", "at least one entry is required")])
         with self._write_lock:
-            version = self._entries.upsert(entries, self._clock())
-            state = self._snapshots.apply(entries, version)
-        self._audit("upsert", caller, entries=len(entries), data_version=version,
-                    entry_ids=[e.entry_id for e in entries[:1000]])
-        return len(entries), state
+            result, _ = self._ledger.record_change(
+                self._entries.upsert_change(entries, self._clock()),
+                lambda done: upsert_payloads("upsert", caller, done))
+            state = self._snapshots.apply(result.stored, result.version)
+        self._log("upsert", caller, entries=len(entries), data_version=result.version,
+                  kept_revoked=len(result.kept_revoked))
+        return result, state
 
     def revoke(self, entry_id: str, reason: str, document_no: str, kind: str,
                caller: str = "") -> tuple[Revocation, State]:
-        """Stop an entry applying from now (credit repair or upheld objection)."""
-        problems = []
-        if not entry_id.strip():
-            problems.append(Violation("entry_id", "required"))
-        if not reason.strip():
-            problems.append(Violation("reason", "required: why the entry is revoked"))
-        if not document_no.strip():
-            problems.append(Violation("document_no", "required: the repair or objection decision"))
-        for field, value, limit in (("entry_id", entry_id, 128), ("document_no", document_no, 256),
-                                    ("reason", reason, 2000)):
-            problem = text_problem(value, limit)
-            if problem:
-                problems.append(Violation(field, problem))
+        """Stop an entry applying from now (credit repair or upheld objection); once, until reinstated."""
+        problems = _act_problems(entry_id, reason, document_no, "why the entry is revoked",
+                                 "the repair or objection decision")
         if kind and kind not in REVOKE_KINDS:
             problems.append(Violation("kind", f"one of {list(REVOKE_KINDS)}"))
         if problems:
             raise InvalidArgument(problems)
         revocation = Revocation(self._clock(), reason.strip(), document_no.strip(), kind or "repair")
+        entry_id = entry_id.strip()
         if revocation.kind == "repair":
-            self._check_repair(entry_id.strip(), revocation.at.date())
+            self._check_repair(entry_id, revocation.at.date())
+        facts: dict[str, Any] = {"entry_id": entry_id, "kind": revocation.kind,
+                                 "document_no": revocation.document_no, "reason": revocation.reason}
         with self._write_lock:
-            entry, version = self._entries.revoke(entry_id.strip(), revocation)
+            (entry, version), _ = self._ledger.record_change(
+                self._entries.revoke_change(entry_id, revocation),
+                lambda done: change_payloads("revoke", caller, [done[0]], data_version=done[1], **facts))
             state = self._snapshots.apply([entry], version)
-        self._audit("revoke", caller, entry_id=entry_id, kind=revocation.kind,
-                    document_no=revocation.document_no, data_version=version)
+        self._log("revoke", caller, data_version=version, **facts)
         return revocation, state
+
+    def reinstate(self, entry_id: str, reason: str, document_no: str,
+                  caller: str = "") -> tuple[Reinstatement, State]:
+        """Bring a revoked entry back in force from now: an explicit act, recorded with who and why."""
+        problems = _act_problems(entry_id, reason, document_no, "why the entry applies again",
+                                 "the decision that reinstates it")
+        if problems:
+            raise InvalidArgument(problems)
+        entry_id, reason, document_no = entry_id.strip(), reason.strip(), document_no.strip()
+        facts: dict[str, Any] = {"entry_id": entry_id, "document_no": document_no, "reason": reason}
+        with self._write_lock:
+            (entry, version), _ = self._ledger.record_change(
+                self._entries.reinstate_change(entry_id, self._clock(), reason, document_no),
+                lambda done: change_payloads("reinstate", caller, [done[0]], data_version=done[1], **facts))
+            state = self._snapshots.apply([entry], version)
+        assert entry.reinstatement is not None  # the change sets it
+        self._log("reinstate", caller, data_version=version, **facts)
+        return entry.reinstatement, state
 
     def _check_repair(self, entry_id: str, day: dt.date) -> None:
         """Refuse a credit repair the rules do not allow yet (or at all); objections are never bound."""
@@ -116,4 +134,33 @@ class Registry:
 
     def _audit(self, action: str, caller: str, **facts: Any) -> None:
         record_admin(self._ledger, action, caller, **facts)
-        log.info("registry_" + action, caller=caller, **{k: v for k, v in facts.items() if k != "entry_ids"})
+        self._log(action, caller, **facts)
+
+    @staticmethod
+    def _log(action: str, caller: str, **facts: Any) -> None:
+        # Free-text reasons stay in the ledger, out of the log (they may name persons).
+        log.info("registry_" + action, caller=caller, **{k: v for k, v in facts.items() if k != "reason"})
+
+
+def upsert_payloads(action: str, caller: str, result: UpsertResult, **facts: Any) -> list[bytes]:
+    """The admin records of an upsert or import: every stored entry's digest, and those kept revoked."""
+    kept = frozenset(e.entry_id for e in result.kept_revoked)
+    return change_payloads(action, caller, result.stored, kept_revoked=kept, data_version=result.version,
+                           entries_total=len(result.stored), **facts)
+
+
+def _act_problems(entry_id: str, reason: str, document_no: str, why: str, document: str) -> list[Violation]:
+    """What is wrong with the fields of a revocation or reinstatement."""
+    problems = []
+    if not entry_id.strip():
+        problems.append(Violation("entry_id", "required"))
+    if not reason.strip():
+        problems.append(Violation("reason", f"required: {why}"))
+    if not document_no.strip():
+        problems.append(Violation("document_no", f"required: {document}"))
+    for field, value, limit in (("entry_id", entry_id, 128), ("document_no", document_no, 256),
+                                ("reason", reason, 2000)):
+        problem = text_problem(value, limit)
+        if problem:
+            problems.append(Violation(field, problem))
+    return problems

@@ -12,18 +12,19 @@ import datetime as dt
 from collections.abc import Iterator
 from functools import cache
 
+from checkd.entry_audit import change_payloads
 from checkd.ids import MIN_BIRTH_YEAR
+from checkd.ledger import Ledger
 from checkd.pii import SubjectKeyer
-from checkd.store import Database
-from checkd.store.rekey import RekeyRefused, RekeyReport, rekey_persons
+from checkd.store.rekey import RekeyRefused, RekeyReport, rekey_change
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
 
-def rekey(database: Database, fingerprint_key: str, old: SubjectKeyer, new: SubjectKeyer,
+def rekey(ledger: Ledger, fingerprint_key: str, old: SubjectKeyer, new: SubjectKeyer, caller: str,
           today: dt.date | None = None) -> RekeyReport:
-    """Replace every person key made with `old` by the key `new` makes, in one transaction."""
+    """Replace every person key made with `old` by the key `new` makes, audited in the same transaction."""
     if old.fingerprint() == new.fingerprint():
         raise RekeyRefused("the new secret is the old one")
     last_year = (today or dt.date.today()).year
@@ -31,7 +32,11 @@ def rekey(database: Database, fingerprint_key: str, old: SubjectKeyer, new: Subj
     def new_key_of(old_key: str, masked: str) -> str:
         return new.person_key(recover_number(old, old_key, masked, last_year))
 
-    return rekey_persons(database, fingerprint_key, old.fingerprint(), new.fingerprint(), new_key_of)
+    change = rekey_change(fingerprint_key, old.fingerprint(), new.fingerprint(), new_key_of)
+    (report, _), _ = ledger.commit_change(change, lambda done: change_payloads(
+        "rekey", caller, done[1], data_version=done[0].data_version, persons=done[0].persons,
+        key_fingerprint=new.fingerprint()))
+    return report
 
 
 def recover_number(keyer: SubjectKeyer, key: str, masked: str, last_year: int) -> str:

@@ -187,8 +187,15 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
                 raise InvalidArgument([Violation(f"entries[{i}].subject_type", "unknown value")]) from None
             row["subject_type"] = subject_type.value if subject_type else ""
             rows.append((f"entries[{i}]", row))
-        count, state = self._registry.upsert(rows, caller=_peer(context))
-        return reg.UpsertEntriesResponse(upserted=count, data_version=state.index.version)
+        result, state = self._registry.upsert(rows, caller=_peer(context))
+        response = reg.UpsertEntriesResponse(upserted=len(result.stored), data_version=state.index.version,
+                                             kept_revoked=len(result.kept_revoked))
+        for kept in result.kept_revoked:
+            assert kept.revocation is not None  # kept_revoked holds revoked entries only
+            response.kept_revoked_entries.add(
+                entry_id=kept.entry_id, revoked_at=convert.timestamp(kept.revocation.at),
+                revoke_document_no=kept.revocation.document_no, revoke_kind=kept.revocation.kind)
+        return response
 
     @guarded
     def RevokeEntry(self, request: reg.RevokeEntryRequest,  # noqa: N802
@@ -198,6 +205,17 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
                                                   request.kind, caller=_peer(context))
         return reg.RevokeEntryResponse(data_version=state.index.version,
                                        revoked_at=convert.timestamp(revocation.at))
+
+    @guarded
+    def ReinstateEntry(self, request: reg.ReinstateEntryRequest,  # noqa: N802
+                       context: grpc.ServicerContext) -> reg.ReinstateEntryResponse:
+        """Bring a revoked entry back in force (an explicit, audited act)."""
+        reinstatement, state = self._registry.reinstate(request.entry_id, request.reason, request.document_no,
+                                                        caller=_peer(context))
+        return reg.ReinstateEntryResponse(data_version=state.index.version,
+                                          reinstated_at=convert.timestamp(reinstatement.at),
+                                          revoked_at=convert.timestamp(reinstatement.lifted_at),
+                                          revoke_document_no=reinstatement.lifted_document_no)
 
     @guarded
     def GetSubject(self, request: reg.GetSubjectRequest,  # noqa: N802

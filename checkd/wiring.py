@@ -63,8 +63,8 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
     registry = Registry(entries, snapshots, ledger, keyer, clock)
     if config.load_sample and entries.count() == 0:
         with resources.as_file(resources.files("checkd.data") / "sample_entries.jsonl") as sample:
-            count, _ = registry.upsert(read_rows([sample]), caller="checkd:sample")
-        log.info("sample_loaded", entries=count)
+            loaded, _ = registry.upsert(read_rows([sample]), caller="checkd:sample")
+        log.info("sample_loaded", entries=len(loaded.stored))
     max_age = None if config.max_data_age is None else dt.timedelta(seconds=config.max_data_age)
     checker = Checker(snapshots, ledger, records, keyer, clock, metrics=metrics, max_data_age=max_age)
     stats_store = StatsRepository(database)

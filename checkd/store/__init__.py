@@ -1,7 +1,7 @@
 """Persistence through SQLAlchemy (SQLite file or PostgreSQL); the only package that imports it."""
 
-from checkd.store.db import Database, StoreUnavailable
-from checkd.store.entries import EntryRepository
+from checkd.store.db import Database, StoreUnavailable, Tx
+from checkd.store.entries import EntryRepository, UpsertResult
 from checkd.store.records import (
     Checkpoint,
     CheckpointRepository,
@@ -25,4 +25,6 @@ __all__ = [
     "LedgerRepository",
     "OutcomeFact",
     "StoreUnavailable",
+    "Tx",
+    "UpsertResult",
 ]

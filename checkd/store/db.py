@@ -22,6 +22,18 @@ class StoreUnavailable(Unavailable):
     """The database cannot be reached or written."""
 
 
+class Tx:
+    """An open store transaction, passed through the ledger writer to a change committed with its record.
+
+    Code outside the store only hands it on; the store's own functions use its session.
+    """
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+
 def utc(value: dt.datetime) -> dt.datetime:
     """The same instant in UTC (SQLite hands back naive UTC, PostgreSQL the session's zone)."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)

@@ -1,21 +1,23 @@
-"""Repository of list entries: all-or-nothing upserts, revocations, reads for the index."""
+"""Repository of list entries: upserts, revocations, reinstatements (changes), reads for the index."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from checkd.errors import NotFound
-from checkd.model import ListEntry, RelatedPerson, Revocation, Role, SourceLevel, SubjectType
+from checkd.errors import FailedPrecondition, NotFound
+from checkd.model import ListEntry, Reinstatement, RelatedPerson, Revocation, Role, SourceLevel, SubjectType
 from checkd.store.bulk import insert_rows
-from checkd.store.db import Database, utc
+from checkd.store.db import Database, Tx, utc
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
 DATA_VERSION_KEY = "data_version"
@@ -37,33 +39,90 @@ class EntryRepository:
         with self._db.transaction() as session:
             return session.scalar(select(func.count()).select_from(EntryRow)) or 0
 
-    def upsert(self, entries: Sequence[ListEntry], now: dt.datetime) -> int:
-        """Insert or replace entries in one transaction; return the new data version."""
-        with self._db.transaction() as session:
+    @staticmethod
+    def upsert_change(entries: Sequence[ListEntry], now: dt.datetime) -> Callable[[Tx], UpsertResult]:
+        """Insert or replace entries, as a change to commit with its ledger record (all or nothing).
+
+        A revocation or reinstatement already stored for an entry is the credit office's act and
+        is kept: the feed updates the entry's other fields, never whether it is revoked.
+        """
+
+        def apply(tx: Tx) -> UpsertResult:
+            session = tx.session
+            _lock_version(session)
             ids = [e.entry_id for e in entries]
+            acts: dict[str, dict[str, Any]] = {}
             for chunk in _chunks(ids, 500):
+                for row in session.execute(select(*_ACT_COLUMNS).where(
+                        EntryRow.entry_id.in_(chunk),
+                        or_(EntryRow.revoked_at.is_not(None), EntryRow.reinstated_at.is_not(None)))):
+                    acts[row[0]] = _acts(row[1:])
                 session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
                 session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
+            stored = [e if e.entry_id not in acts else dataclasses.replace(e, **acts[e.entry_id])
+                      for e in entries]
             # Plain rows, no ORM objects: an import of a city's lists is half a million of them, and
             # an upsert through the daemon must not hand the GIL back and forth once per row.
-            insert_rows(session, EntryRow, [_to_values(e, now) for e in entries])
+            insert_rows(session, EntryRow, [_to_values(e, now) for e in stored])
             insert_rows(session, RelatedRow, [
                 {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
-                for e in entries for p in e.related])
-            return _bump_version(session)
+                for e in stored for p in e.related])
+            kept = [e for e in stored if e.revocation is not None]
+            return UpsertResult(_bump_version(session), stored, kept)
 
-    def revoke(self, entry_id: str, revocation: Revocation) -> tuple[ListEntry, int]:
-        """Mark an entry revoked from `revocation.at`; return it and the new data version."""
-        with self._db.transaction() as session:
+        return apply
+
+    @staticmethod
+    def revoke_change(entry_id: str, revocation: Revocation) -> Callable[[Tx], tuple[ListEntry, int]]:
+        """Mark an entry revoked from `revocation.at` (a change); the entry and the new data version.
+
+        An entry already revoked is refused naming that revocation, which stays as it was.
+        """
+
+        def apply(tx: Tx) -> tuple[ListEntry, int]:
+            session = tx.session
+            _lock_version(session)
             row = session.get(EntryRow, entry_id, with_for_update=True)
             if row is None:
                 raise NotFound(f"entry {entry_id!r} does not exist")
+            if row.revoked_at is not None:
+                raise FailedPrecondition(
+                    f"entry {entry_id} is already revoked since {utc(row.revoked_at).isoformat()} "
+                    f"({row.revoke_kind}, document {row.revoke_document_no}: {row.revoke_reason[:80]}); "
+                    "reinstate it first to record another revocation")
             row.revoked_at = revocation.at
             row.revoke_reason = revocation.reason
             row.revoke_document_no = revocation.document_no
             row.revoke_kind = revocation.kind
             row.updated_at = revocation.at
             return _from_row(row), _bump_version(session)
+
+        return apply
+
+    @staticmethod
+    def reinstate_change(entry_id: str, at: dt.datetime, reason: str,
+                         document_no: str) -> Callable[[Tx], tuple[ListEntry, int]]:
+        """Bring a revoked entry back in force from `at` (a change); the entry and the new data version."""
+
+        def apply(tx: Tx) -> tuple[ListEntry, int]:
+            session = tx.session
+            _lock_version(session)
+            row = session.get(EntryRow, entry_id, with_for_update=True)
+            if row is None:
+                raise NotFound(f"entry {entry_id!r} does not exist")
+            if row.revoked_at is None:
+                raise FailedPrecondition(f"entry {entry_id} is not revoked: there is nothing to reinstate")
+            row.reinstated_at = at
+            row.reinstate_reason = reason
+            row.reinstate_document_no = document_no
+            row.reinstate_lifted_at = row.revoked_at
+            row.reinstate_lifted_document_no = row.revoke_document_no
+            row.revoked_at = None
+            row.revoke_reason = row.revoke_document_no = row.revoke_kind = ""
+            row.updated_at = at
+            return _from_row(row), _bump_version(session)
+
+        return apply
 
     def get(self, entry_id: str) -> ListEntry | None:
         """One entry by id."""
@@ -93,6 +152,25 @@ class EntryRepository:
                 yield _from_values(values)
 
 
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What an upsert stored: the new data version, every entry as stored, those kept revoked."""
+
+    version: int
+    stored: list[ListEntry]
+    kept_revoked: list[ListEntry]
+
+
+def _lock_version(session: Session) -> None:
+    """Take the data-version lock first, so registry changes (daemon or CLI) run one at a time.
+
+    A write statement: PostgreSQL locks the row, SQLite takes its write lock (a deferred SQLite
+    transaction that read first could not upgrade if another writer committed in between).
+    """
+    session.execute(update(MetaRow).where(MetaRow.key == DATA_VERSION_KEY).values(value=MetaRow.value)
+                    .execution_options(synchronize_session=False))
+
+
 def _bump_version(session: Session) -> int:
     row = session.get(MetaRow, DATA_VERSION_KEY, with_for_update=True)
     if row is None:
@@ -108,7 +186,7 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 def _to_values(entry: ListEntry, now: dt.datetime) -> dict[str, object]:
-    revocation = entry.revocation
+    revocation, reinstated = entry.revocation, entry.reinstatement
     return dict(
         entry_id=entry.entry_id,
         subject_key=entry.subject_key,
@@ -136,6 +214,11 @@ def _to_values(entry: ListEntry, now: dt.datetime) -> dict[str, object]:
         revoke_reason=revocation.reason if revocation else "",
         revoke_document_no=revocation.document_no if revocation else "",
         revoke_kind=revocation.kind if revocation else "",
+        reinstated_at=reinstated.at if reinstated else None,
+        reinstate_reason=reinstated.reason if reinstated else "",
+        reinstate_document_no=reinstated.document_no if reinstated else "",
+        reinstate_lifted_at=reinstated.lifted_at if reinstated else None,
+        reinstate_lifted_document_no=reinstated.lifted_document_no if reinstated else "",
         updated_at=now,
     )
 
@@ -143,7 +226,10 @@ def _to_values(entry: ListEntry, now: dt.datetime) -> dict[str, object]:
 _INDEX_COLUMNS = tuple(EntryRow.__table__.c[name] for name in (
     "entry_id", "subject_key", "display_id", "subject_type", "subject_name", "list_id", "authority",
     "document_no", "level", "start", "end", "reason", "severity", "org_code", "registration_no",
-    "related", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind"))
+    "related", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind", "reinstated_at",
+    "reinstate_reason", "reinstate_document_no", "reinstate_lifted_at", "reinstate_lifted_document_no"))
+# The credit office's acts on an entry, which an upsert of the feed carries over.
+_ACT_COLUMNS = (EntryRow.__table__.c.entry_id, *_INDEX_COLUMNS[16:])
 _INDEX_NAMES = tuple(c.key for c in _INDEX_COLUMNS)
 _SUBJECT_TYPES = {t.value: t for t in SubjectType}
 _LEVELS = {level.value: level for level in SourceLevel}
@@ -163,8 +249,7 @@ def _from_row(row: Any) -> ListEntry:
 def _from_values(values: Sequence[Any]) -> ListEntry:
     """An entry from the index columns in their fixed order (the start-up load: bound by this)."""
     (entry_id, subject_key, display_id, subject_type, subject_name, list_id, authority, document_no,
-     level, start, end, reason, severity, org_code, registration_no, related, revoked_at,
-     revoke_reason, revoke_document_no, revoke_kind) = values
+     level, start, end, reason, severity, org_code, registration_no, related, *acts) = values
     # Repeated values share one object: a province's index holds five million entries, and most
     # of their text (names, reasons, dates, keys shown in clear) repeats across a subject's entries.
     intern = sys.intern
@@ -188,7 +273,18 @@ def _from_values(values: Sequence[Any]) -> ListEntry:
         related=() if related == "[]" else tuple(
             RelatedPerson(Role(p["role"]), p["key"], p["masked"], p["name"]) for p in json.loads(related)
         ),
-        revocation=None
-        if revoked_at is None
-        else Revocation(utc(revoked_at), revoke_reason, revoke_document_no, revoke_kind),
+        **_acts(acts),
     )
+
+
+def _acts(values: Sequence[Any]) -> dict[str, Any]:
+    """The revocation and reinstatement of an entry from the act columns in their fixed order."""
+    (revoked_at, revoke_reason, revoke_document_no, revoke_kind, reinstated_at, reinstate_reason,
+     reinstate_document_no, lifted_at, lifted_document_no) = values
+    return {
+        "revocation": None if revoked_at is None
+        else Revocation(utc(revoked_at), revoke_reason, revoke_document_no, revoke_kind),
+        "reinstatement": None if reinstated_at is None or lifted_at is None
+        else Reinstatement(utc(reinstated_at), reinstate_reason, reinstate_document_no, utc(lifted_at),
+                           lifted_document_no),
+    }

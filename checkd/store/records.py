@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from checkd.store.bulk import insert_rows
-from checkd.store.db import Database, utc
+from checkd.store.db import Database, StoreUnavailable, Tx, utc
 from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class CheckRef:
     measures_mandatory: int = 0
     measures_discretionary: int = 0
     has_penalty: bool = False
+    fingerprint: str = ""  # sha256 of the canonical request, for the idempotency rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,45 +85,40 @@ class LedgerRepository:
 
     def append(self, records: Sequence[LedgerRecord]) -> None:
         """Store a batch atomically; DuplicateKey if any idempotency key already exists."""
-        ledger = [
-            {"seq": r.seq, "kind": r.kind, "ref_id": r.ref_id, "recorded_at": r.recorded_at,
-             "payload": r.payload, "prev_hash": r.prev_hash, "hash": r.hash}
-            for r in records
-        ]
-        checks = [
-            {"check_id": c.check_id, "department": c.department, "request_id": c.request_id,
-             "matter": c.matter, "scene": c.scene, "verdict": c.verdict, "recorded_at": r.recorded_at,
-             "seq": r.seq, "subjects": c.subjects, "subjects_hit_penalty": c.subjects_hit_penalty,
-             "subjects_hit_reward": c.subjects_hit_reward, "measures_mandatory": c.measures_mandatory,
-             "measures_discretionary": c.measures_discretionary, "has_penalty": c.has_penalty}
-            for r in records if (c := r.check) is not None
-        ]
-        feedback = [
-            {"feedback_id": f.feedback_id, "check_id": f.check_id, "digest": f.digest,
-             "recorded_at": r.recorded_at, "seq": r.seq}
-            for r in records if (f := r.feedback) is not None
-        ]
-        outcomes = [
-            {"feedback_id": f.feedback_id, "check_id": f.check_id, "measure_id": o.measure_id,
-             "subject_id": o.subject_id, "outcome": o.outcome, "action": o.action,
-             "recorded_at": r.recorded_at}
-            for r in records if (f := r.feedback) is not None for o in f.outcomes
-        ]
         try:
             with self._db.transaction() as session:
-                for table, rows in ((LedgerRow, ledger), (CheckRow, checks), (FeedbackRow, feedback),
-                                    (FeedbackOutcomeRow, outcomes)):
-                    insert_rows(session, table, rows)
+                _insert(session, records)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
+
+    def commit_change(self, work: Callable[[Tx], tuple[T, Sequence[LedgerRecord]]]
+                      ) -> tuple[T, list[LedgerRecord]]:
+        """Run a store change and append the records describing it in ONE transaction: both or neither.
+
+        `work` applies the change on the transaction and returns its result with the records to
+        append (chained on `head_in(tx)`); DuplicateKey when another writer took those sequence
+        numbers meanwhile (nothing is committed: re-run on the new head).
+        """
+        try:
+            with self._db.transaction() as session:
+                result, records = work(Tx(session))
+                _insert(session, records)
+        except IntegrityError as exc:
+            raise DuplicateKey(str(exc.orig)) from exc
+        except DBAPIError as exc:  # e.g. a store that refuses the write: the change is rolled back with it
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+            raise StoreUnavailable(f"store refused the change (nothing was applied): {detail}") from exc
+        return result, list(records)
+
+    @staticmethod
+    def head_in(tx: Tx) -> tuple[int, str]:
+        """The chain head as the open transaction sees it (after its change serialised the writers)."""
+        return _head(tx.session)
 
     def head(self) -> tuple[int, str]:
         """The last (seq, hash) of the chain; (0, "") for an empty ledger."""
         with self._db.transaction() as session:
-            row = session.execute(
-                select(LedgerRow.seq, LedgerRow.hash).order_by(LedgerRow.seq.desc()).limit(1)
-            ).first()
-            return (0, "") if row is None else (row.seq, row.hash)
+            return _head(session)
 
     def check_by_request(self, department: str, request_id: str) -> bytes | None:
         """The stored payload of a department's check with this request_id."""
@@ -318,6 +317,45 @@ class CheckpointRepository:
         """The highest seq any checkpoint covers (0 when there is none)."""
         with self._db.transaction() as session:
             return session.scalar(select(func.max(CheckpointRow.seq))) or 0
+
+
+def _insert(session: Session, records: Sequence[LedgerRecord]) -> None:
+    """Insert ledger records and their lookup rows in the session's transaction."""
+    ledger = [
+        {"seq": r.seq, "kind": r.kind, "ref_id": r.ref_id, "recorded_at": r.recorded_at,
+         "payload": r.payload, "prev_hash": r.prev_hash, "hash": r.hash}
+        for r in records
+    ]
+    checks = [
+        {"check_id": c.check_id, "department": c.department, "request_id": c.request_id,
+         "matter": c.matter, "scene": c.scene, "verdict": c.verdict, "recorded_at": r.recorded_at,
+         "seq": r.seq, "subjects": c.subjects, "subjects_hit_penalty": c.subjects_hit_penalty,
+         "subjects_hit_reward": c.subjects_hit_reward, "measures_mandatory": c.measures_mandatory,
+         "measures_discretionary": c.measures_discretionary, "has_penalty": c.has_penalty,
+         "request_fingerprint": c.fingerprint}
+        for r in records if (c := r.check) is not None
+    ]
+    feedback = [
+        {"feedback_id": f.feedback_id, "check_id": f.check_id, "digest": f.digest,
+         "recorded_at": r.recorded_at, "seq": r.seq}
+        for r in records if (f := r.feedback) is not None
+    ]
+    outcomes = [
+        {"feedback_id": f.feedback_id, "check_id": f.check_id, "measure_id": o.measure_id,
+         "subject_id": o.subject_id, "outcome": o.outcome, "action": o.action,
+         "recorded_at": r.recorded_at}
+        for r in records if (f := r.feedback) is not None for o in f.outcomes
+    ]
+    for table, rows in ((LedgerRow, ledger), (CheckRow, checks), (FeedbackRow, feedback),
+                        (FeedbackOutcomeRow, outcomes)):
+        insert_rows(session, table, rows)
+
+
+def _head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        select(LedgerRow.seq, LedgerRow.hash).order_by(LedgerRow.seq.desc()).limit(1)
+    ).first()
+    return (0, "") if row is None else (row.seq, row.hash)
 
 
 def _record(row: LedgerRow) -> LedgerRecord:

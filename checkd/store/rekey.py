@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from checkd.store.db import Database
-from checkd.store.entries import _bump_version
+from checkd.model import ListEntry
+from checkd.store.db import Tx
+from checkd.store.entries import _bump_version, _from_row
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
 PERSON_PREFIX = "p:"
@@ -29,13 +30,17 @@ class RekeyReport:
     data_version: int
 
 
-def rekey_persons(database: Database, fingerprint_key: str, old_fingerprint: str, new_fingerprint: str,
-                  new_key_of: Callable[[str, str], str]) -> RekeyReport:
-    """Swap every person key for `new_key_of(old_key, masked_id)` and record the new fingerprint.
+def rekey_change(fingerprint_key: str, old_fingerprint: str, new_fingerprint: str,
+                 new_key_of: Callable[[str, str], str]
+                 ) -> Callable[[Tx], tuple[RekeyReport, list[ListEntry]]]:
+    """A change swapping every person key for `new_key_of(old_key, masked_id)`, recording the new fingerprint.
 
-    All or nothing: any failure (including from `new_key_of`) rolls back every change.
+    It returns the report and the entries as re-keyed, whose digests its admin records carry. All
+    or nothing: any failure (including from `new_key_of`) rolls back every change.
     """
-    with database.transaction() as session:
+
+    def apply(tx: Tx) -> tuple[RekeyReport, list[ListEntry]]:
+        session = tx.session
         meta = session.get(MetaRow, fingerprint_key, with_for_update=True)
         if meta is None or meta.value != old_fingerprint:
             raise RekeyRefused("the old secret is not the one this store was written with "
@@ -49,6 +54,7 @@ def rekey_persons(database: Database, fingerprint_key: str, old_fingerprint: str
             return mapping[old_key]
 
         entries = 0
+        changed: list[str] = []
         rows = session.execute(select(EntryRow.entry_id, EntryRow.subject_key, EntryRow.display_id,
                                       EntryRow.related)).all()
         for entry_id, subject_key, display_id, related_json in rows:
@@ -64,6 +70,7 @@ def rekey_persons(database: Database, fingerprint_key: str, old_fingerprint: str
             if changes:
                 session.execute(update(EntryRow).where(EntryRow.entry_id == entry_id).values(**changes))
                 entries += 1
+                changed.append(entry_id)
         relations = 0
         for entry_id, person_key, role in session.execute(
                 select(RelatedRow.entry_id, RelatedRow.person_key, RelatedRow.role)).all():
@@ -77,4 +84,8 @@ def rekey_persons(database: Database, fingerprint_key: str, old_fingerprint: str
             relations += 1
         meta.value = new_fingerprint
         version = _bump_version(session)  # every reader rebuilds its index from the new keys
-        return RekeyReport(len(mapping), entries, relations, version)
+        rekeyed = [_from_row(row) for row in session.scalars(
+            select(EntryRow).where(EntryRow.entry_id.in_(changed))).all()] if changed else []
+        return RekeyReport(len(mapping), entries, relations, version), rekeyed
+
+    return apply

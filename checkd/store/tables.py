@@ -47,6 +47,12 @@ class EntryRow(Base):
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
     revoke_document_no: Mapped[str] = mapped_column(String(256), default="")
     revoke_kind: Mapped[str] = mapped_column(String(16), default="")
+    # The last explicit reinstatement and the revocation it lifted (a feed import never sets these).
+    reinstated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reinstate_reason: Mapped[str] = mapped_column(Text, default="")
+    reinstate_document_no: Mapped[str] = mapped_column(String(256), default="")
+    reinstate_lifted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reinstate_lifted_document_no: Mapped[str] = mapped_column(String(256), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -114,6 +120,8 @@ class CheckRow(Base):
     measures_mandatory: Mapped[int] = mapped_column(default=0)
     measures_discretionary: Mapped[int] = mapped_column(default=0)
     has_penalty: Mapped[bool] = mapped_column(default=False)
+    # sha256 of the canonical request: a request_id reused for another request is refused.
+    request_fingerprint: Mapped[str] = mapped_column(String(64), default="")
 
 
 class FeedbackOutcomeRow(Base):

@@ -492,6 +492,9 @@ def test_rekey_moves_every_person_key_to_the_new_secret(db_url: str, tmp_path: P
         assert [e.entry_id for e in found.entries] == ["E-RK-ORG"]
     finally:
         assert daemon.stop() == 0
+    # The re-key is an audited registry act: its admin records carry the re-keyed entries' digests.
+    verified = run_cli("ledger", "verify", "--db", db_url, workdir=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     stored = _database_text(db_url)
     for number in (rep, red):
         assert number.encode() not in stored

@@ -125,7 +125,7 @@ class CheckRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., department: _Optional[str] = ..., matter: _Optional[str] = ..., scene: _Optional[str] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListEntry(_message.Message):
-    __slots__ = ("entry_id", "list", "polarity", "authority", "document_no", "level", "start", "end", "reason", "severity", "subject_name", "matched_by", "subject_id", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind")
+    __slots__ = ("entry_id", "list", "polarity", "authority", "document_no", "level", "start", "end", "reason", "severity", "subject_name", "matched_by", "subject_id", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind", "reinstated_at", "reinstate_reason", "reinstate_document_no", "reinstated_revocation_at", "reinstated_revocation_document_no")
     ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
     LIST_FIELD_NUMBER: _ClassVar[int]
     POLARITY_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +143,11 @@ class ListEntry(_message.Message):
     REVOKE_REASON_FIELD_NUMBER: _ClassVar[int]
     REVOKE_DOCUMENT_NO_FIELD_NUMBER: _ClassVar[int]
     REVOKE_KIND_FIELD_NUMBER: _ClassVar[int]
+    REINSTATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REINSTATE_REASON_FIELD_NUMBER: _ClassVar[int]
+    REINSTATE_DOCUMENT_NO_FIELD_NUMBER: _ClassVar[int]
+    REINSTATED_REVOCATION_AT_FIELD_NUMBER: _ClassVar[int]
+    REINSTATED_REVOCATION_DOCUMENT_NO_FIELD_NUMBER: _ClassVar[int]
     entry_id: str
     list: str
     polarity: Polarity
@@ -160,7 +165,12 @@ class ListEntry(_message.Message):
     revoke_reason: str
     revoke_document_no: str
     revoke_kind: str
-    def __init__(self, entry_id: _Optional[str] = ..., list: _Optional[str] = ..., polarity: _Optional[_Union[Polarity, str]] = ..., authority: _Optional[str] = ..., document_no: _Optional[str] = ..., level: _Optional[str] = ..., start: _Optional[str] = ..., end: _Optional[str] = ..., reason: _Optional[str] = ..., severity: _Optional[str] = ..., subject_name: _Optional[str] = ..., matched_by: _Optional[str] = ..., subject_id: _Optional[str] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_reason: _Optional[str] = ..., revoke_document_no: _Optional[str] = ..., revoke_kind: _Optional[str] = ...) -> None: ...
+    reinstated_at: _timestamp_pb2.Timestamp
+    reinstate_reason: str
+    reinstate_document_no: str
+    reinstated_revocation_at: _timestamp_pb2.Timestamp
+    reinstated_revocation_document_no: str
+    def __init__(self, entry_id: _Optional[str] = ..., list: _Optional[str] = ..., polarity: _Optional[_Union[Polarity, str]] = ..., authority: _Optional[str] = ..., document_no: _Optional[str] = ..., level: _Optional[str] = ..., start: _Optional[str] = ..., end: _Optional[str] = ..., reason: _Optional[str] = ..., severity: _Optional[str] = ..., subject_name: _Optional[str] = ..., matched_by: _Optional[str] = ..., subject_id: _Optional[str] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_reason: _Optional[str] = ..., revoke_document_no: _Optional[str] = ..., revoke_kind: _Optional[str] = ..., reinstated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reinstate_reason: _Optional[str] = ..., reinstate_document_no: _Optional[str] = ..., reinstated_revocation_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reinstated_revocation_document_no: _Optional[str] = ...) -> None: ...
 
 class Measure(_message.Message):
     __slots__ = ("measure_id", "polarity", "action", "title", "legal_basis", "mandatory", "entry_ids", "source")
@@ -337,7 +347,7 @@ class FeedbackRecord(_message.Message):
     def __init__(self, feedback_id: _Optional[str] = ..., outcomes: _Optional[_Iterable[_Union[FeedbackOutcome, _Mapping]]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CheckRecord(_message.Message):
-    __slots__ = ("check_id", "department", "matter", "scene", "request_id", "response", "feedback", "recorded_at", "ledger_seq", "ledger_hash")
+    __slots__ = ("check_id", "department", "matter", "scene", "request_id", "response", "feedback", "recorded_at", "ledger_seq", "ledger_hash", "request_fingerprint")
     CHECK_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     MATTER_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +358,7 @@ class CheckRecord(_message.Message):
     RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
     LEDGER_SEQ_FIELD_NUMBER: _ClassVar[int]
     LEDGER_HASH_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     check_id: str
     department: str
     matter: str
@@ -358,4 +369,5 @@ class CheckRecord(_message.Message):
     recorded_at: _timestamp_pb2.Timestamp
     ledger_seq: int
     ledger_hash: str
-    def __init__(self, check_id: _Optional[str] = ..., department: _Optional[str] = ..., matter: _Optional[str] = ..., scene: _Optional[str] = ..., request_id: _Optional[str] = ..., response: _Optional[_Union[CheckResponse, _Mapping]] = ..., feedback: _Optional[_Iterable[_Union[FeedbackRecord, _Mapping]]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ledger_seq: _Optional[int] = ..., ledger_hash: _Optional[str] = ...) -> None: ...
+    request_fingerprint: str
+    def __init__(self, check_id: _Optional[str] = ..., department: _Optional[str] = ..., matter: _Optional[str] = ..., scene: _Optional[str] = ..., request_id: _Optional[str] = ..., response: _Optional[_Union[CheckResponse, _Mapping]] = ..., feedback: _Optional[_Iterable[_Union[FeedbackRecord, _Mapping]]] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ledger_seq: _Optional[int] = ..., ledger_hash: _Optional[str] = ..., request_fingerprint: _Optional[str] = ...) -> None: ...

@@ -65,12 +65,28 @@ class UpsertEntriesRequest(_message.Message):
     def __init__(self, entries: _Optional[_Iterable[_Union[EntryInput, _Mapping]]] = ...) -> None: ...
 
 class UpsertEntriesResponse(_message.Message):
-    __slots__ = ("upserted", "data_version")
+    __slots__ = ("upserted", "data_version", "kept_revoked", "kept_revoked_entries")
     UPSERTED_FIELD_NUMBER: _ClassVar[int]
     DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    KEPT_REVOKED_FIELD_NUMBER: _ClassVar[int]
+    KEPT_REVOKED_ENTRIES_FIELD_NUMBER: _ClassVar[int]
     upserted: int
     data_version: str
-    def __init__(self, upserted: _Optional[int] = ..., data_version: _Optional[str] = ...) -> None: ...
+    kept_revoked: int
+    kept_revoked_entries: _containers.RepeatedCompositeFieldContainer[KeptRevoked]
+    def __init__(self, upserted: _Optional[int] = ..., data_version: _Optional[str] = ..., kept_revoked: _Optional[int] = ..., kept_revoked_entries: _Optional[_Iterable[_Union[KeptRevoked, _Mapping]]] = ...) -> None: ...
+
+class KeptRevoked(_message.Message):
+    __slots__ = ("entry_id", "revoked_at", "revoke_document_no", "revoke_kind")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_DOCUMENT_NO_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_KIND_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    revoked_at: _timestamp_pb2.Timestamp
+    revoke_document_no: str
+    revoke_kind: str
+    def __init__(self, entry_id: _Optional[str] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_document_no: _Optional[str] = ..., revoke_kind: _Optional[str] = ...) -> None: ...
 
 class RevokeEntryRequest(_message.Message):
     __slots__ = ("entry_id", "reason", "document_no", "kind")
@@ -91,6 +107,28 @@ class RevokeEntryResponse(_message.Message):
     data_version: str
     revoked_at: _timestamp_pb2.Timestamp
     def __init__(self, data_version: _Optional[str] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ReinstateEntryRequest(_message.Message):
+    __slots__ = ("entry_id", "reason", "document_no")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_NO_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    reason: str
+    document_no: str
+    def __init__(self, entry_id: _Optional[str] = ..., reason: _Optional[str] = ..., document_no: _Optional[str] = ...) -> None: ...
+
+class ReinstateEntryResponse(_message.Message):
+    __slots__ = ("data_version", "reinstated_at", "revoked_at", "revoke_document_no")
+    DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REINSTATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_DOCUMENT_NO_FIELD_NUMBER: _ClassVar[int]
+    data_version: str
+    reinstated_at: _timestamp_pb2.Timestamp
+    revoked_at: _timestamp_pb2.Timestamp
+    revoke_document_no: str
+    def __init__(self, data_version: _Optional[str] = ..., reinstated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoked_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_document_no: _Optional[str] = ...) -> None: ...
 
 class GetSubjectRequest(_message.Message):
     __slots__ = ("id", "id_type")

@@ -64,6 +64,11 @@ class RegistryServiceStub:
                 request_serializer=checkd_dot_v1_dot_registry__pb2.StatsRequest.SerializeToString,
                 response_deserializer=checkd_dot_v1_dot_registry__pb2.StatsResponse.FromString,
                 _registered_method=True)
+        self.ReinstateEntry = channel.unary_unary(
+                '/checkd.v1.RegistryService/ReinstateEntry',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -78,6 +83,7 @@ class RegistryServiceServicer:
 
     def RevokeEntry(self, request, context):
         """Stop an entry applying from now on (credit repair or upheld objection).
+        An entry already revoked is FAILED_PRECONDITION naming that revocation.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -106,6 +112,14 @@ class RegistryServiceServicer:
 
     def Stats(self, request, context):
         """Closed-loop statistics per department and month, computed from the ledger.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReinstateEntry(self, request, context):
+        """Bring a revoked entry back in force from now on: the only way one returns (a re-import of
+        the feed keeps it revoked). An entry that is not revoked is FAILED_PRECONDITION.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -143,6 +157,11 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.Stats,
                     request_deserializer=checkd_dot_v1_dot_registry__pb2.StatsRequest.FromString,
                     response_serializer=checkd_dot_v1_dot_registry__pb2.StatsResponse.SerializeToString,
+            ),
+            'ReinstateEntry': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReinstateEntry,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -307,6 +326,33 @@ class RegistryService:
             '/checkd.v1.RegistryService/Stats',
             checkd_dot_v1_dot_registry__pb2.StatsRequest.SerializeToString,
             checkd_dot_v1_dot_registry__pb2.StatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReinstateEntry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/ReinstateEntry',
+            checkd_dot_v1_dot_registry__pb2.ReinstateEntryRequest.SerializeToString,
+            checkd_dot_v1_dot_registry__pb2.ReinstateEntryResponse.FromString,
             options,
             channel_credentials,
             insecure,
