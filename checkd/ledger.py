@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -130,7 +131,13 @@ class Ledger:
                     stop = True
                     break
                 batch.append(item)
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # the writer outlives anything a batch raises
+                self._head = None
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(Unavailable(f"ledger write failed: {exc!r}"))
 
     def _commit(self, batch: list[Pending]) -> None:
         try:
@@ -155,13 +162,15 @@ class Ledger:
             self._maybe_anchor()
         except Unavailable as exc:
             self._head = None  # re-read the head when the store returns
-            log.warning("ledger_commit_failed", error=exc.message, records=len(batch))
+            with contextlib.suppress(Exception):  # a log that cannot be written must not stop the writer
+                log.warning("ledger_commit_failed", error=exc.message, records=len(batch))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
         except Exception as exc:  # never let the writer die: fail the callers, keep serving
             self._head = None
-            log.exception("ledger_writer_error", records=len(batch))
+            with contextlib.suppress(Exception):
+                log.exception("ledger_writer_error", records=len(batch))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(Unavailable(f"ledger write failed: {exc}"))

@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from checkd import log
+
 # RPC latencies: a check is ~1 ms of work, a batch of 1000 can take seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
@@ -56,6 +58,10 @@ class Metrics:
                                       buckets=_BATCH_BUCKETS, registry=reg)
         self.feedback = Counter("checkd_feedback_outcomes", "Reported measure outcomes, by outcome.",
                                 ["department", "outcome"], registry=reg)
+        self.log_write_failures = Counter("checkd_log_write_failures",
+                                          "Log lines dropped because they could not be written "
+                                          "(log disk full, closed pipe).", registry=reg)
+        log.on_write_failure(self.log_write_failures.inc)  # the log layer drops and reports them here
         self._follow_up_dirty = threading.Event()
 
     def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int,
