@@ -181,6 +181,7 @@ class Checker:
         }
         problems: list[Violation] = []
         outcomes: list[pb.FeedbackOutcome] = []
+        first_given: dict[tuple[str, str], int] = {}  # (shown subject, measure) -> its outcome's index
         if not request.outcomes:
             problems.append(Violation("outcomes", "at least one outcome is required"))
         for i, outcome in enumerate(request.outcomes):
@@ -205,6 +206,13 @@ class Checker:
                     f"measure {outcome.measure_id[:40]!r} was not pushed for this subject by this check",
                 ))
             if shown is not None:
+                # One outcome per measure and subject per feedback: repeats would inflate the
+                # statistics and contradictions would leave them undefined.
+                earlier = first_given.setdefault((shown, outcome.measure_id), i)
+                if earlier != i:
+                    problems.append(Violation(where, f"repeats outcomes[{earlier}] (measure "
+                                                     f"{outcome.measure_id[:40]!r}, same subject): one "
+                                                     "outcome per measure and subject in a feedback"))
                 outcomes.append(pb.FeedbackOutcome(measure_id=outcome.measure_id, subject_id=shown,
                                                    outcome=outcome.outcome,
                                                    reason=outcome.reason.strip()))
