@@ -54,6 +54,8 @@ class Checker:
         # Recently answered (department, request_id) -> stored record bytes: retries after a
         # timeout usually come within seconds, so most are answered without touching the store.
         self._recent = RecentAnswers(recent)
+        # Called with each case and its decision (the access policy's person-number probe count).
+        self.on_decided: list[Callable[[CheckCase, Decision], None]] = []
 
     # ----------------------------------------------------------------- checks
 
@@ -82,6 +84,8 @@ class Checker:
         age = self._snapshots.data_age(now)
         decision = decide(case, state.index, state.catalogue, now, data_age=age,
                           max_data_age=self._max_data_age)
+        for hook in self.on_decided:
+            hook(case, decision)
         # Time-ordered ids keep the store's check index append-mostly instead of scattering
         # every insert across the whole B-tree.
         check_id = uuid_utils.uuid7().hex
