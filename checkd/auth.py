@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -14,9 +16,13 @@ import structlog
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
+from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
 from checkd.errors import CheckdError, PermissionDenied, ResourceExhausted, Unauthenticated
-from checkd.policy import DepartmentPolicy, PolicyFile, Rate
+from checkd.ids import PERSON_KINDS, IdentifierError, normalise, parse_identifier
+from checkd.model import CheckCase, Decision, SubjectType
+from checkd.pii import SubjectKeyer
+from checkd.policy import DepartmentPolicy, PolicyFile, ProbeLimit, Rate
 from checkd.status import abort, status_of
 from checkd.store import LedgerRepository
 from checkd.text import text_problem
@@ -27,6 +33,7 @@ CHECK_SERVICE = "/checkd.v1.CheckService/"
 REGISTRY_SERVICE = "/checkd.v1.RegistryService/"
 HEALTH_SERVICE = "/grpc.health.v1.Health/"
 _CERT_NAME_KEYS = ("x509_common_name", "x509_subject_alternative_name")
+_PERSON_LIKE = re.compile(r"\d{15}|\d{17}[\dX]")  # reads as a resident ID, whatever its check character
 
 _CALLER: ContextVar[Caller | None] = ContextVar("checkd_caller", default=None)
 
@@ -58,10 +65,14 @@ class RateLimiter:
         self._buckets: dict[str, tuple[Rate, float, float]] = {}  # rate, tokens, stamp
 
     def take(self, department: str, rate: Rate | None, cost: float = 1.0) -> bool:
-        """Spend `cost` tokens (a call larger than the burst costs the burst); False when too few."""
+        """Spend `cost` tokens; False when too few.
+
+        A call larger than the burst is let through on a full bucket and its whole cost is owed
+        (the bucket goes negative), so a huge batch cannot buy many subjects for one burst.
+        """
         if rate is None:
             return True
-        cost = min(cost, rate.burst)
+        needed = min(cost, rate.burst)
         with self._lock:
             now = self._clock()
             known = self._buckets.get(department)
@@ -69,9 +80,106 @@ class RateLimiter:
                 tokens = rate.burst  # new or re-configured: start full
             else:
                 tokens = min(rate.burst, known[1] + (now - known[2]) * rate.per_second)
-            allowed = tokens >= cost
+            allowed = tokens >= needed
             self._buckets[department] = (rate, tokens - cost if allowed else tokens, now)
             return allowed
+
+
+class PersonProbes:
+    """Per department, the distinct person numbers of a sliding window that were invalid or unlisted.
+
+    Checking every candidate birth date behind a masked number (`330402********1234`) finds the
+    full number; counting the distinct person numbers a department asks about that turn out
+    invalid or on no list, and refusing new ones beyond its limit, bounds that search. Numbers
+    are held only as keyed hashes, in memory. A number is counted when a check names it and
+    uncounted when the decision finds it listed (a listed person is ordinary work, not a probe).
+    """
+
+    def __init__(self, keyer: SubjectKeyer, clock: Callable[[], float] = time.monotonic,
+                 on_refused: Callable[[str], None] | None = None) -> None:
+        self._keyer = keyer
+        self._clock = clock
+        self._on_refused = on_refused
+        self._lock = threading.Lock()
+        self._seen: dict[str, OrderedDict[str, float]] = {}  # department -> person key -> last seen
+        self._spans: dict[str, float] = {}  # department -> its window in seconds, as last admitted
+
+    def keys(self, requests: Iterable[pb.CheckRequest]) -> list[str]:
+        """The keyed hashes of the person numbers (valid or not) the requests name."""
+        found = []
+        for request in requests:
+            for subject in request.subjects:
+                key = self._key(subject)
+                if key is not None:
+                    found.append(key)
+        return found
+
+    def admit(self, department: str, limit: ProbeLimit | None, keys: list[str], prefix: str = "") -> None:
+        """Count `keys` for the department; refuse when new ones would pass its limit."""
+        if limit is None or not keys:
+            return
+        with self._lock:
+            now = self._clock()
+            self._spans[department] = limit.window_seconds
+            window = self._window(department, now - limit.window_seconds)
+            new = {k for k in keys if k not in window}
+            if new and len(window) + len(new) > limit.limit:
+                held = len(window)
+            else:
+                for key in keys:
+                    window[key] = now
+                    window.move_to_end(key)
+                return
+        if self._on_refused is not None:
+            self._on_refused(department)
+        log.warning("person_probe_refused", department=department, distinct_in_window=held,
+                    new_numbers=len(new), limit=limit.limit, window_seconds=limit.window_seconds)
+        raise ResourceExhausted(
+            f"{prefix}{department} has checked {held} distinct person numbers that were invalid or on "
+            f"no list in the last {limit.window_seconds:g} s (limit {limit.limit}); checks naming "
+            f"{len(new)} new person number(s) are refused until the window moves on")
+
+    def decided(self, case: CheckCase, decision: Decision) -> None:
+        """Uncount the persons the decision found listed (called after `decide`)."""
+        listed = [s.query.key for s in decision.subjects
+                  if s.hits and s.query.subject_type is SubjectType.PERSON]
+        if not listed:
+            return
+        with self._lock:
+            window = self._seen.get(case.department)
+            if window is not None:
+                for key in listed:
+                    window.pop(key, None)
+
+    def distinct(self) -> dict[str, int]:
+        """Distinct counted person numbers per department (for the gauge); expired ones dropped."""
+        with self._lock:
+            now = self._clock()
+            return {dept: len(self._window(dept, now - seconds)) for dept, seconds in self._spans.items()}
+
+    def _window(self, department: str, horizon: float) -> OrderedDict[str, float]:
+        window = self._seen.setdefault(department, OrderedDict())
+        while window:  # oldest first: drop what fell out of the window
+            key, seen = next(iter(window.items()))
+            if seen >= horizon:
+                break
+            del window[key]
+        return window
+
+    def _key(self, subject: pb.Subject) -> str | None:
+        """A person number's keyed hash; an invalid one's too when it reads as a person number."""
+        try:
+            declared = convert.parse_id_type(subject.id_type, "id_type")
+        except CheckdError:
+            declared = None
+        try:
+            identifier = parse_identifier(subject.id, declared)
+        except IdentifierError:
+            text = normalise(subject.id)[:64]
+            looks_personal = (declared in PERSON_KINDS or subject.subject_type == pb.SUBJECT_TYPE_PERSON
+                              or _PERSON_LIKE.fullmatch(text) is not None)
+            return self._keyer.person_key("invalid:" + text) if looks_personal else None
+        return self._keyer.key(identifier) if identifier.is_person else None
 
 
 def owner_lookup(records: LedgerRepository) -> Callable[[str], str | None]:
@@ -91,11 +199,13 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     """
 
     def __init__(self, policy: PolicyFile, check_owner: Callable[[str], str | None],
-                 limiter: RateLimiter | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 limiter: RateLimiter | None = None, clock: Callable[[], float] = time.monotonic,
+                 probes: PersonProbes | None = None) -> None:
         self._policy = policy
         self._check_owner = check_owner
         self._limiter = limiter or RateLimiter(clock)
         self._clock = clock
+        self._probes = probes
 
     def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         """Wrap the handler of every method except health in the checks of this module."""
@@ -206,13 +316,16 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             # names nothing to authorize; the service answers it INVALID_ARGUMENT.
             return 1.0
         name = method[len(CHECK_SERVICE):]
+        # Checks cost one token per subject: a call naming many subjects is many checks.
         if name in ("Check", "StreamCheck"):
             _may_check(rights, request, prefix)
-            return 1.0
+            self._count_persons(rights, [request], prefix)
+            return float(max(1, len(request.subjects)))
         if name == "BatchCheck":
             for i, item in enumerate(request.requests):
                 _may_check(rights, item, f"requests[{i}].")
-            return float(max(1, len(request.requests)))
+            self._count_persons(rights, request.requests, prefix)
+            return float(max(1, sum(len(item.subjects) for item in request.requests)))
         if name == "SubmitFeedback":
             _same_department(rights, request.department, "department")
         if name in ("SubmitFeedback", "GetCheck"):
@@ -220,6 +333,11 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             if owner is not None and owner != rights.department:
                 raise PermissionDenied(f"check {request.check_id.strip()!r} was made by another department")
         return 1.0
+
+    def _count_persons(self, rights: DepartmentPolicy, requests: Iterable[pb.CheckRequest],
+                       prefix: str) -> None:
+        if self._probes is not None and rights.person_probes is not None:
+            self._probes.admit(rights.department, rights.person_probes, self._probes.keys(requests), prefix)
 
     def _charge(self, rights: DepartmentPolicy, cost: float) -> None:
         if not self._limiter.take(rights.department, rights.rate, cost):

@@ -52,6 +52,8 @@ class Checker:
         # Recently answered (department, request_id) -> stored record bytes: retries after a
         # timeout usually come within seconds, so most are answered without touching the store.
         self._recent = RecentAnswers(recent)
+        # Called with each case and its decision (the access policy's person-number probe count).
+        self.on_decided: list[Callable[[CheckCase, Decision], None]] = []
 
     # ----------------------------------------------------------------- checks
 
@@ -83,6 +85,8 @@ class Checker:
         age = self._snapshots.data_age(now)
         decision = decide(case, state.index, state.catalogue, now, data_age=age,
                           max_data_age=self._max_data_age)
+        for hook in self.on_decided:
+            hook(case, decision)
         # Time-ordered ids keep the store's check index append-mostly instead of scattering
         # every insert across the whole B-tree.
         check_id = uuid_utils.uuid7().hex
@@ -200,6 +204,7 @@ class Checker:
         }
         problems: list[Violation] = []
         outcomes: list[pb.FeedbackOutcome] = []
+        first_given: dict[tuple[str, str], int] = {}  # (shown subject, measure) -> its outcome's index
         if not request.outcomes:
             problems.append(Violation("outcomes", "at least one outcome is required"))
         for i, outcome in enumerate(request.outcomes):
@@ -224,6 +229,13 @@ class Checker:
                     f"measure {outcome.measure_id[:40]!r} was not pushed for this subject by this check",
                 ))
             if shown is not None:
+                # One outcome per measure and subject per feedback: repeats would inflate the
+                # statistics and contradictions would leave them undefined.
+                earlier = first_given.setdefault((shown, outcome.measure_id), i)
+                if earlier != i:
+                    problems.append(Violation(where, f"repeats outcomes[{earlier}] (measure "
+                                                     f"{outcome.measure_id[:40]!r}, same subject): one "
+                                                     "outcome per measure and subject in a feedback"))
                 outcomes.append(pb.FeedbackOutcome(measure_id=outcome.measure_id, subject_id=shown,
                                                    outcome=outcome.outcome,
                                                    reason=outcome.reason.strip()))

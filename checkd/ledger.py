@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -208,7 +209,13 @@ class Ledger:
                     change = item
                     break
                 batch.append(item)
-            self._commit(batch)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # the writer outlives anything a batch raises
+                self._head = None
+                for pending in batch:
+                    if not pending.future.done():
+                        pending.future.set_exception(Unavailable(f"ledger write failed: {exc!r}"))
             if change is not None:
                 self._commit_change(change)
 
@@ -219,10 +226,11 @@ class Ledger:
             if isinstance(exc, Unavailable):
                 self._head = None
             pending.future.set_exception(exc)
-        except Exception as exc:  # never let the writer die: fail the caller, keep serving
+        except BaseException as exc:  # never let the writer die: fail the caller, keep serving
             self._head = None
-            log.exception("ledger_change_error")
-            pending.future.set_exception(Unavailable(f"registry change failed: {exc}"))
+            with contextlib.suppress(Exception):  # a log that cannot be written must not stop the writer
+                log.exception("ledger_change_error")
+            pending.future.set_exception(Unavailable(f"registry change failed: {exc!r}"))
         else:
             pending.future.set_result(outcome)
 
@@ -249,13 +257,15 @@ class Ledger:
             self._maybe_anchor()
         except Unavailable as exc:
             self._head = None  # re-read the head when the store returns
-            log.warning("ledger_commit_failed", error=exc.message, records=len(batch))
+            with contextlib.suppress(Exception):  # a log that cannot be written must not stop the writer
+                log.warning("ledger_commit_failed", error=exc.message, records=len(batch))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
         except Exception as exc:  # never let the writer die: fail the callers, keep serving
             self._head = None
-            log.exception("ledger_writer_error", records=len(batch))
+            with contextlib.suppress(Exception):
+                log.exception("ledger_writer_error", records=len(batch))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(Unavailable(f"ledger write failed: {exc}"))

@@ -11,6 +11,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from checkd import log
+
 # RPC latencies: a check is ~1 ms of work, a batch of 1000 can take seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
@@ -56,6 +58,14 @@ class Metrics:
                                       buckets=_BATCH_BUCKETS, registry=reg)
         self.feedback = Counter("checkd_feedback_outcomes", "Reported measure outcomes, by outcome.",
                                 ["department", "outcome"], registry=reg)
+        self.log_write_failures = Counter("checkd_log_write_failures",
+                                          "Log lines dropped because they could not be written "
+                                          "(log disk full, closed pipe).", registry=reg)
+        log.on_write_failure(self.log_write_failures.inc)  # the log layer drops and reports them here
+        self.person_probe_refusals = Counter(
+            "checkd_person_probe_refusals", "Checks refused because the department passed its limit of "
+            "distinct invalid or unlisted person numbers (an identity search?).", ["department"],
+            registry=reg)
         self._follow_up_dirty = threading.Event()
 
     def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int,
@@ -74,6 +84,14 @@ class Metrics:
         for outcome in outcomes:
             self.feedback.labels(department, outcome).inc()
         self._follow_up_dirty.set()
+
+    def person_probe_refused(self, department: str) -> None:
+        """Count a check refused by the person-number probe limit (an alert signal)."""
+        self.person_probe_refusals.labels(department).inc()
+
+    def watch_person_probes(self, distinct: Callable[[], dict[str, int]]) -> None:
+        """Register the gauge of distinct invalid or unlisted person numbers per department in window."""
+        self.registry.register(_ProbeCollector(distinct))
 
     def ledger_committed(self, records: int, seconds: float) -> None:
         """Observe one group commit (called by the ledger writer)."""
@@ -160,6 +178,26 @@ class _LiveCollector(Collector):
             yield _gauge("checkd_checks_overdue_feedback",
                          "Penalty checks with no feedback after the configured number of days.",
                          follow_up.overdue)
+
+
+class _ProbeCollector(Collector):
+    """The per-department count of distinct invalid or unlisted person numbers, read at scrape time."""
+
+    def __init__(self, distinct: Callable[[], dict[str, int]]) -> None:
+        self._distinct = distinct
+
+    def describe(self) -> Iterable[Metric]:
+        """No fixed description: the family is produced at collect time."""
+        return ()
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the gauge, one sample per department that checked persons."""
+        family = GaugeMetricFamily("checkd_person_probe_numbers",
+                                   "Distinct invalid or unlisted person numbers a department checked "
+                                   "within its probe window.", labels=["department"])
+        for department, count in sorted(self._distinct().items()):
+            family.add_metric([department], count)
+        yield family
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -16,7 +16,8 @@ import yaml
 ANY = "*"
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_DEPT_KEYS = {"certificates", "tokens", "scenes", "matters", "registry", "rate"}
+_DEPT_KEYS = {"certificates", "tokens", "scenes", "matters", "registry", "rate", "person_probes"}
+_PROBE_KEYS = {"limit", "window_seconds"}
 _TOKEN_KEYS = {"id", "sha256"}
 _RATE_KEYS = {"per_second", "burst"}
 _TOP_KEYS = {"version", "defaults", "departments"}
@@ -39,6 +40,24 @@ class Rate:
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeLimit:
+    """At most `limit` distinct person numbers that were invalid or on no list, per `window_seconds`.
+
+    A department holding a masked number could otherwise recover it by checking every candidate
+    birth date; ordinary work checks far fewer distinct unlisted persons than that.
+    """
+
+    limit: int
+    window_seconds: float
+
+
+# Safe default when the policy names none: about 1,000 distinct unlisted persons a day is well
+# above a city department's person checks, and far below the ~3,300 valid candidates of one
+# masked number's birth dates.
+DEFAULT_PERSON_PROBES = ProbeLimit(limit=1000, window_seconds=86_400.0)
+
+
+@dataclass(frozen=True, slots=True)
 class Token:
     """One accepted API token, by the sha256 of its text; `token_id` names it in the audit."""
 
@@ -57,6 +76,7 @@ class DepartmentPolicy:
     matters: frozenset[str] = frozenset()
     registry: bool = False
     rate: Rate | None = None
+    person_probes: ProbeLimit | None = DEFAULT_PERSON_PROBES  # None: no limit
 
     def may_check(self, matter: str, scene: str) -> bool:
         """True when every matter/scene the request names is one this department may check."""
@@ -169,11 +189,15 @@ class _Checker:
         if document.get("version", 1) != 1:
             self.bad(("version",), "only version 1 is understood")
         default_rate = None
+        default_probes: ProbeLimit | None = DEFAULT_PERSON_PROBES
         defaults = document.get("defaults") or {}
         if not isinstance(defaults, dict):
             self.bad(("defaults",), "must be a mapping")
-        elif "rate" in defaults:
-            default_rate = self.rate(defaults["rate"], ("defaults", "rate"))
+        else:
+            if "rate" in defaults:
+                default_rate = self.rate(defaults["rate"], ("defaults", "rate"))
+            if "person_probes" in defaults:
+                default_probes = self.probes(defaults["person_probes"], ("defaults", "person_probes"))
         raw = document.get("departments")
         if not isinstance(raw, dict) or not raw:
             self.bad(("departments",), "required: a mapping of department id -> rights")
@@ -183,7 +207,7 @@ class _Checker:
         seen_tokens: dict[bytes, str] = {}
         for name, item in raw.items():
             where = ("departments", name)
-            dept = self.department(str(name), item, where, default_rate)
+            dept = self.department(str(name), item, where, default_rate, default_probes)
             if dept is None:
                 continue
             departments[dept.department] = dept
@@ -199,8 +223,8 @@ class _Checker:
                 seen_tokens[token.digest] = dept.department
         return Policy(self.source, departments, by_certificate)
 
-    def department(self, name: str, item: Any, where: tuple[Any, ...],
-                   default_rate: Rate | None) -> DepartmentPolicy | None:
+    def department(self, name: str, item: Any, where: tuple[Any, ...], default_rate: Rate | None,
+                   default_probes: ProbeLimit | None = DEFAULT_PERSON_PROBES) -> DepartmentPolicy | None:
         if not _ID.match(name):
             self.bad(where, "a department id is lower-case letters, digits and _")
         elif self.known_departments is not None and name not in self.known_departments:
@@ -224,8 +248,10 @@ class _Checker:
         if not certificates and not tokens:
             self.bad(where, "needs at least one of certificates, tokens (else it can never be identified)")
         rate = self.rate(item["rate"], (*where, "rate")) if "rate" in item else default_rate
+        probes = (self.probes(item["person_probes"], (*where, "person_probes")) if "person_probes" in item
+                  else default_probes)
         return DepartmentPolicy(name, frozenset(certificates), tokens, frozenset(scenes),
-                                frozenset(matters), registry, rate)
+                                frozenset(matters), registry, rate, probes)
 
     def tokens(self, value: Any, where: tuple[Any, ...]) -> tuple[Token, ...]:
         if value is None:
@@ -265,6 +291,23 @@ class _Checker:
             else:
                 numbers.append(float(number))
         return Rate(numbers[0], numbers[1]) if len(numbers) == 2 else None
+
+    def probes(self, value: Any, where: tuple[Any, ...]) -> ProbeLimit | None:
+        if value is None:
+            return None  # explicitly unlimited
+        if not isinstance(value, dict):
+            self.bad(where, "a mapping {limit, window_seconds}, or null for no limit")
+            return DEFAULT_PERSON_PROBES
+        self.unknown_keys(value, _PROBE_KEYS, where)
+        limit = value.get("limit", DEFAULT_PERSON_PROBES.limit)
+        window = value.get("window_seconds", DEFAULT_PERSON_PROBES.window_seconds)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            self.bad((*where, "limit"), "a whole number of at least 1")
+            limit = DEFAULT_PERSON_PROBES.limit
+        if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
+            self.bad((*where, "window_seconds"), "a positive number of seconds")
+            window = DEFAULT_PERSON_PROBES.window_seconds
+        return ProbeLimit(limit, float(window))
 
     def strings(self, value: Any, where: tuple[Any, ...]) -> list[str]:
         if value is None:

@@ -30,7 +30,9 @@ STREAM_WINDOW = 256  # stream items decided ahead of the one being answered
 # A long stream logs and counts its answers every this many, or at least this often (metrics stay live).
 STREAM_TALLY, STREAM_TALLY_SECONDS = 1000, 5.0
 # A stream item's position and its answer-to-be, its error, or None at the end of the stream.
-StreamSlot = tuple[int, Callable[[], pb.CheckResponse] | CheckdError | None]
+StreamSlot = tuple[int, Callable[[], pb.CheckResponse] | Exception | None]
+# How long a stream's reader and consumer wait on each other before looking whether the call is over.
+STREAM_WAIT_SECONDS = 0.25
 _ENTRY_ENUM_FIELDS = ("id_type", "subject_type")
 _ENTRY_TEXT_FIELDS = [f for f in reg.EntryInput.DESCRIPTOR.fields if f.name not in _ENTRY_ENUM_FIELDS]
 
@@ -75,55 +77,68 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         tally.close()
         return response
 
+    @guarded
     def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],  # noqa: N802
                     context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
         """A stream of checks, answered in order; a bad item ends the stream naming its position.
 
         A reader thread decides and queues items while earlier ones are being committed, so a
-        burst shares group commits instead of paying one commit per item.
+        burst shares group commits instead of paying one commit per item. Both sides wait with
+        timeouts and stop once the call is over (cancelled, past its deadline, the client gone,
+        or answered), so an abandoned stream frees its worker and its --max-concurrent-rpcs slot.
         """
         window: queue.Queue[StreamSlot] = queue.Queue(maxsize=STREAM_WINDOW)
+        over = threading.Event()  # set when the call terminates or the consumer stops
+        context.add_callback(over.set)
 
-        def put(slot: StreamSlot) -> None:
-            while context.is_active():  # a cancelled call must not leave the reader blocked
+        def put(slot: StreamSlot) -> bool:
+            while not over.is_set():  # nobody will take it once the call is over
                 with contextlib.suppress(queue.Full):
-                    window.put(slot, timeout=0.5)
-                    return
+                    window.put(slot, timeout=STREAM_WAIT_SECONDS)
+                    return True
+            return False
 
         def read() -> None:
             position = -1
             try:
                 for item in request_iterator:
                     position += 1
-                    if deadline_passed(context):
-                        break
+                    if over.is_set() or deadline_passed(context):
+                        return
                     if isinstance(item, Undecodable):
                         raise InvalidArgument([Violation("(request)", f"not a valid {item.type_name}")])
-                    put((position, self._checker.check_async(item, tally)))
-            except CheckdError as exc:
+                    if not put((position, self._checker.check_async(item, tally))):
+                        return
+            except grpc.RpcError:  # the caller went away; nothing more to answer
+                return
+            except Exception as exc:  # handed to the consumer, which answers it under `guarded`
                 put((position, exc))
                 return
-            except grpc.RpcError:  # the caller went away; nothing more to answer
-                pass
             put((position, None))
 
         tally = self._checker.tally()
         threading.Thread(target=read, name="stream-reader", daemon=True).start()
         try:
-            yield from self._answers(window, tally, context)
+            yield from self._answers(window, tally, context, over)
         finally:
+            over.set()  # the reader stops at its next item or queue wait
             tally.close()
 
     @staticmethod
-    def _answers(window: queue.Queue[StreamSlot], tally: Tally,
-                 context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
+    def _answers(window: queue.Queue[StreamSlot], tally: Tally, context: grpc.ServicerContext,
+                 over: threading.Event) -> Iterator[pb.CheckResponse]:
         """The stream's answers in order, as the reader queued them, tallied in steps."""
         while True:
-            position, slot = window.get()
+            try:
+                position, slot = window.get(timeout=STREAM_WAIT_SECONDS)
+            except queue.Empty:
+                if over.is_set() or not context.is_active():
+                    return  # cancelled, past its deadline or disconnected: nobody to answer
+                continue
             if slot is None:
                 return
             try:
-                if isinstance(slot, CheckdError):
+                if isinstance(slot, Exception):
                     raise slot
                 yield slot()
                 if tally.due(STREAM_TALLY, STREAM_TALLY_SECONDS):
@@ -132,8 +147,6 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 abort(context, InvalidArgument(
                     [Violation(f"stream[{position}].{v.field}", v.description) for v in exc.violations]
                 ))
-            except CheckdError as exc:
-                abort(context, exc)
 
     @guarded
     def SubmitFeedback(self, request: pb.FeedbackRequest,  # noqa: N802

@@ -17,6 +17,10 @@ CST = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
 PLAN_CHECKS_PER_YEAR = 1_500_000  # the plan's 2025 indicator (协同核查量)
 MAX_MONTHS = 120
 DEFAULT_OVERDUE_DAYS = 30
+# The dates statistics accept: month windows, UTC+8 conversions and overdue cut-offs computed from
+# them stay inside the calendar Python and the stores represent (year 1 minus 8 hours is not).
+MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
+MAX_OVERDUE_DAYS = 36_500  # a century; more cannot be meant
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,19 +140,32 @@ def parse_as_of(text: str, field_name: str = "as_of") -> dt.datetime | None:
     if not text:
         return None
     try:
-        if len(text) == 10:
-            return _cst_midnight(dt.date.fromisoformat(text) + dt.timedelta(days=1))
+        whole_day = len(text) == 10
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
         raise InvalidArgument([Violation(field_name, f"{text[:40]!r} is not an ISO date or timestamp")]) \
             from None
+    problem = _out_of_range(moment.date())
+    if problem:
+        raise InvalidArgument([Violation(field_name, problem)])
+    if whole_day:
+        return _cst_midnight(moment.date() + dt.timedelta(days=1))
     return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def check_overdue_days(days: int, field_name: str = "overdue_days") -> None:
-    """Reject a negative number of days, naming the field."""
+    """Reject a negative or absurdly large number of days, naming the field."""
     if days < 0:
         raise InvalidArgument([Violation(field_name, "must not be negative")])
+    if days > MAX_OVERDUE_DAYS:
+        raise InvalidArgument([Violation(field_name, f"at most {MAX_OVERDUE_DAYS} days")])
+
+
+def _out_of_range(day: dt.date) -> str | None:
+    """Why a date is outside the supported calendar, or None."""
+    if MIN_DATE <= day <= MAX_DATE:
+        return None
+    return f"{day.isoformat()} is outside the supported dates {MIN_DATE} to {MAX_DATE}"
 
 
 def _date(text: str, field_name: str, problems: list[Violation]) -> dt.date | None:
@@ -156,10 +173,15 @@ def _date(text: str, field_name: str, problems: list[Violation]) -> dt.date | No
         problems.append(Violation(field_name, "required (ISO date YYYY-MM-DD)"))
         return None
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError:
         problems.append(Violation(field_name, f"{text[:40]!r} is not an ISO date YYYY-MM-DD"))
         return None
+    problem = _out_of_range(day)
+    if problem:
+        problems.append(Violation(field_name, problem))
+        return None
+    return day
 
 
 def _cst_midnight(day: dt.date) -> dt.datetime:

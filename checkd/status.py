@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
 import structlog
@@ -108,29 +109,58 @@ def guarded(handler: Callable[[Any, Any, grpc.ServicerContext], T]) -> Callable[
     """Wrap a servicer method so every failure leaves with a deliberate status.
 
     Known errors become their status; anything else is logged in full under an incident id
-    and answered INTERNAL with a fixed message, never UNKNOWN with a stack trace.
+    and answered INTERNAL with a fixed message, never UNKNOWN with a stack trace. A streaming
+    handler (a generator) gets the same boundary around its whole iteration.
     """
+    if inspect.isgeneratorfunction(handler):
+        return cast(Callable[..., T], _guarded_stream(handler))
 
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> T:
         try:
-            if isinstance(request, Undecodable):
-                raise InvalidArgument([Violation("(request)", f"not a valid {request.type_name}: "
-                                                 f"{request.reason[:200]}")])
-            if deadline_passed(context):
-                raise DeadlineExceeded("the call's deadline passed before it was processed")
+            _admit(request, context)
             return handler(self, request, context)
-        except CheckdError as exc:
-            abort(context, exc)
-        except Exception:
-            if context.code() is not None:  # already aborted on purpose
-                raise
-            incident = uuid.uuid4().hex[:12]
-            log.exception("internal_error", incident=incident, rpc=handler.__name__)
-            abort(context, _Internal(f"internal error (incident {incident})"))
+        except Exception as exc:
+            _fail(context, exc, handler.__name__)
 
     wrapper.__name__ = handler.__name__
     wrapper.__doc__ = handler.__doc__
     return wrapper
+
+
+def _guarded_stream(handler: Callable[[Any, Any, grpc.ServicerContext], Iterator[Any]]
+                    ) -> Callable[[Any, Any, grpc.ServicerContext], Iterator[Any]]:
+    """`guarded` for a handler that yields its answers: failures while iterating get a status too."""
+
+    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            _admit(request, context)
+            yield from handler(self, request, context)
+        except Exception as exc:
+            _fail(context, exc, handler.__name__)
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    return wrapper
+
+
+def _admit(request: Any, context: grpc.ServicerContext) -> None:
+    """Refuse a request that could not be decoded or whose deadline already passed."""
+    if isinstance(request, Undecodable):
+        raise InvalidArgument([Violation("(request)", f"not a valid {request.type_name}: "
+                                         f"{request.reason[:200]}")])
+    if deadline_passed(context):
+        raise DeadlineExceeded("the call's deadline passed before it was processed")
+
+
+def _fail(context: grpc.ServicerContext, exc: Exception, rpc: str) -> NoReturn:
+    """End the call for `exc`: its own status if it is ours, else INTERNAL under an incident id."""
+    if isinstance(exc, CheckdError):
+        abort(context, exc)
+    if context.code() is not None:  # already aborted on purpose
+        raise exc
+    incident = uuid.uuid4().hex[:12]
+    log.error("internal_error", incident=incident, rpc=rpc, exc_info=exc)
+    abort(context, _Internal(f"internal error (incident {incident})"))
 
 
 class _Internal(CheckdError):

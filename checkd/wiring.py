@@ -81,7 +81,7 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
         max_concurrent_rpcs=config.max_concurrent_rpcs,
         poll_seconds=config.poll_seconds,
     )
-    _secure(daemon, config, records)
+    _secure(daemon, config, records, keyer, checker, metrics)
     if signing_key is not None:
         _checkpoint(daemon, config, records, signing_key, clock)
     _observe(daemon, config, metrics, statistics, stats_store, clock)
@@ -121,7 +121,8 @@ def _checkpoint(daemon: Daemon, config: Config, records: LedgerRepository, key: 
     checkpointer.start()
 
 
-def _secure(daemon: Daemon, config: Config, records: LedgerRepository) -> None:
+def _secure(daemon: Daemon, config: Config, records: LedgerRepository, keyer: SubjectKeyer,
+            checker: Checker, metrics: Metrics) -> None:
     """TLS credentials and, with a policy file, the authentication/authorization interceptor."""
     from checkd import auth, policy, tls
 
@@ -134,7 +135,10 @@ def _secure(daemon: Daemon, config: Config, records: LedgerRepository) -> None:
         return
     catalogue = daemon.snapshots.current.catalogue
     access = policy.PolicyFile(config.policy_file, catalogue.departments, catalogue.scenes)
-    daemon.interceptors.append(auth.AuthInterceptor(access, auth.owner_lookup(records)))
+    probes = auth.PersonProbes(keyer, on_refused=metrics.person_probe_refused)
+    checker.on_decided.append(probes.decided)
+    metrics.watch_person_probes(probes.distinct)
+    daemon.interceptors.append(auth.AuthInterceptor(access, auth.owner_lookup(records), probes=probes))
 
     def reload_policy() -> None:
         try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 from typing import cast
 
 from sqlalchemy import Table, and_, case, exists, func, select, text, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from checkd.store.db import Database, utc
@@ -100,11 +101,18 @@ class StatsRepository:
         )
         restrictive = and_(FeedbackOutcomeRow.action.in_(RESTRICTIVE_ACTIONS),
                            FeedbackOutcomeRow.outcome.in_(_APPLIED))
+        # A later feedback replaces the earlier outcome of the same measure and subject of a check
+        # (the ledger keeps both): only the latest row of each counts.
+        later = aliased(FeedbackOutcomeRow)
+        superseded = exists().where(later.check_id == FeedbackOutcomeRow.check_id,
+                                    later.measure_id == FeedbackOutcomeRow.measure_id,
+                                    later.subject_id == FeedbackOutcomeRow.subject_id,
+                                    later.id > FeedbackOutcomeRow.id)
         outcomes = (
             select(CheckRow.department, FeedbackOutcomeRow.outcome, func.count(),
                    func.sum(_when(restrictive)))
             .join(CheckRow, CheckRow.check_id == FeedbackOutcomeRow.check_id)
-            .where(*in_window)
+            .where(*in_window, ~superseded)
             .group_by(CheckRow.department, FeedbackOutcomeRow.outcome)
         )
         result: dict[str, Figures] = {}

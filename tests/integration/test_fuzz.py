@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from checkd.api.v1 import check_pb2 as pb
@@ -16,7 +16,8 @@ from tests import factories
 from tests.conftest import pg_database
 from tests.daemon import RunningDaemon, start_daemon
 
-ACCEPTABLE = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND}
+ACCEPTABLE = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND,
+              grpc.StatusCode.FAILED_PRECONDITION}
 FUZZ = settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 VALID_IDS = [factories.uscc(), factories.uscc(prefix="51"), factories.resident_id()]
 
@@ -119,3 +120,72 @@ def test_registry_survives_anything(fuzzed: RunningDaemon, entries: list[reg.Ent
     _call(fuzzed.registry.GetSubject, reg.GetSubjectRequest(id=subject, id_type=id_type))
     _call(fuzzed.registry.RevokeEntry, reg.RevokeEntryRequest(entry_id=subject, reason=subject,
                                                               document_no=subject))
+
+
+# Dates as a department system or a typo sends them: edges of the calendar, other formats, junk.
+date_texts = st.one_of(
+    st.dates().map(lambda d: d.isoformat()),
+    st.sampled_from(["", " ", "0001-01-01", "9999-12-31", "9999-12-30", "1969-12-31", "2026-02-29",
+                     "2024-02-29", "2026-13-01", "2026-00-10", "2026-1-5", "20260105", "2026-06-16T07:00",
+                     "2026-06-16T07:00:00+08:00", "9999-12-31T23:59:59", "0001-01-01T00:00:00+14:00",
+                     "9999-12-31T23:59:59-14:00", "2026-06-16 07:00:00Z", "\x00", "２０２６-０１-０１"]),
+    st.datetimes(timezones=st.one_of(st.none(), st.timezones())).map(lambda t: t.isoformat()),
+    texts,
+)
+ints32 = st.one_of(st.integers(min_value=-(2**31), max_value=2**31 - 1), st.integers(-2, 400))
+catalogue_words = st.one_of(texts, st.sampled_from(["market_regulation", "administrative_licensing",
+                                                     "public_resource_trading", "food_licence"]))
+
+
+@FUZZ
+@example(from_date="0001-01-01", to_date="0001-01-01", department="", overdue_days=0, as_of="")
+@example(from_date="2026-01-01", to_date="9999-12-31", department="\x00", overdue_days=2**31 - 1,
+         as_of="9999-12-31")
+@example(from_date="2026-01-01", to_date="2026-12-31", department="", overdue_days=0,
+         as_of="0001-01-01T00:00:00+14:00")
+@given(from_date=date_texts, to_date=date_texts, department=catalogue_words, overdue_days=ints32,
+       as_of=date_texts)
+def test_stats_survives_anything(fuzzed: RunningDaemon, from_date: str, to_date: str, department: str,
+                                 overdue_days: int, as_of: str) -> None:
+    """Random, extreme and malformed statistics requests: OK or INVALID_ARGUMENT naming the field."""
+    _call(fuzzed.registry.Stats, reg.StatsRequest(from_date=from_date, to_date=to_date, department=department,
+                                                  overdue_days=overdue_days, as_of=as_of))
+
+
+@FUZZ
+@given(department=catalogue_words, scene=catalogue_words, matter=catalogue_words)
+def test_get_catalogue_survives_anything(fuzzed: RunningDaemon, department: str, scene: str,
+                                         matter: str) -> None:
+    """Random catalogue filters: the narrowed view or INVALID_ARGUMENT."""
+    _call(fuzzed.registry.GetCatalogue, reg.GetCatalogueRequest(department=department, scene=scene,
+                                                                matter=matter))
+
+
+@FUZZ
+@given(entry_id=texts, reason=texts, document_no=texts, kind=st.one_of(texts, st.sampled_from(
+    ["repair", "objection", "REPAIR", " repair"])), subject=texts, id_type=enums)
+def test_revoke_and_get_subject_survive_anything(fuzzed: RunningDaemon, entry_id: str, reason: str,
+                                                 document_no: str, kind: str, subject: str,
+                                                 id_type: int) -> None:
+    """Random revocations and subject look-ups: NOT_FOUND, FAILED_PRECONDITION or INVALID_ARGUMENT."""
+    _call(fuzzed.registry.RevokeEntry, reg.RevokeEntryRequest(entry_id=entry_id, reason=reason,
+                                                              document_no=document_no, kind=kind))
+    _call(fuzzed.registry.GetSubject, reg.GetSubjectRequest(id=subject, id_type=id_type))
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.just(None))
+def test_reload_keeps_serving(fuzzed: RunningDaemon, _: None) -> None:
+    """Reload between fuzzed calls: OK, and the daemon keeps answering."""
+    assert _call(fuzzed.registry.Reload, reg.ReloadRequest()) is grpc.StatusCode.OK
+
+
+def test_registry_garbage_bytes_are_invalid_argument(fuzzed: RunningDaemon) -> None:
+    """Bytes that are not a protobuf message, on every registry RPC: INVALID_ARGUMENT."""
+    for method in ("UpsertEntries", "RevokeEntry", "GetSubject", "Stats", "GetCatalogue", "Reload"):
+        call = fuzzed.channel.unary_unary(f"/checkd.v1.RegistryService/{method}",
+                                          request_serializer=None, response_deserializer=None)
+        for garbage in (b"\xff\xff\xff\xff", b"\x0a\x05ab"):
+            with pytest.raises(grpc.RpcError) as caught:
+                call(garbage, timeout=10)
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (method, caught.value)

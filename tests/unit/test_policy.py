@@ -9,7 +9,16 @@ import pytest
 
 from checkd.auth import RateLimiter
 from checkd.catalogue import load_catalogue
-from checkd.policy import PolicyError, PolicyFile, Rate, hash_token, load_policy, parse_policy
+from checkd.policy import (
+    DEFAULT_PERSON_PROBES,
+    PolicyError,
+    PolicyFile,
+    ProbeLimit,
+    Rate,
+    hash_token,
+    load_policy,
+    parse_policy,
+)
 from checkd.tls import is_loopback
 from tests.daemon import ROOT
 
@@ -143,7 +152,9 @@ def test_rate_limiter_spends_and_refills_per_department() -> None:
     now[0] = 0.5  # one token back
     assert limiter.take("a", rate) and not limiter.take("a", rate)
     now[0] = 100.0
-    assert limiter.take("a", rate, cost=50)  # a call larger than the burst costs the burst
+    assert limiter.take("a", rate, cost=50)  # a call larger than the burst passes on a full bucket ...
+    assert not limiter.take("a", rate)
+    now[0] = 110.0  # ... and owes its whole cost: 20 tokens back leave the bucket still in debt
     assert not limiter.take("a", rate)
     assert limiter.take("c", None, cost=1e9)
 
@@ -152,3 +163,19 @@ def test_loopback_addresses() -> None:
     """Only loopback binds may run in plain text without --insecure."""
     assert all(is_loopback(a) for a in ("127.0.0.1:1", "127.9.9.9:0", "localhost:5", "[::1]:50051"))
     assert not any(is_loopback(a) for a in ("0.0.0.0:1", "[::]:1", "10.0.0.1:1", "checkd.example:1"))
+
+
+def test_person_probe_limits_default_and_override() -> None:
+    """Every department gets the safe default probe limit unless the policy sets one (or null)."""
+    limited = "    rate: null\n    person_probes: {limit: 50, window_seconds: 600}\n"
+    text = GOOD.replace("    rate: null\n", limited)
+    text = text.replace("    registry: true\n", "    registry: true\n    person_probes: null\n")
+    policy = parse_policy(text, "policy.yaml", CATALOGUE.departments, CATALOGUE.scenes)
+    assert policy.departments["market_regulation"].person_probes == ProbeLimit(50, 600.0)
+    assert policy.departments["credit_office"].person_probes is None
+    assert parse_policy(GOOD, "p", CATALOGUE.departments).departments["market_regulation"].person_probes \
+        == DEFAULT_PERSON_PROBES
+    bad = GOOD.replace("    rate: null\n", "    rate: null\n    person_probes: {limit: 0, window: 5}\n")
+    found = problems_of(bad)
+    assert any("person_probes.limit: a whole number" in p for p in found), found
+    assert any("person_probes.window: unknown key" in p for p in found), found
