@@ -46,13 +46,15 @@ class RunningDaemon:
         return self.process.wait(timeout)
 
 
-def start_daemon(db_url: str, workdir: Path, *extra: str, sample: bool = False,
+def start_daemon(db_url: str, workdir: Path, *extra: str, sample: bool | None = False,
                  env: dict[str, str] | None = None, serving: bool = True) -> RunningDaemon:
     """Run `checkd serve` on port 0 and (unless `serving` is False) wait until its health says SERVING.
 
-    `sample` passes --sample (seed an empty store with the bundled lists), else --no-sample.
+    `sample`: True passes --sample (seed an empty store with the bundled lists), False --no-sample,
+    None neither (the daemon's own rule: only the embedded default store is seeded).
     """
-    process, port, log_path = launch(db_url, workdir, *extra, "--sample" if sample else "--no-sample",
+    flags = {True: ("--sample",), False: ("--no-sample",), None: ()}[sample]
+    process, port, log_path = launch(db_url, workdir, *extra, *flags,
                                      env={"CHECKD_SECRET": TEST_SECRET, **(env or {})})
     daemon = RunningDaemon(process, port, log_path)
     if serving:
