@@ -60,6 +60,7 @@ class _BoundedServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # the default backlog of 5 would stall probes behind a few slow clients
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
                  tls: ssl.SSLContext | None) -> None:
