@@ -95,8 +95,8 @@ class Database:
     def get_metas(self, keys: tuple[str, ...]) -> dict[str, str]:
         """Several store-wide settings read together (one consistent snapshot); absent keys are left out."""
         with self.transaction() as session:
-            return dict(session.execute(select(MetaRow.key, MetaRow.value).where(MetaRow.key.in_(keys)))
-                        .tuples().all())
+            rows = session.execute(select(MetaRow.key, MetaRow.value).where(MetaRow.key.in_(keys)))
+            return {key: value for key, value in rows}
 
     def set_meta_if_absent(self, key: str, value: str) -> str:
         """Set a setting unless present; return the value in force."""
