@@ -210,8 +210,13 @@ def start_server(name: str, args: Sequence[str], workdir: Path, timeout: float =
         time.sleep(0.02)
     port = int(port_file.read_text())
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
-                                                          timeout=timeout, wait_for_ready=True)
+        # checkd binds before it loads the index and says NOT_SERVING until then: poll for SERVING.
+        while True:
+            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
+                                                              timeout=timeout, wait_for_ready=True)
+            if answer.status == health_pb2.HealthCheckResponse.SERVING or time.perf_counter() > deadline:
+                break
+            time.sleep(0.02)
     cold = time.perf_counter() - started
     if answer.status != health_pb2.HealthCheckResponse.SERVING:
         process.kill()

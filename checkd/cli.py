@@ -37,7 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the daemon")
     serve.add_argument("--listen", default=DEFAULT_LISTEN, help="HOST:PORT (port 0: any free port)")
     _store_options(serve)
-    serve.add_argument("--no-sample", action="store_true", help="do not seed an empty store")
+    sample = serve.add_mutually_exclusive_group()
+    sample.add_argument("--sample", action="store_true", default=None,
+                        help="seed an empty store with the bundled sample lists (default: only the "
+                        f"embedded {DEFAULT_DB})")
+    sample.add_argument("--no-sample", action="store_true", help="never seed the sample lists")
     serve.add_argument("--max-batch", type=int, default=1000)
     serve.add_argument("--workers", type=int, default=16)
     serve.add_argument("--max-concurrent-rpcs", type=int, default=256,
@@ -207,7 +211,8 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         config = Config(
             listen=args.listen, db_url=args.db, rules_dir=args.rules, secret_file=args.secret_file,
-            secret=secret_from_env(), load_sample=not args.no_sample, max_batch=args.max_batch,
+            secret=secret_from_env(), load_sample=False if args.no_sample else args.sample,
+            max_batch=args.max_batch,
             workers=args.workers, max_concurrent_rpcs=args.max_concurrent_rpcs, grace_seconds=args.grace,
             poll_seconds=args.poll,
             port_file=args.port_file, log_format=args.log_format, tls_cert=args.tls_cert,
@@ -234,7 +239,17 @@ def _serve(args: argparse.Namespace) -> int:
     if config.ops_port_file is not None and daemon.ops is not None:
         config.ops_port_file.write_text(str(daemon.ops.port))  # before the gRPC port file: tests wait on it
     if config.port_file is not None:
-        config.port_file.write_text(str(port))
+        config.port_file.write_text(str(port))  # bound: probes get NOT_SERVING while the index loads
+    try:
+        daemon.load()
+    except ImportRejected as exc:
+        daemon.stop(0)
+        _print_rejected(exc, "checkd: cannot start: sample data rejected")
+        return EXIT_FAILED
+    except (CheckdError, ValueError, OSError) as exc:
+        daemon.stop(0)
+        print(f"checkd: cannot start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
     def stop(*_: object) -> None:
         threading.Thread(target=daemon.stop, args=(config.grace_seconds,), daemon=True).start()
@@ -425,21 +440,22 @@ def _rekey(args: argparse.Namespace) -> int:
     from checkd.ledger import Ledger
     from checkd.pii import SubjectKeyer, load_secret
     from checkd.rekeying import rekey
-    from checkd.store import Database, LedgerRepository
+    from checkd.store import LedgerRepository
+    from checkd.store.db import StoreMissing, open_existing
     from checkd.store.rekey import RekeyRefused
     from checkd.wiring import KEY_FINGERPRINT, utc_now
 
     try:
         old = SubjectKeyer(load_secret(args.old_secret_file, create=False))
         new = SubjectKeyer(load_secret(args.new_secret_file))
-        database = Database(args.db)
+        database = open_existing(args.db)
         repository = LedgerRepository(database)
         ledger = Ledger(repository, utc_now, algorithm=chain_algorithm(database, repository, None))
         report = rekey(ledger, KEY_FINGERPRINT, old, new, f"cli:{getpass.getuser()}@{socket.gethostname()}")
     except CheckdError as exc:
         print(f"checkd rekey: {exc.message}; nothing was changed", file=sys.stderr)
         return EXIT_FAILED
-    except (RekeyRefused, ValueError, OSError) as exc:
+    except (RekeyRefused, StoreMissing, ValueError, OSError) as exc:
         print(f"checkd rekey: {exc}; nothing was changed", file=sys.stderr)
         return EXIT_FAILED
     print(f"re-keyed {report.persons} persons ({report.entries} entries, {report.relations} relations); "
@@ -528,7 +544,8 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     from checkd.derived import row_checkers
     from checkd.errors import CheckdError
     from checkd.ledger import verify
-    from checkd.store import CheckpointRepository, Database, EntryRepository, LedgerRepository
+    from checkd.store import CheckpointRepository, EntryRepository, LedgerRepository
+    from checkd.store.db import open_existing
 
     anchors, receipts = _seq_hash(args.anchor, "--anchor"), _seq_hash(args.receipt, "--receipt")
     if anchors is None or receipts is None:
@@ -539,7 +556,7 @@ def _ledger_verify(args: argparse.Namespace) -> int:
         print(f"checkd ledger verify: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        database = Database(args.db)
+        database = open_existing(args.db)
         records = LedgerRepository(database)
         algorithm = cp.stored_chain_algorithm(database)
         stored = CheckpointRepository(database).all()

@@ -19,7 +19,9 @@ class Config:
     rules_dir: Path = Path("rules")
     secret_file: Path = Path("var/checkd.secret")
     secret: str | None = None  # from CHECKD_SECRET; wins over secret_file
-    load_sample: bool = True  # seed an empty store with the bundled sample lists
+    # Seed an empty store with the bundled sample lists: True (--sample), False (--no-sample), or
+    # None: only the embedded default store (README's first command); a real store never gets them.
+    load_sample: bool | None = None
     max_batch: int = 1000
     workers: int = 16
     max_concurrent_rpcs: int = 256
@@ -65,6 +67,9 @@ class Config:
         if problems:
             raise ValueError("; ".join(problems))
 
+    def sample_wanted(self) -> bool:
+        """Whether an empty store is seeded with the sample lists (the rule of `load_sample`)."""
+        return self.db_url == DEFAULT_DB if self.load_sample is None else self.load_sample
 
     def _security_problems(self) -> list[str]:
         from checkd.tls import is_loopback
@@ -84,6 +89,12 @@ class Config:
         if self.tls_cert is None and not self.insecure and plain_on_network:
             problems.append(f"--listen: {self.listen} is not a loopback address; plain text there needs "
                             "--insecure (or serve TLS with --tls-cert/--tls-key)")
+        ops_on_network = self.ops_listen is not None and not is_loopback(self.ops_listen)
+        if self.tls_cert is None and not self.insecure and ops_on_network:
+            problems.append(f"--ops-listen: {self.ops_listen} is not a loopback address; plain text there "
+                            "needs --insecure (or serve TLS with --tls-cert/--tls-key)")
+        if not problems and self.tls_cert is not None and self.tls_key is not None:
+            problems.extend(_key_pair_problems(self.tls_cert, self.tls_key))
         return problems
 
     def _evidence_problems(self) -> list[str]:
@@ -95,6 +106,14 @@ class Config:
         if self.checkpoint_records < 1:
             problems.append("--checkpoint-records: must be at least 1")
         return problems
+
+
+def _key_pair_problems(cert: Path, key: Path) -> list[str]:
+    """A certificate and key that do not belong together, named both, before anything binds."""
+    from checkd.tls import check_key_pair
+
+    problem = check_key_pair(cert, key)
+    return [] if problem is None else [f"--tls-cert/--tls-key: {problem}"]
 
 
 def secret_from_env() -> str | None:

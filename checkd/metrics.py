@@ -163,7 +163,8 @@ class _LiveCollector(Collector):
                                         labels=["version"])
             version.add_metric([figures.data_version], _version_number(figures.data_version))
             yield version
-            yield _gauge("checkd_data_age_seconds", "Seconds since the data was last confirmed current.",
+            yield _gauge("checkd_data_age_seconds",
+                         "Seconds since the source (an import or upsert) last confirmed the data.",
                          figures.data_age_seconds)
             catalogue = GaugeMetricFamily("checkd_catalogue_info", "Catalogue version in force.",
                                           labels=["version"])

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import ssl
+import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,7 +25,82 @@ class Readiness:
     """The answer of /readyz: ready or not, with each condition's finding."""
 
     ready: bool
-    checks: dict[str, str]
+    checks: dict[str, str]  # each condition's status: what any probe may see
+    # Why a condition failed (store errors name hosts): for the log only, never served.
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+IDLE_TIMEOUT_SECONDS = 5.0  # a connection silent this long (mid-request or between requests) is closed
+MAX_CONNECTIONS = 32  # connections served at once; more are closed at once (probes retry)
+
+
+def ops_tls(cert: Path | None, key: Path | None, client_ca: Path | None = None) -> ssl.SSLContext | None:
+    """TLS for the ops listener with the daemon's certificate and key, when it serves TLS.
+
+    With a client CA, a client certificate is asked for but not required: probes need none,
+    and off loopback /metrics (department names) is served only to a verified one.
+    """
+    from checkd.tls import server_context
+
+    if cert is None or key is None:
+        return None
+    context = server_context(cert, key)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(client_ca)
+    return context
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS of them, and no raw tracebacks on stderr.
+
+    The standard server starts a thread for every connection without limit and prints a
+    traceback for every client that goes away mid-answer, which breaks a JSON log line by line.
+    """
+
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128  # the default backlog of 5 would stall probes behind a few slow clients
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
+                 tls: ssl.SSLContext | None) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._tls = tls
+
+    def get_request(self) -> tuple[Any, Any]:
+        """Accept; with TLS, wrap without the handshake, which runs (with its timeout) in the thread."""
+        connection, address = super().get_request()
+        if self._tls is not None:
+            connection = self._tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve on a thread of its own while a slot is free; else close the connection at once."""
+        if not self._slots.acquire(blocking=False):
+            log.warning("ops_connection_refused", reason="too many connections", limit=MAX_CONNECTIONS)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve one connection and free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One structured event instead of a traceback: a client that went away is routine."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError, ssl.SSLError, OSError)):
+            log.debug("ops_connection_dropped", error=type(error).__name__)
+        else:
+            log.error("ops_connection_failed", error=type(error).__name__, detail=str(error))
 
 
 class OpsServer:
@@ -31,24 +109,29 @@ class OpsServer:
     A saturated gRPC worker pool or a long ledger queue never delays a health probe or a scrape.
     """
 
-    def __init__(self, listen: str, metrics: Metrics, readiness: Callable[[], Readiness]) -> None:
+    def __init__(self, listen: str, metrics: Metrics, readiness: Callable[[], Readiness],
+                 tls: ssl.SSLContext | None = None) -> None:
         host, _, port = listen.rpartition(":")
         self._address = (host.strip("[]") or "127.0.0.1", int(port))
+        from checkd.tls import is_loopback
+
+        # Off loopback, /metrics (which names departments) needs a verified client certificate.
+        self._metrics_open = is_loopback(listen)
         self._metrics = metrics
         self._readiness = readiness
+        self._tls = tls
         self._draining = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
 
     def start(self) -> int:
         """Bind and serve in a background thread; return the bound port."""
-        server = ThreadingHTTPServer(self._address, _handler_class(self))
-        server.daemon_threads = True
+        server = _BoundedServer(self._address, _handler_class(self), self._tls)
         self._server = server
         self.port = server.server_address[1]
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="ops-http",
                          daemon=True).start()
-        log.info("ops_serving", address=f"{self._address[0]}:{self.port}")
+        log.info("ops_serving", address=f"{self._address[0]}:{self.port}", tls=self._tls is not None)
         return self.port
 
     def mark_draining(self) -> None:
@@ -67,6 +150,11 @@ class OpsServer:
             return Readiness(False, {"draining": "the daemon is stopping"})
         return self._readiness()
 
+    def may_scrape(self, connection: Any) -> bool:
+        """Whether this connection may read /metrics: on loopback, or with a verified client certificate."""
+        verified = isinstance(connection, ssl.SSLSocket) and bool(connection.getpeercert())
+        return self._metrics_open or verified
+
     def metrics_text(self) -> bytes:
         """The current metrics exposition."""
         return self._metrics.exposition()
@@ -78,6 +166,13 @@ def _handler_class(ops: OpsServer) -> type[BaseHTTPRequestHandler]:
 
         server_version = "checkd-ops"
         protocol_version = "HTTP/1.1"
+        timeout = IDLE_TIMEOUT_SECONDS  # socket timeout: an idle or slow client is let go
+
+        def setup(self) -> None:
+            """With TLS, shake hands here, on this connection's thread and under its timeout."""
+            super().setup()
+            if isinstance(self.connection, ssl.SSLSocket):
+                self.connection.do_handshake()
 
         def do_GET(self) -> None:
             """Answer one GET."""
@@ -90,10 +185,15 @@ def _handler_class(ops: OpsServer) -> type[BaseHTTPRequestHandler]:
                     body = json.dumps({"ready": found.ready, "checks": found.checks},
                                       ensure_ascii=False).encode() + b"\n"
                     self._send(200 if found.ready else 503, body, "application/json")
+                elif path == "/metrics" and not ops.may_scrape(self.connection):
+                    self._send(403, b"/metrics off loopback needs a client certificate (--tls-client-ca)\n",
+                               "text/plain; charset=utf-8")
                 elif path == "/metrics":
                     self._send(200, ops.metrics_text(), CONTENT_TYPE_LATEST)
                 else:
                     self._send(404, b"not found\n", "text/plain; charset=utf-8")
+            except OSError:
+                raise  # the client went away: nobody to answer (the server logs one event)
             except Exception:  # a probe must get an answer, never a dropped connection
                 log.exception("ops_request_failed", path=path)
                 self._send(500, b"internal error\n", "text/plain; charset=utf-8")
@@ -114,26 +214,33 @@ def _handler_class(ops: OpsServer) -> type[BaseHTTPRequestHandler]:
 def readiness_probe(loaded: Callable[[], bool], store_problem: Callable[[], str | None],
                     data_age: Callable[[], float | None],
                     max_data_age: float | None) -> Callable[[], Readiness]:
-    """Compose /readyz: catalogue and index loaded, store reachable, data not older than allowed."""
+    """Compose readiness: catalogue and index loaded, store writable, data not older than allowed.
+
+    The statuses say what failed, not why in detail: an unauthenticated probe sees no database
+    host or driver message (those go to the log through `detail`).
+    """
     def probe() -> Readiness:
         checks: dict[str, str] = {}
+        detail: dict[str, str] = {}
         ready = True
         if loaded():
             checks["snapshots"] = "ok"
         else:
-            checks["snapshots"] = "catalogue and index are not loaded yet"
+            checks["snapshots"] = "loading"
             ready = False
         problem = store_problem()
-        checks["store"] = problem or "ok"
-        ready = ready and problem is None
+        checks["store"] = "ok" if problem is None else "unavailable"
+        if problem is not None:
+            detail["store_problem"] = problem
+            ready = False
         age = data_age()
         if age is None:
             checks["data_age"] = "unknown"
         elif max_data_age is not None and age > max_data_age:
-            checks["data_age"] = (f"stale: {age:.0f}s since the data was last confirmed "
+            checks["data_age"] = (f"stale: {age:.0f}s since the source last confirmed the data "
                                   f"(max {max_data_age:.0f}s)")
             ready = False
         else:
             checks["data_age"] = f"ok: {age:.1f}s"
-        return Readiness(ready, checks)
+        return Readiness(ready, checks, detail)
     return probe

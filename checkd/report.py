@@ -173,9 +173,9 @@ def _run(command: str, compute: Callable[[], str]) -> int:
 
 
 def _repository(url: str) -> StatsRepository:
-    from checkd.store import Database
+    from checkd.store.db import open_existing
 
-    repository = StatsRepository(Database(url))
+    repository = StatsRepository(open_existing(url))
     repository.ensure_indexes()
     return repository
 

@@ -1,4 +1,4 @@
-"""The gRPC server: services, health, reflection, data refresh, graceful stop."""
+"""The gRPC server: services, health, reflection, data refresh, readiness, graceful stop."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import structlog
@@ -13,10 +14,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from checkd.api.v1 import check_pb2, registry_pb2
+from checkd.errors import Unavailable
 from checkd.ledger import Ledger
-from checkd.ops_http import OpsServer
+from checkd.ops_http import OpsServer, Readiness
 from checkd.service import CheckService, RegistryService
 from checkd.snapshots import Snapshots
+from checkd.status import abort
 from checkd.store import Database
 from checkd.wire import service_handler
 
@@ -42,6 +45,10 @@ class Daemon:
     max_concurrent_rpcs: int
     poll_seconds: float
     health: health.HealthServicer = field(default_factory=health.HealthServicer)
+    # The one readiness source: gRPC health follows it and /readyz shows it (set by wiring).
+    readiness: Callable[[], Readiness] | None = None
+    readiness_seconds: float = 1.0  # how often health is re-evaluated
+    after_load: list[Callable[[], None]] = field(default_factory=list)  # run once the first load is in
     ops: OpsServer | None = None  # the HTTP ops listener, when configured
     # Server interceptors, outermost first; wiring appends (auth, ops, ...) before start().
     interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
@@ -52,13 +59,19 @@ class Daemon:
     _server: grpc.Server | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _stopped: threading.Event = field(default_factory=threading.Event)
+    _ready: Readiness | None = None  # the latest finding of the readiness watcher
+    _evaluating: threading.Lock = field(default_factory=threading.Lock)  # one readiness probe at a time
 
     def start(self) -> int:
-        """Bind, serve, and report SERVING once catalogue and index are loaded; return the port."""
+        """Bind and serve with health NOT_SERVING (other calls: UNAVAILABLE "starting"); return the port.
+
+        Probes get an answer during a long cold start instead of a refused connection; load()
+        brings the first snapshot in, and the readiness watcher then reports SERVING.
+        """
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rpc"),
             maximum_concurrent_rpcs=self.max_concurrent_rpcs,
-            interceptors=list(self.interceptors),
+            interceptors=[*self.interceptors, _StartingGate(lambda: self.snapshots.loaded)],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
         )
         server.add_generic_rpc_handlers((
@@ -79,17 +92,58 @@ class Daemon:
             raise OSError(f"cannot bind {self.listen}")
         server.start()
         self._server = server
-        if self.snapshots.loaded:
-            self._set_health(serving=True)
         if self.ops is not None:
             self.ops.start()
+        host = self.listen.rsplit(":", 1)[0]
+        log.info("listening", address=f"{host}:{self.port}", tls=self.credentials is not None)
+        return self.port
+
+    def load(self) -> None:
+        """Load the first catalogue and index, run the after-load steps, then follow readiness."""
+        if not self.snapshots.loaded:
+            self.snapshots.reload()
+        for step in self.after_load:  # e.g. seeding the sample lists, which needs the catalogue
+            step()
+        self.check_readiness()
         threading.Thread(target=self._poll_data, name="data-poll", daemon=True).start()
+        threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
         host = self.listen.rsplit(":", 1)[0]
         log.info("serving", address=f"{host}:{self.port}", tls=self.credentials is not None,
                  catalogue_version=self.snapshots.current.catalogue.version,
                  data_version=self.snapshots.current.index.version,
                  entries=self.snapshots.current.index.size)
-        return self.port
+
+    def current_readiness(self) -> Readiness:
+        """Readiness evaluated now (moving gRPC health with it): what /readyz answers.
+
+        While another evaluation is under way (a store probe may wait on a lock), the latest
+        finding is answered instead of queueing a second probe behind it.
+        """
+        if not self.snapshots.loaded:
+            return Readiness(False, {"snapshots": "loading"})
+        if not self._evaluating.acquire(blocking=False):
+            return self._ready or Readiness(False, {"snapshots": "loading"})
+        try:
+            return self._evaluate()
+        finally:
+            self._evaluating.release()
+
+    def check_readiness(self) -> Readiness:
+        """Evaluate readiness now and move gRPC health with it; log each change."""
+        with self._evaluating:
+            return self._evaluate()
+
+    def _evaluate(self) -> Readiness:
+        if self.readiness is None:
+            found = Readiness(self.snapshots.loaded, {"snapshots": "ok" if self.snapshots.loaded
+                                                      else "loading"})
+        else:
+            found = self.readiness()
+        previous, self._ready = self._ready, found
+        if previous is None or previous.ready != found.ready:
+            self._set_health(serving=found.ready)
+            log.info("readiness_changed", ready=found.ready, **found.checks, **found.detail)
+        return found
 
     def stop(self, grace: float) -> None:
         """Graceful stop: NOT_SERVING, refuse new calls, finish in-flight ones, flush the ledger."""
@@ -121,6 +175,14 @@ class Daemon:
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, status)
 
+    def _watch_readiness(self) -> None:
+        # Store outages and stale data come and go without any call noticing: look every second.
+        while not self._stopping.wait(self.readiness_seconds):
+            try:
+                self.check_readiness()
+            except Exception as exc:  # a probe failure must not end the watcher
+                log.warning("readiness_check_failed", error=str(exc))
+
     def _poll_data(self) -> None:
         # Picks up data imported by another process (checkd import) without a restart.
         while not self._stopping.wait(self.poll_seconds):
@@ -129,3 +191,28 @@ class Daemon:
                     log.info("data_refreshed", data_version=self.snapshots.current.index.version)
             except Exception as exc:  # keep serving the last good data
                 log.warning("data_refresh_failed", error=str(exc))
+
+
+class _StartingGate(grpc.ServerInterceptor):  # type: ignore[misc]
+    """Until the first snapshot is in, every call but health and reflection is UNAVAILABLE "starting"."""
+
+    def __init__(self, loaded: Callable[[], bool]) -> None:
+        self._loaded = loaded
+
+    def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
+        """Pass the call through once loaded; before that, answer it UNAVAILABLE."""
+        handler = continuation(details)
+        method: str = details.method
+        if handler is None or self._loaded() or method.startswith(("/grpc.health.", "/grpc.reflection.")):
+            return handler
+
+        def refuse(_request: Any, context: grpc.ServicerContext) -> Any:
+            abort(context, Unavailable("starting: the catalogue and index are still loading; retry shortly"))
+
+        make = {(False, False): grpc.unary_unary_rpc_method_handler,
+                (False, True): grpc.unary_stream_rpc_method_handler,
+                (True, False): grpc.stream_unary_rpc_method_handler,
+                (True, True): grpc.stream_stream_rpc_method_handler}[
+            (handler.request_streaming, handler.response_streaming)]
+        return make(refuse, request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer)

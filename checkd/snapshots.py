@@ -50,14 +50,18 @@ class Snapshots:
     """Holds the current State; a reload builds a new one beside it and swaps one reference."""
 
     def __init__(self, rules_dir: Path, entries: EntryRepository,
-                 clock: Callable[[], dt.datetime]) -> None:
+                 clock: Callable[[], dt.datetime], catalogue: Catalogue | None = None) -> None:
         self._rules_dir = rules_dir
+        # A catalogue read before the first load (the access policy is checked against it before
+        # the port is bound); the first load uses it instead of reading rules/ again.
+        self._first_catalogue = catalogue
         self._entries = entries
         self._clock = clock
         self._lock = threading.Lock()  # one reload at a time; readers never wait on it
         self._state: State | None = None
-        # When the index was last known to match the store (a reload, or a poll that found the
-        # same data version); the data's age, and the staleness fail-safe, count from here.
+        # When the source last confirmed the data in force (the store's record of the last import or
+        # upsert, read at each load and poll); the data's age, and the staleness fail-safe, count
+        # from here, so a dead nightly import shows however often the daemon polls.
         self._confirmed_at: dt.datetime | None = None
 
     @property
@@ -71,12 +75,23 @@ class Snapshots:
         return state
 
     @property
+    def first_catalogue(self) -> Catalogue:
+        """The catalogue given at construction, else the one in force (loading it if need be)."""
+        if self._first_catalogue is not None:
+            return self._first_catalogue
+        state = self._state
+        if state is not None:
+            return state.catalogue
+        self._first_catalogue = load_catalogue(self._rules_dir)
+        return self._first_catalogue
+
+    @property
     def loaded(self) -> bool:
         """True once a first state is in force."""
         return self._state is not None
 
     def data_age(self, now: dt.datetime) -> dt.timedelta | None:
-        """Time since the data in force was last confirmed current; None before the first load."""
+        """Time since the source last confirmed the data in force; None before the first load."""
         confirmed = self._confirmed_at
         return None if confirmed is None else max(now - confirmed, dt.timedelta(0))
 
@@ -87,13 +102,16 @@ class Snapshots:
         """
         with self._lock:
             previous = self._state
-            new_catalogue = (
-                load_catalogue(self._rules_dir) if catalogue or previous is None else previous.catalogue
-            )
-            version = self._entries.data_version()
+            if previous is None and self._first_catalogue is not None:
+                new_catalogue = self._first_catalogue
+            elif catalogue or previous is None:
+                new_catalogue = load_catalogue(self._rules_dir)
+            else:
+                new_catalogue = previous.catalogue
+            version, confirmed = self._entries.data_state()
             index = _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
             self._state = State(new_catalogue, index)
-            self._confirmed_at = index.loaded_at
+            self._note_confirmed(confirmed, index.loaded_at)
             log.info("snapshot_swapped", catalogue_version=new_catalogue.version,
                      data_version=index.version, entries=index.size)
             return self._state
@@ -109,7 +127,7 @@ class Snapshots:
             if state.index.version == f"d{version - 1}":
                 index = state.index.updated(changed, f"d{version}", self._clock())
                 self._state = State(state.catalogue, index)
-                self._confirmed_at = index.loaded_at
+                self._note_confirmed(self._entries.data_state()[1], index.loaded_at)
                 log.info("snapshot_updated", data_version=index.version, changed=len(changed),
                          entries=index.size)
                 return self._state
@@ -118,11 +136,22 @@ class Snapshots:
     def refresh_if_changed(self) -> bool:
         """Reload the index when the store's data version moved (e.g. after a CLI import)."""
         state = self._state
-        now = self._clock()
         if state is None:
             return False
-        if state.index.version == f"d{self._entries.data_version()}":
-            self._confirmed_at = max(now, self._confirmed_at or now)
+        version, confirmed = self._entries.data_state()
+        if state.index.version == f"d{version}":
+            self._note_confirmed(confirmed, state.index.loaded_at)
             return False
         self.reload(catalogue=False)
         return True
+
+    def _note_confirmed(self, confirmed: dt.datetime | None, loaded_at: dt.datetime) -> None:
+        """Take the store's confirmation time; a store that never recorded one ages from the first load.
+
+        A store written before checkd recorded the time has none until its next import: counting
+        from the daemon's first load (never refreshed by a poll) still lets the fail-safe trip.
+        """
+        if confirmed is not None:
+            self._confirmed_at = confirmed
+        elif self._confirmed_at is None:
+            self._confirmed_at = loaded_at

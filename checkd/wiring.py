@@ -8,6 +8,7 @@ from importlib import resources
 
 import structlog
 
+from checkd.catalogue import load_catalogue
 from checkd.checking import Checker
 from checkd.checkpoints import Checkpointer, SigningKey, chain_algorithm, load_signing_key
 from checkd.config import Config
@@ -15,7 +16,7 @@ from checkd.entries import read_rows
 from checkd.interceptors import ObservingInterceptor
 from checkd.ledger import Ledger
 from checkd.metrics import LiveFigures, Metrics
-from checkd.ops_http import OpsServer, readiness_probe
+from checkd.ops_http import OpsServer, ops_tls, readiness_probe
 from checkd.pii import SubjectKeyer, load_secret
 from checkd.registry import Registry
 from checkd.server import Daemon
@@ -48,7 +49,11 @@ def open_keyer(config: Config, database: Database) -> SubjectKeyer:
 
 
 def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
-    """Build every part of the daemon from its configuration and load the first snapshot."""
+    """Build every part of the daemon from its configuration; Daemon.load() brings the first snapshot.
+
+    Only the catalogue is read here (it is small, and a broken one must stop the start before the
+    port is bound); the index, which may take minutes on a big store, loads after binding.
+    """
     database = Database(config.db_url)
     keyer = open_keyer(config, database)
     entries = EntryRepository(database)
@@ -58,13 +63,8 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
     signing_key = None if config.checkpoint_key is None else load_signing_key(config.checkpoint_key)
     ledger = Ledger(records, clock, on_commit=metrics.ledger_committed, algorithm=algorithm)
     ledger.start()
-    snapshots = Snapshots(config.rules_dir, entries, clock)
-    snapshots.reload()
+    snapshots = Snapshots(config.rules_dir, entries, clock, catalogue=load_catalogue(config.rules_dir))
     registry = Registry(entries, snapshots, ledger, keyer, clock)
-    if config.load_sample and entries.count() == 0:
-        with resources.as_file(resources.files("checkd.data") / "sample_entries.jsonl") as sample:
-            loaded, _ = registry.upsert(read_rows([sample]), caller="checkd:sample")
-        log.info("sample_loaded", entries=len(loaded.stored))
     max_age = None if config.max_data_age is None else dt.timedelta(seconds=config.max_data_age)
     checker = Checker(snapshots, ledger, records, keyer, clock, metrics=metrics, max_data_age=max_age)
     stats_store = StatsRepository(database)
@@ -81,11 +81,22 @@ def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
         max_concurrent_rpcs=config.max_concurrent_rpcs,
         poll_seconds=config.poll_seconds,
     )
+    if config.sample_wanted():
+        daemon.after_load.append(lambda: _seed_sample(registry, entries))
     _secure(daemon, config, records, keyer, checker, metrics)
     if signing_key is not None:
         _checkpoint(daemon, config, records, signing_key, clock)
     _observe(daemon, config, metrics, statistics, stats_store, clock)
     return daemon
+
+
+def _seed_sample(registry: Registry, entries: EntryRepository) -> None:
+    """Seed an empty store with the bundled sample lists (embedded default store or --sample only)."""
+    if entries.count() != 0:
+        return
+    with resources.as_file(resources.files("checkd.data") / "sample_entries.jsonl") as sample:
+        loaded, _ = registry.upsert(read_rows([sample]), caller="checkd:sample")
+    log.info("sample_loaded", entries=len(loaded.stored))
 
 
 def _observe(daemon: Daemon, config: Config, metrics: Metrics, statistics: Statistics,
@@ -106,9 +117,12 @@ def _observe(daemon: Daemon, config: Config, metrics: Metrics, statistics: Stati
                            state.catalogue.version, ledger.depth())
 
     metrics.watch(live, statistics.follow_up)
+    # One readiness source: gRPC health follows it, /readyz shows its latest finding.
+    daemon.readiness = readiness_probe(lambda: snapshots.loaded, daemon.database.writable, data_age,
+                                       config.max_data_age)
     if config.ops_listen is not None:
-        daemon.ops = OpsServer(config.ops_listen, metrics, readiness_probe(
-            lambda: snapshots.loaded, stats_store.reachable, data_age, config.max_data_age))
+        daemon.ops = OpsServer(config.ops_listen, metrics, daemon.current_readiness,
+                               tls=ops_tls(config.tls_cert, config.tls_key, config.tls_client_ca))
 
 
 def _checkpoint(daemon: Daemon, config: Config, records: LedgerRepository, key: SigningKey,
@@ -133,7 +147,7 @@ def _secure(daemon: Daemon, config: Config, records: LedgerRepository, keyer: Su
                     detail="--insecure: calls, tokens and answers cross the network unencrypted")
     if config.policy_file is None:
         return
-    catalogue = daemon.snapshots.current.catalogue
+    catalogue = daemon.snapshots.first_catalogue
     access = policy.PolicyFile(config.policy_file, catalogue.departments, catalogue.scenes)
     probes = auth.PersonProbes(keyer, on_refused=metrics.person_probe_refused)
     checker.on_decided.append(probes.decided)

@@ -46,16 +46,35 @@ class RunningDaemon:
         return self.process.wait(timeout)
 
 
-def start_daemon(db_url: str, workdir: Path, *extra: str, sample: bool = False,
-                 env: dict[str, str] | None = None) -> RunningDaemon:
-    """Run `checkd serve` on port 0 and wait until its health says SERVING."""
-    process, port, log_path = launch(db_url, workdir, *extra, *(() if sample else ("--no-sample",)),
+def start_daemon(db_url: str, workdir: Path, *extra: str, sample: bool | None = False,
+                 env: dict[str, str] | None = None, serving: bool = True) -> RunningDaemon:
+    """Run `checkd serve` on port 0 and (unless `serving` is False) wait until its health says SERVING.
+
+    `sample`: True passes --sample (seed an empty store with the bundled lists), False --no-sample,
+    None neither (the daemon's own rule: only the embedded default store is seeded).
+    """
+    flags = {True: ("--sample",), False: ("--no-sample",), None: ()}[sample]
+    process, port, log_path = launch(db_url, workdir, *extra, *flags,
                                      env={"CHECKD_SECRET": TEST_SECRET, **(env or {})})
     daemon = RunningDaemon(process, port, log_path)
-    response = daemon.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10,
-                                   wait_for_ready=True)
-    assert response.status == health_pb2.HealthCheckResponse.SERVING
+    if serving:
+        try:
+            wait_until_serving(daemon.health)
+        except AssertionError:
+            daemon.stop(signal.SIGKILL)
+            raise AssertionError(f"daemon never became SERVING:\n{log_path.read_text()}") from None
     return daemon
+
+
+def wait_until_serving(health: health_pb2_grpc.HealthStub, timeout: float = 60.0) -> None:
+    """Poll gRPC health until SERVING: the port is bound (NOT_SERVING) before the index is loaded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10, wait_for_ready=True)
+        if response.status == health_pb2.HealthCheckResponse.SERVING:
+            return
+        assert time.monotonic() < deadline, f"health still {response.status} after {timeout}s"
+        time.sleep(0.05)
 
 
 def launch(db_url: str, workdir: Path, *extra: str, listen: str = "127.0.0.1:0",

@@ -16,10 +16,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2_grpc
 
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
-from tests.daemon import TEST_SECRET, launch
+from tests.daemon import TEST_SECRET, launch, wait_until_serving
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,5 @@ def start_secure_daemon(db_url: str, workdir: Path, *extra: str, ca: Path | None
     process, port, log_path = launch(db_url, workdir, *extra, "--no-sample", listen=listen,
                                      env={"CHECKD_SECRET": secret})
     daemon = SecureDaemon(process, port, log_path, ca)
-    response = probe(daemon).health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10,
-                                          wait_for_ready=True)
-    assert response.status == health_pb2.HealthCheckResponse.SERVING
+    wait_until_serving(probe(daemon).health)  # NOT_SERVING while the index loads, then SERVING
     return daemon

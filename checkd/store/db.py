@@ -8,14 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, inspect, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkd.errors import Unavailable
+from checkd.errors import NotFound, Unavailable
 from checkd.store.tables import Base, MetaRow
+
+_PROBE_KEY = "readiness_probe"  # never stored: the probe's UPDATE matches no row
 
 
 class StoreUnavailable(Unavailable):
@@ -39,16 +41,24 @@ def utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-class Database:
-    """One engine and session factory for a database URL; creates the schema on open."""
+class StoreMissing(NotFound):
+    """A command that reads a store was pointed at one that does not exist or is not checkd's."""
 
-    def __init__(self, url: str) -> None:
+
+# Tables every checkd store has had from the start: their absence means "not a checkd store".
+_CORE_TABLES = ("meta", "ledger", "list_entries")
+
+
+class Database:
+    """One engine and session factory for a database URL; creates the schema on open (unless told not to)."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
         parsed = make_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         options: dict[str, Any] = {"future": True}
         if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
+            if create and parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"timeout": 5, "check_same_thread": False}
         else:
@@ -58,8 +68,19 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            self.create_schema()
+
+    def create_schema(self) -> None:
+        """Create the tables this version of checkd knows and the store lacks."""
         with self.guard():
             Base.metadata.create_all(self.engine)
+
+    def missing_core_tables(self) -> list[str]:
+        """Which of checkd's core tables the database lacks (all of them: not a checkd store)."""
+        with self.guard():
+            present = set(inspect(self.engine).get_table_names())
+        return [name for name in _CORE_TABLES if name not in present]
 
     @contextmanager
     def guard(self) -> Iterator[None]:
@@ -83,6 +104,12 @@ class Database:
         with self.transaction() as session:
             return session.scalar(select(MetaRow.value).where(MetaRow.key == key))
 
+    def get_metas(self, keys: tuple[str, ...]) -> dict[str, str]:
+        """Several store-wide settings read together (one consistent snapshot); absent keys are left out."""
+        with self.transaction() as session:
+            rows = session.execute(select(MetaRow.key, MetaRow.value).where(MetaRow.key.in_(keys)))
+            return {key: value for key, value in rows}
+
     def set_meta_if_absent(self, key: str, value: str) -> str:
         """Set a setting unless present; return the value in force."""
         with self.transaction() as session:
@@ -92,9 +119,55 @@ class Database:
                 return value
             return row.value
 
+    def writable(self) -> str | None:
+        """None when the store takes a write now, else why not (for readiness; nothing is changed).
+
+        A write statement that matches no row still takes the write lock, so a SQLite file locked
+        by another process or a PostgreSQL that is unreachable or read-only is seen as unwritable;
+        a trivial SELECT would pass in both cases.
+        """
+        try:
+            with self.transaction() as session:
+                session.execute(update(MetaRow).where(MetaRow.key == _PROBE_KEY).values(value=MetaRow.value))
+        except Exception as exc:
+            return str(getattr(exc, "message", exc))
+        return None
+
     def close(self) -> None:
         """Release all connections."""
         self.engine.dispose()
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_existing(url: str) -> Database:
+    """Open a store that must already exist and hold checkd's schema, for the commands that read one.
+
+    An audit (`ledger verify`), a report or a re-keying pointed at a wrong URL must say so, not
+    create an empty store and report on nothing: SQLite would create the file on connect, so the
+    file is checked first; on PostgreSQL the tables are. Tables newer than the store are added.
+    """
+    parsed, shown = make_url(url), shown_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreMissing(f"{shown} is an in-memory database: it holds no checkd store")
+        if not Path(parsed.database).is_file():
+            raise StoreMissing(f"no checkd store at {shown}: the file does not exist (nothing was created)")
+    database = Database(url, create=False)
+    try:
+        missing = database.missing_core_tables()
+    except StoreUnavailable as exc:
+        database.close()
+        raise StoreUnavailable(f"{shown}: {exc.message}") from exc
+    if missing:
+        database.close()
+        raise StoreMissing(f"{shown} holds no checkd store (no {', '.join(missing)} table); "
+                           "nothing was created")
+    database.create_schema()
+    return database
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -21,6 +21,9 @@ from checkd.store.db import Database, Tx, utc
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
 DATA_VERSION_KEY = "data_version"
+# When the list data was last confirmed by its source (an import or upsert, ISO 8601 UTC); the
+# staleness fail-safe counts from here, so a dead nightly import shows as ageing data.
+DATA_CONFIRMED_KEY = "data_confirmed_at"
 
 
 class EntryRepository:
@@ -33,6 +36,13 @@ class EntryRepository:
         """The current data version (0 for an empty store)."""
         value = self._db.get_meta(DATA_VERSION_KEY)
         return int(value) if value else 0
+
+    def data_state(self) -> tuple[int, dt.datetime | None]:
+        """The data version and when its source last confirmed the data (None: never recorded)."""
+        values = self._db.get_metas((DATA_VERSION_KEY, DATA_CONFIRMED_KEY))
+        version, confirmed = values.get(DATA_VERSION_KEY), values.get(DATA_CONFIRMED_KEY)
+        return (int(version) if version else 0,
+                None if not confirmed else utc(dt.datetime.fromisoformat(confirmed)))
 
     def count(self) -> int:
         """How many entries are stored."""
@@ -68,7 +78,7 @@ class EntryRepository:
                 {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
                 for e in stored for p in e.related])
             kept = [e for e in stored if e.revocation is not None]
-            return UpsertResult(_bump_version(session), stored, kept)
+            return UpsertResult(_bump_version(session, confirmed_at=now), stored, kept)
 
         return apply
 
@@ -171,12 +181,25 @@ def _lock_version(session: Session) -> None:
                     .execution_options(synchronize_session=False))
 
 
-def _bump_version(session: Session) -> int:
+def _bump_version(session: Session, confirmed_at: dt.datetime | None = None) -> int:
+    """Advance the data version; with `confirmed_at`, also record that the source confirmed the data.
+
+    Both are written in the caller's transaction, so the time never runs ahead of the data. Only
+    the source feed (an import or upsert, even of unchanged rows) confirms the data; a revocation,
+    reinstatement or re-keying changes it without telling whether the feed is still alive.
+    """
     row = session.get(MetaRow, DATA_VERSION_KEY, with_for_update=True)
     if row is None:
         row = MetaRow(key=DATA_VERSION_KEY, value="0")
         session.add(row)
     row.value = str(int(row.value) + 1)
+    if confirmed_at is not None:
+        stamp = utc(confirmed_at).isoformat()
+        confirmed = session.get(MetaRow, DATA_CONFIRMED_KEY)
+        if confirmed is None:
+            session.add(MetaRow(key=DATA_CONFIRMED_KEY, value=stamp))
+        else:
+            confirmed.value = stamp
     return int(row.value)
 
 

@@ -150,8 +150,8 @@ def _checks_inserted(conn: Any, ph: str) -> None:
     conn.execute("INSERT INTO checks (check_id, department, request_id, matter, scene, verdict, recorded_at, "
                  "seq, subjects, subjects_hit_penalty, subjects_hit_reward, measures_mandatory, "
                  "measures_discretionary, has_penalty, request_fingerprint) SELECT 'forged-check', "
-                 "department, NULL, matter, scene, verdict, recorded_at, seq, subjects, subjects_hit_penalty, "
-                 "subjects_hit_reward, measures_mandatory, measures_discretionary, has_penalty, "
+                 "department, NULL, matter, scene, verdict, recorded_at, seq, subjects, "
+                 "subjects_hit_penalty, subjects_hit_reward, measures_mandatory, measures_discretionary, has_penalty, "
                  "request_fingerprint FROM checks WHERE seq = 5")
 
 

@@ -41,11 +41,11 @@ class OpsDaemon:
     base: str
 
 
-def start_ops(db_url: str, workdir: Path, *extra: str) -> OpsDaemon:
+def start_ops(db_url: str, workdir: Path, *extra: str, serving: bool = True) -> OpsDaemon:
     """Start the daemon with the ops listener on a free port and learn that port."""
     port_file = workdir / f"ops-port-{time.monotonic_ns()}"
     daemon = start_daemon(db_url, workdir, "--ops-listen", "127.0.0.1:0", "--ops-port-file",
-                          str(port_file), *extra)
+                          str(port_file), *extra, serving=serving)
     # The ops port file is written before the gRPC one, which start_daemon waited for.
     return OpsDaemon(daemon, f"http://127.0.0.1:{int(port_file.read_text())}")
 
@@ -273,7 +273,10 @@ def test_stale_data_answers_review_and_fails_readiness(db_url: str, tmp_path: Pa
         scraped = scrape(running.base)
         assert value(scraped, "checkd_data_age_seconds") > 2
 
+        # A reload re-reads the store but is no word from the source: the data stays stale.
         daemon.registry.Reload(reg.ReloadRequest(), timeout=60)
+        assert check(daemon, ids["clean"]).verdict == pb.VERDICT_REVIEW
+        list_subjects(daemon)  # the source upserts again: the data is confirmed
         assert check(daemon, ids["clean"]).verdict == pb.VERDICT_CLEAR
         assert http_get(f"{running.base}/readyz")[0] == 200
     finally:
