@@ -151,8 +151,8 @@ def _checks_inserted(conn: Any, ph: str) -> None:
                  "seq, subjects, subjects_hit_penalty, subjects_hit_reward, measures_mandatory, "
                  "measures_discretionary, has_penalty, request_fingerprint) SELECT 'forged-check', "
                  "department, NULL, matter, scene, verdict, recorded_at, seq, subjects, "
-                 "subjects_hit_penalty, subjects_hit_reward, measures_mandatory, measures_discretionary, has_penalty, "
-                 "request_fingerprint FROM checks WHERE seq = 5")
+                 "subjects_hit_penalty, subjects_hit_reward, measures_mandatory, measures_discretionary, "
+                 "has_penalty, request_fingerprint FROM checks WHERE seq = 5")
 
 
 def _checks_figures(conn: Any, ph: str) -> None:
