@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from checkd.index import Index
+from checkd.decide.index import Index
 from checkd.store import Database, EntryRepository
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.synth import Population
 from checkd.api.v1 import check_pb2 as pb
-from checkd.catalogue import load_catalogue
+from checkd.rules.catalogue import load_catalogue
 
 DEPARTMENTS = 31
 ZIPF_S = 1.1

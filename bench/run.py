@@ -114,12 +114,12 @@ class HitCounter:
 
 def engine_figure(db_url: str, mix: Mix, decisions: int, max_seconds: float) -> dict[str, float]:
     """Decisions/s of checkd.engine.decide on one core over the scale's index (no network, no ledger)."""
-    from checkd import convert
-    from checkd.catalogue import load_catalogue
-    from checkd.engine import decide
-    from checkd.index import Index
-    from checkd.pii import SubjectKeyer
+    from checkd.decide.engine import decide
+    from checkd.decide.index import Index
+    from checkd.rules.catalogue import load_catalogue
+    from checkd.server import convert
     from checkd.store import Database, EntryRepository
+    from checkd.subjects.keys import SubjectKeyer
 
     started = time.perf_counter()
     database = Database(db_url)

@@ -1,7 +1,7 @@
 """Deterministic synthetic subjects and list entries at city / province scale, as interchange JSON Lines.
 
 Every identifier is a pure function of its index (so the load generators can name the same subjects
-without reading the data back) and carries a valid check character from checkd.ids. Which subject is
+without reading the data back) and carries a valid check character from checkd.subjects.ids. Which subject is
 on which list is a pure function of (seed, index). Run as a module:
 
     python -m bench.synth --scale city --out /tmp/city.jsonl --db sqlite:////tmp/city.db
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from checkd.ids import USCC_ALPHABET, org_code_check_char, resident_check_char, uscc_check_char
+from checkd.subjects.ids import USCC_ALPHABET, org_code_check_char, resident_check_char, uscc_check_char
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_SECRET = "bench-secret-0123456789abcdef"  # the personal-data key of every bench store

@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 from checkd.api.v1 import check_pb2 as pb
-from checkd.checking import Checker
-from checkd.derived import row_checkers
-from checkd.ledger import Ledger, verify
-from checkd.pii import SubjectKeyer
-from checkd.snapshots import Snapshots
+from checkd.decide.snapshots import Snapshots
+from checkd.evidence.derived import row_checkers
+from checkd.evidence.ledger import Ledger, verify
+from checkd.loop.checks import Checker
 from checkd.store import Database, EntryRepository, LedgerRepository
+from checkd.subjects.keys import SubjectKeyer
 from checkd.wiring import utc_now
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -72,7 +72,7 @@ class Config:
         return self.db_url == DEFAULT_DB if self.load_sample is None else self.load_sample
 
     def _security_problems(self) -> list[str]:
-        from checkd.tls import is_loopback
+        from checkd.server.tls import is_loopback
 
         problems = []
         for flag, path in (("--tls-cert", self.tls_cert), ("--tls-key", self.tls_key),
@@ -110,7 +110,7 @@ class Config:
 
 def _key_pair_problems(cert: Path, key: Path) -> list[str]:
     """A certificate and key that do not belong together, named both, before anything binds."""
-    from checkd.tls import check_key_pair
+    from checkd.server.tls import check_key_pair
 
     problem = check_key_pair(cert, key)
     return [] if problem is None else [f"--tls-cert/--tls-key: {problem}"]

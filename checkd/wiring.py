@@ -8,23 +8,23 @@ from importlib import resources
 
 import structlog
 
-from checkd.catalogue import load_catalogue
-from checkd.checking import Checker
-from checkd.checkpoints import Checkpointer, SigningKey, chain_algorithm, load_signing_key
 from checkd.config import Config
-from checkd.entries import read_rows
-from checkd.interceptors import ObservingInterceptor
-from checkd.ledger import Ledger
-from checkd.metrics import LiveFigures, Metrics
-from checkd.ops_http import OpsServer, ops_tls, readiness_probe
-from checkd.pii import SubjectKeyer, load_secret
-from checkd.registry import Registry
-from checkd.server import Daemon
-from checkd.service import CheckService, RegistryService
-from checkd.snapshots import Snapshots
-from checkd.stats import Statistics
+from checkd.decide.snapshots import Snapshots
+from checkd.evidence.checkpoints import Checkpointer, SigningKey, chain_algorithm, load_signing_key
+from checkd.evidence.ledger import Ledger
+from checkd.loop.checks import Checker
+from checkd.loop.interchange import read_rows
+from checkd.loop.registry import Registry
+from checkd.loop.statistics import Statistics
+from checkd.ops.http import OpsServer, ops_tls, readiness_probe
+from checkd.ops.metrics import LiveFigures, Metrics
+from checkd.rules.catalogue import load_catalogue
+from checkd.server.grpc_server import Daemon
+from checkd.server.interceptors import ObservingInterceptor
+from checkd.server.servicers import CheckService, RegistryService
 from checkd.store import CheckpointRepository, Database, EntryRepository, LedgerRepository
 from checkd.store.stats import StatsRepository
+from checkd.subjects.keys import SubjectKeyer, load_secret
 
 log = structlog.get_logger(__name__)
 
@@ -138,7 +138,7 @@ def _checkpoint(daemon: Daemon, config: Config, records: LedgerRepository, key: 
 def _secure(daemon: Daemon, config: Config, records: LedgerRepository, keyer: SubjectKeyer,
             checker: Checker, metrics: Metrics) -> None:
     """TLS credentials and, with a policy file, the authentication/authorization interceptor."""
-    from checkd import auth, policy, tls
+    from checkd.server import auth, policy, tls
 
     if config.tls_cert is not None and config.tls_key is not None:
         daemon.credentials = tls.server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)

@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from checkd.ids import org_code_check_char, resident_check_char, uscc_check_char  # noqa: E402
+from checkd.subjects.ids import org_code_check_char, resident_check_char, uscc_check_char  # noqa: E402
 
 RULES = ROOT / "rules"
 OUT = ROOT / "tests" / "cases"

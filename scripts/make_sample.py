@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from checkd.ids import (
+from checkd.subjects.ids import (
     IdKind,
     business_reg_check_digit,
     org_code_check_char,

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from checkd.stats import CST, Statistics
+from checkd.loop.statistics import CST, Statistics
 from checkd.store import Database
 from checkd.store.stats import StatsRepository
 

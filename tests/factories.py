@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from checkd.ids import org_code_check_char, resident_check_char, uscc_check_char
+from checkd.subjects.ids import org_code_check_char, resident_check_char, uscc_check_char
 
 _counter = itertools.count(1)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bench.synth import BENCH_SECRET, SCALES, Population, write_jsonl
-from checkd.catalogue import load_catalogue
-from checkd.ids import parse_identifier
+from checkd.rules.catalogue import load_catalogue
+from checkd.subjects.ids import parse_identifier
 from tests.daemon import ROOT, start_daemon
 
 TINY = SCALES["tiny"]

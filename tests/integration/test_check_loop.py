@@ -14,7 +14,7 @@ from grpc_status import rpc_status
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.catalogue import load_catalogue
+from checkd.rules.catalogue import load_catalogue
 from tests import factories
 from tests.daemon import ROOT, RunningDaemon
 

@@ -15,7 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.catalogue import load_catalogue
+from checkd.rules.catalogue import load_catalogue
 from tests.conftest import PG_ADMIN
 from tests.daemon import ROOT, RunningDaemon, start_daemon
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.ids import business_reg_check_digit, resident_check_char
+from checkd.subjects.ids import business_reg_check_digit, resident_check_char
 from tests import factories
 from tests.daemon import RunningDaemon, start_daemon
 from tests.unit.test_ids import dirty, foreigner_pr_ids, hmt_permits, resident_ids, usccs

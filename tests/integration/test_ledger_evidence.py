@@ -239,9 +239,9 @@ def _forge_check(db_url: str) -> int:
     """Append a check record with a valid hash and consistent rows, as the store's holder can; its seq."""
     import datetime as dt
 
-    from checkd.checkpoints import stored_chain_algorithm
-    from checkd.derived import check_ref_of
-    from checkd.ledger import chain_hash
+    from checkd.evidence.checkpoints import stored_chain_algorithm
+    from checkd.evidence.derived import check_ref_of
+    from checkd.evidence.ledger import chain_hash
     from checkd.store import Database, LedgerRecord, LedgerRepository
 
     database = Database(db_url)
@@ -265,8 +265,8 @@ def _rewrite_from(db_url: str, start: int) -> None:
     """Change the record at `start` and recompute every later hash and link (a rewritten tail)."""
     from sqlalchemy import select
 
-    from checkd.checkpoints import stored_chain_algorithm
-    from checkd.ledger import chain_hash
+    from checkd.evidence.checkpoints import stored_chain_algorithm
+    from checkd.evidence.ledger import chain_hash
     from checkd.store import Database
     from checkd.store.db import utc
     from checkd.store.tables import LedgerRow
@@ -400,7 +400,7 @@ def test_sm3_chain_and_sm2_checkpoints_verify_and_the_algorithm_cannot_be_switch
     code, output = _verify(db_url, tmp_path, "--checkpoint-pubkeys", f"{key}.pub", "--receipt",
                            f"{receipt.ledger_seq}:{receipt.ledger_hash}")
     assert code == 0 and "(sm3; derived rows agree)" in output and "checkpoints: 1 verified" in output, output
-    from checkd.ledger import chain_hash
+    from checkd.evidence.ledger import chain_hash
     from checkd.store import Database, LedgerRepository
 
     database = Database(db_url)

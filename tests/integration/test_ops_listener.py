@@ -17,7 +17,7 @@ from tests.daemon import ROOT, TEST_SECRET
 from tests.integration.test_ops import http_get, start_ops
 from tests.secure_daemon import Pki, start_secure_daemon
 
-IDLE_LIMIT = 5.0  # the listener's idle timeout (checkd.ops_http.IDLE_TIMEOUT_SECONDS)
+IDLE_LIMIT = 5.0  # the listener's idle timeout (checkd.ops.http.IDLE_TIMEOUT_SECONDS)
 
 
 def serve_briefly(*args: str, workdir: Path) -> subprocess.CompletedProcess[str]:

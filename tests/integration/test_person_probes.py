@@ -12,8 +12,8 @@ import pytest
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.ids import mask, resident_check_char
-from checkd.policy import hash_token
+from checkd.server.policy import hash_token
+from checkd.subjects.ids import mask, resident_check_char
 from tests import factories
 from tests.integration.test_ops import scrape, value
 from tests.secure_daemon import Client, SecureDaemon, start_secure_daemon

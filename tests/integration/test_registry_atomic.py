@@ -48,7 +48,7 @@ def _assert_every_change_audited(db_url: str, tmp_path: Path, acknowledged: set[
         f"records without their change: {sorted(set(recorded) - changed)}")
     lost = acknowledged - set(recorded)
     assert not lost, f"{where}: acknowledged changes lost: {sorted(lost)}"
-    from checkd.entry_audit import entry_problems
+    from checkd.evidence.entry_audit import entry_problems
 
     assert entry_problems(entries, admin) == [], where  # type: ignore[arg-type]
     verified = run_cli("ledger", "verify", "--db", db_url, workdir=tmp_path)

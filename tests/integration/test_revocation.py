@@ -108,7 +108,7 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
     assert twice.returncode == 2 and "FAILED_PRECONDITION" in twice.stderr and "not revoked" in twice.stderr
 
     # Every act is in the ledger with who and why, and the table matches the records' digests.
-    from checkd.entry_audit import entry_problems
+    from checkd.evidence.entry_audit import entry_problems
 
     payloads = _admin_payloads(db_url)
     actions = [p["action"] for _, p in payloads if p["action"] != "reload"]
@@ -129,7 +129,7 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
 
 def test_entry_problems_name_an_entry_edited_outside_the_registry(daemon: RunningDaemon, db_url: str) -> None:
     """An entry row changed behind the ledger's back, or one with no record, is reported by entry_problems."""
-    from checkd.entry_audit import entry_problems
+    from checkd.evidence.entry_audit import entry_problems
 
     enterprise = factories.uscc()
     daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(

@@ -19,7 +19,7 @@ import pytest
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.policy import hash_token
+from checkd.server.policy import hash_token
 from checkd.store import Database, LedgerRepository
 from tests import factories
 from tests.daemon import TEST_SECRET, run_cli, start_daemon

@@ -10,13 +10,13 @@ import jsonschema
 import pytest
 import yaml
 
-from checkd.catalogue import Catalogue, _LineLoader, load_catalogue
-from checkd.catalogue_view import catalogue_view, show_measure
 from checkd.cli import main
 from checkd.errors import CatalogueError, InvalidArgument, NotFound
 from checkd.model import ListType, Polarity, SubjectType
-from checkd.rules_schema import json_schema
-from checkd.time_rules import add_months
+from checkd.rules.catalogue import Catalogue, _LineLoader, load_catalogue
+from checkd.rules.schema import json_schema
+from checkd.rules.time_rules import add_months
+from checkd.server.catalogue_view import catalogue_view, show_measure
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"

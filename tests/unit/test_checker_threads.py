@@ -11,13 +11,13 @@ import pytest
 import structlog
 
 from checkd.api.v1 import check_pb2 as pb
-from checkd.catalogue import load_catalogue
-from checkd.checking import Checker
-from checkd.ledger import Ledger
-from checkd.pii import SubjectKeyer
-from checkd.recent import RecentAnswers
-from checkd.snapshots import Snapshots
+from checkd.decide.snapshots import Snapshots
+from checkd.evidence.ledger import Ledger
+from checkd.loop.checks import Checker
+from checkd.loop.recent import RecentAnswers
+from checkd.rules.catalogue import load_catalogue
 from checkd.store import Database, EntryRepository, LedgerRepository
+from checkd.subjects.keys import SubjectKeyer
 from tests import factories
 
 ROOT = Path(__file__).resolve().parents[2]

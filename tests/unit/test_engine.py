@@ -7,9 +7,8 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
-from checkd.catalogue import Catalogue, load_catalogue
-from checkd.engine import decide
-from checkd.index import Index
+from checkd.decide.engine import decide
+from checkd.decide.index import Index
 from checkd.model import (
     Action,
     CheckCase,
@@ -25,6 +24,7 @@ from checkd.model import (
     Trigger,
     Verdict,
 )
+from checkd.rules.catalogue import Catalogue, load_catalogue
 
 AS_OF = dt.datetime(2026, 6, 1, 8, tzinfo=dt.UTC)
 ALL_TYPES = frozenset(SubjectType)

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 
-from checkd.entry_audit import ENTRIES_PER_RECORD, change_payloads, entry_digest, entry_problems
+from checkd.evidence.entry_audit import ENTRIES_PER_RECORD, change_payloads, entry_digest, entry_problems
 from checkd.model import ListEntry, Revocation, SourceLevel, SubjectType
 
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from checkd.ids import (
+from checkd.model import SubjectType
+from checkd.subjects.ids import (
     HMT_ADDRESS_CODES,
     USCC_ALPHABET,
     IdentifierError,
@@ -24,7 +25,6 @@ from checkd.ids import (
     subject_type_of,
     uscc_check_char,
 )
-from checkd.model import SubjectType
 
 MAIN = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checkd.index import Index
+from checkd.decide.index import Index
 from checkd.model import ListEntry, RelatedPerson, Role, SourceLevel, SubjectQuery, SubjectType
 
 NOW = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checkd.auth import RateLimiter
-from checkd.catalogue import load_catalogue
-from checkd.policy import (
+from checkd.rules.catalogue import load_catalogue
+from checkd.server.auth import RateLimiter
+from checkd.server.policy import (
     DEFAULT_PERSON_PROBES,
     PolicyError,
     PolicyFile,
@@ -19,7 +19,7 @@ from checkd.policy import (
     load_policy,
     parse_policy,
 )
-from checkd.tls import is_loopback
+from checkd.server.tls import is_loopback
 from tests.daemon import ROOT
 
 CATALOGUE = load_catalogue(ROOT / "rules")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from checkd.ids import mask
-from checkd.pii import SubjectKeyer
-from checkd.rekeying import recover_number
+from checkd.loop.rekey import recover_number
 from checkd.store.rekey import RekeyRefused
+from checkd.subjects.ids import mask
+from checkd.subjects.keys import SubjectKeyer
 from tests import factories
 
 KEYER = SubjectKeyer(b"unit-test-secret-0123456789")

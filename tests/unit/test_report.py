@@ -10,8 +10,8 @@ import json
 import pytest
 
 from checkd.errors import InvalidArgument
-from checkd.report import COLUMNS, figure_names, render_overdue, render_report
-from checkd.stats import CST, OverdueItem, Report, Row, month_windows, parse_as_of, parse_range
+from checkd.loop.reports import COLUMNS, figure_names, render_overdue, render_report
+from checkd.loop.statistics import CST, OverdueItem, Report, Row, month_windows, parse_as_of, parse_range
 from checkd.store.stats import Figures
 
 

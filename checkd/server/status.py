@@ -27,7 +27,7 @@ from checkd.errors import (
     Unavailable,
     Violation,
 )
-from checkd.wire import Undecodable
+from checkd.server.decoding import Undecodable
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

@@ -12,11 +12,11 @@ import datetime as dt
 from collections.abc import Iterator
 from functools import cache
 
-from checkd.entry_audit import change_payloads
-from checkd.ids import MIN_BIRTH_YEAR
-from checkd.ledger import Ledger
-from checkd.pii import SubjectKeyer
+from checkd.evidence.entry_audit import change_payloads
+from checkd.evidence.ledger import Ledger
 from checkd.store.rekey import RekeyRefused, RekeyReport, rekey_change
+from checkd.subjects.ids import MIN_BIRTH_YEAR
+from checkd.subjects.keys import SubjectKeyer
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"

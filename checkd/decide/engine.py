@@ -6,8 +6,7 @@ import datetime as dt
 import operator
 from dataclasses import replace
 
-from checkd.catalogue import Catalogue
-from checkd.index import Index
+from checkd.decide.index import Index
 from checkd.model import (
     CheckCase,
     Decision,
@@ -21,7 +20,8 @@ from checkd.model import (
     Verdict,
     WithheldMeasure,
 )
-from checkd.names import names_differ
+from checkd.rules.catalogue import Catalogue
+from checkd.subjects.names import names_differ
 
 
 def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt.datetime, *,

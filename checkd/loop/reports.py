@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from checkd.errors import CheckdError, InvalidArgument, Violation
-from checkd.stats import CST, OverdueItem, Report
+from checkd.loop.statistics import CST, OverdueItem, Report
 from checkd.store.stats import Figures, StatsRepository
 
 FORMATS = ("table", "csv", "json")
@@ -129,7 +129,7 @@ def figure_names() -> list[str]:
 
 def run_report(args: argparse.Namespace) -> int:
     """`checkd report`: read the store directly and print the statistics."""
-    from checkd.stats import Statistics, check_overdue_days, parse_as_of, parse_range
+    from checkd.loop.statistics import Statistics, check_overdue_days, parse_as_of, parse_range
 
     def compute() -> str:
         start, end = parse_range(args.from_date, args.to_date, from_field="--from", to_field="--to")
@@ -144,7 +144,7 @@ def run_report(args: argparse.Namespace) -> int:
 
 def run_overdue(args: argparse.Namespace) -> int:
     """`checkd overdue`: the penalty checks to chase, oldest first."""
-    from checkd.stats import Statistics, check_overdue_days, parse_as_of
+    from checkd.loop.statistics import Statistics, check_overdue_days, parse_as_of
 
     def compute() -> str:
         check_overdue_days(args.days, "--days")

@@ -11,25 +11,25 @@ from concurrent.futures import Future
 import structlog
 import uuid_utils
 
-from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
-from checkd.derived import check_ref_of, feedback_digest, feedback_ref_of
-from checkd.engine import decide
+from checkd.decide.engine import decide
+from checkd.decide.snapshots import Snapshots
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, Violation
-from checkd.ids import IdentifierError, parse_identifier
-from checkd.ledger import Ledger
-from checkd.metrics import Metrics
+from checkd.evidence.derived import check_ref_of, feedback_digest, feedback_ref_of
+from checkd.evidence.ledger import Ledger
+from checkd.limits import text_problem
+from checkd.loop.recent import RecentAnswers
+from checkd.loop.tally import Tally
 from checkd.model import CheckCase, Decision, Outcome
-from checkd.pii import SubjectKeyer
-from checkd.recent import RecentAnswers
-from checkd.snapshots import Snapshots
+from checkd.ops.metrics import Metrics
+from checkd.server import convert
 from checkd.store import (
     DuplicateKey,
     LedgerRecord,
     LedgerRepository,
 )
-from checkd.tally import Tally
-from checkd.text import text_problem
+from checkd.subjects.ids import IdentifierError, parse_identifier
+from checkd.subjects.keys import SubjectKeyer
 
 log = structlog.get_logger(__name__)
 

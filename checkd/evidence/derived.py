@@ -17,9 +17,9 @@ from itertools import islice
 from typing import Any
 
 from checkd.api.v1 import check_pb2 as pb
-from checkd.convert import from_pb_enum, verdict_of
-from checkd.entry_audit import entry_problems
+from checkd.evidence.entry_audit import entry_problems
 from checkd.model import Outcome
+from checkd.server.convert import from_pb_enum, verdict_of
 from checkd.store import CheckRef, EntryRepository, FeedbackRef, LedgerRecord, LedgerRepository, OutcomeFact
 
 BATCH = 500  # records compared per round trip: well under SQLite's bound parameters

@@ -7,7 +7,7 @@ from collections import Counter
 
 import structlog
 
-from checkd.metrics import Metrics
+from checkd.ops.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import structlog
 
-from checkd.metrics import Metrics
+from checkd.ops.metrics import Metrics
 
 REQUEST_ID_HEADER = "x-request-id"
 

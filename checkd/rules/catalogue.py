@@ -26,8 +26,8 @@ from checkd.model import (
     SubjectType,
     Trigger,
 )
-from checkd.rules_schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA, TIME_RULES_SCHEMA
-from checkd.time_rules import TIME_RULES_FILE, TimeRules, build_time_rules
+from checkd.rules.schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA, TIME_RULES_SCHEMA
+from checkd.rules.time_rules import TIME_RULES_FILE, TimeRules, build_time_rules
 
 CATALOGUE_FILE = "catalogue.yaml"
 LISTS_FILE = "lists.yaml"

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from checkd.metrics import Metrics
+from checkd.ops.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -40,7 +40,7 @@ def ops_tls(cert: Path | None, key: Path | None, client_ca: Path | None = None) 
     With a client CA, a client certificate is asked for but not required: probes need none,
     and off loopback /metrics (department names) is served only to a verified one.
     """
-    from checkd.tls import server_context
+    from checkd.server.tls import server_context
 
     if cert is None or key is None:
         return None
@@ -113,7 +113,7 @@ class OpsServer:
                  tls: ssl.SSLContext | None = None) -> None:
         host, _, port = listen.rpartition(":")
         self._address = (host.strip("[]") or "127.0.0.1", int(port))
-        from checkd.tls import is_loopback
+        from checkd.server.tls import is_loopback
 
         # Off loopback, /metrics (which names departments) needs a verified client certificate.
         self._metrics_open = is_loopback(listen)

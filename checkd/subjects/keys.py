@@ -8,7 +8,7 @@ import os
 import secrets
 from pathlib import Path
 
-from checkd.ids import Identifier
+from checkd.subjects.ids import Identifier
 
 _FINGERPRINT_LABEL = b"checkd key fingerprint v1"
 

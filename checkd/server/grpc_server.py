@@ -14,14 +14,14 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from checkd.api.v1 import check_pb2, registry_pb2
+from checkd.decide.snapshots import Snapshots
 from checkd.errors import Unavailable
-from checkd.ledger import Ledger
-from checkd.ops_http import OpsServer, Readiness
-from checkd.service import CheckService, RegistryService
-from checkd.snapshots import Snapshots
-from checkd.status import abort
+from checkd.evidence.ledger import Ledger
+from checkd.ops.http import OpsServer, Readiness
+from checkd.server.decoding import service_handler
+from checkd.server.servicers import CheckService, RegistryService
+from checkd.server.status import abort
 from checkd.store import Database
-from checkd.wire import service_handler
 
 log = structlog.get_logger(__name__)
 

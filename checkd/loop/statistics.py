@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, Violation
-from checkd.metrics import FollowUp
+from checkd.ops.metrics import FollowUp
 from checkd.store.stats import Figures, StatsRepository
 
 # The credit office counts in China Standard Time (no daylight saving): months and dates are CST.

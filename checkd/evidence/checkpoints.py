@@ -25,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from checkd.ledger import CHAIN_ALGORITHMS, chain_hash
+from checkd.evidence.ledger import CHAIN_ALGORITHMS, chain_hash
 from checkd.store import Checkpoint, CheckpointRepository, Database, LedgerRepository
 
 log = structlog.get_logger(__name__)

@@ -10,20 +10,20 @@ from collections.abc import Callable, Iterator
 import grpc
 import structlog
 
-from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.auth import current_caller
-from checkd.catalogue_view import catalogue_view
-from checkd.checking import Checker
 from checkd.errors import CheckdError, InvalidArgument, Violation
+from checkd.loop.checks import Checker
+from checkd.loop.registry import Registry
+from checkd.loop.statistics import Statistics, report_for, stats_response
+from checkd.loop.tally import Tally
 from checkd.model import SubjectType
-from checkd.registry import Registry
-from checkd.stats import Statistics, report_for, stats_response
-from checkd.status import abort, deadline_passed, guarded, status_of
-from checkd.tally import Tally
-from checkd.wire import Undecodable
+from checkd.server import convert
+from checkd.server.auth import current_caller
+from checkd.server.catalogue_view import catalogue_view
+from checkd.server.decoding import Undecodable
+from checkd.server.status import abort, deadline_passed, guarded, status_of
 
 log = structlog.get_logger(__name__)
 STREAM_WINDOW = 256  # stream items decided ahead of the one being answered

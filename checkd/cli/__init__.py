@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     if args.run is not _serve:  # commands print their results on stdout; their log goes to stderr
-        from checkd import log
+        from checkd.ops import log
 
         log.configure("console")
     result: int = args.run(args)
@@ -188,7 +188,7 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 
 def _call_options(args: argparse.Namespace) -> dict[str, Any]:
     """Channel and per-call metadata for a client command."""
-    from checkd.tls import client_channel
+    from checkd.server.tls import client_channel
 
     metadata = []
     if args.token_file is not None:
@@ -206,7 +206,8 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from checkd import log, wiring
+    from checkd import wiring
+    from checkd.ops import log
 
     try:
         config = Config(
@@ -296,13 +297,13 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from checkd.report import run_report
+    from checkd.loop.reports import run_report
 
     return run_report(args)
 
 
 def _overdue(args: argparse.Namespace) -> int:
-    from checkd.report import run_overdue
+    from checkd.loop.reports import run_overdue
 
     return run_overdue(args)
 
@@ -325,9 +326,9 @@ def _print_rpc_error(exc: Any) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from checkd.catalogue import load_catalogue
-    from checkd.entries import parse_entries, read_rows
     from checkd.errors import CheckdError, ImportRejected
+    from checkd.loop.interchange import parse_entries, read_rows
+    from checkd.rules.catalogue import load_catalogue
     from checkd.store import Database, EntryRepository
     from checkd.wiring import open_keyer, utc_now
 
@@ -379,9 +380,9 @@ def _audit_import(database: Any, files: list[Path], change: Any) -> Any:
     import getpass
     import socket
 
-    from checkd.checkpoints import chain_algorithm
-    from checkd.ledger import Ledger
-    from checkd.registry import upsert_payloads
+    from checkd.evidence.checkpoints import chain_algorithm
+    from checkd.evidence.ledger import Ledger
+    from checkd.loop.registry import upsert_payloads
     from checkd.store import LedgerRepository
     from checkd.wiring import utc_now
 
@@ -435,14 +436,14 @@ def _rekey(args: argparse.Namespace) -> int:
     import getpass
     import socket
 
-    from checkd.checkpoints import chain_algorithm
     from checkd.errors import CheckdError
-    from checkd.ledger import Ledger
-    from checkd.pii import SubjectKeyer, load_secret
-    from checkd.rekeying import rekey
+    from checkd.evidence.checkpoints import chain_algorithm
+    from checkd.evidence.ledger import Ledger
+    from checkd.loop.rekey import rekey
     from checkd.store import LedgerRepository
     from checkd.store.db import StoreMissing, open_existing
     from checkd.store.rekey import RekeyRefused
+    from checkd.subjects.keys import SubjectKeyer, load_secret
     from checkd.wiring import KEY_FINGERPRINT, utc_now
 
     try:
@@ -467,7 +468,7 @@ def _rekey(args: argparse.Namespace) -> int:
 def _token_new(args: argparse.Namespace) -> int:
     import secrets
 
-    from checkd.policy import hash_token
+    from checkd.server.policy import hash_token
 
     token = secrets.token_urlsafe(32)
     print(f"token (give it to the department system; it is not stored): {token}")
@@ -476,8 +477,8 @@ def _token_new(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
-    from checkd.catalogue import load_catalogue
     from checkd.errors import CatalogueError
+    from checkd.rules.catalogue import load_catalogue
 
     try:
         catalogue = load_catalogue(args.dir)
@@ -493,9 +494,9 @@ def _rules_check(args: argparse.Namespace) -> int:
 
 
 def _rules_show(args: argparse.Namespace) -> int:
-    from checkd.catalogue import load_catalogue
-    from checkd.catalogue_view import show_measure
     from checkd.errors import CatalogueError, NotFound
+    from checkd.rules.catalogue import load_catalogue
+    from checkd.server.catalogue_view import show_measure
 
     try:
         print(show_measure(load_catalogue(args.rules), args.measure_id))
@@ -512,7 +513,7 @@ def _rules_show(args: argparse.Namespace) -> int:
 def _rules_schema(args: argparse.Namespace) -> int:
     import json
 
-    from checkd.rules_schema import json_schema
+    from checkd.rules.schema import json_schema
 
     print(json.dumps(json_schema(), ensure_ascii=False, indent=2))
     return EXIT_OK
@@ -520,7 +521,7 @@ def _rules_schema(args: argparse.Namespace) -> int:
 
 def _evidence_config(args: argparse.Namespace) -> dict[str, Any]:
     """The Config fields of the evidence options of serve."""
-    from checkd.checkpoints import key_path_from_env
+    from checkd.evidence.checkpoints import key_path_from_env
 
     return {"ledger_algorithm": args.ledger_algorithm,
             "checkpoint_key": args.checkpoint_key or key_path_from_env(),
@@ -540,10 +541,10 @@ def _seq_hash(values: list[str], flag: str) -> list[tuple[int, str]] | None:
 
 
 def _ledger_verify(args: argparse.Namespace) -> int:
-    from checkd import checkpoints as cp
-    from checkd.derived import row_checkers
     from checkd.errors import CheckdError
-    from checkd.ledger import verify
+    from checkd.evidence import checkpoints as cp
+    from checkd.evidence.derived import row_checkers
+    from checkd.evidence.ledger import verify
     from checkd.store import CheckpointRepository, EntryRepository, LedgerRepository
     from checkd.store.db import open_existing
 
@@ -599,7 +600,7 @@ def _ledger_key_new(args: argparse.Namespace) -> int:
     """Write a new checkpoint key pair; rotation is a new key (new id), the old public key stays trusted."""
     import os
 
-    from checkd import checkpoints as cp
+    from checkd.evidence import checkpoints as cp
 
     public_path = args.out.with_name(args.out.name + ".pub")
     if args.out.exists():

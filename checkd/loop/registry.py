@@ -9,17 +9,17 @@ from typing import Any
 
 import structlog
 
-from checkd.catalogue import Catalogue
-from checkd.entries import parse_entries
-from checkd.entry_audit import change_payloads
+from checkd.decide.snapshots import Snapshots, State
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
-from checkd.ids import IdentifierError, IdKind, parse_identifier
-from checkd.ledger import Ledger, record_admin
+from checkd.evidence.entry_audit import change_payloads
+from checkd.evidence.ledger import Ledger, record_admin
+from checkd.limits import text_problem
+from checkd.loop.interchange import parse_entries
 from checkd.model import ListEntry, Reinstatement, Revocation
-from checkd.pii import SubjectKeyer
-from checkd.snapshots import Snapshots, State
+from checkd.rules.catalogue import Catalogue
 from checkd.store import EntryRepository, UpsertResult
-from checkd.text import text_problem
+from checkd.subjects.ids import IdentifierError, IdKind, parse_identifier
+from checkd.subjects.keys import SubjectKeyer
 
 log = structlog.get_logger(__name__)
 

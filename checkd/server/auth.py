@@ -16,16 +16,16 @@ import structlog
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
-from checkd import convert
 from checkd.api.v1 import check_pb2 as pb
 from checkd.errors import CheckdError, PermissionDenied, ResourceExhausted, Unauthenticated
-from checkd.ids import PERSON_KINDS, IdentifierError, normalise, parse_identifier
+from checkd.limits import text_problem
 from checkd.model import CheckCase, Decision, SubjectType
-from checkd.pii import SubjectKeyer
-from checkd.policy import DepartmentPolicy, PolicyFile, ProbeLimit, Rate
-from checkd.status import abort, status_of
+from checkd.server import convert
+from checkd.server.policy import DepartmentPolicy, PolicyFile, ProbeLimit, Rate
+from checkd.server.status import abort, status_of
 from checkd.store import LedgerRepository
-from checkd.text import text_problem
+from checkd.subjects.ids import PERSON_KINDS, IdentifierError, normalise, parse_identifier
+from checkd.subjects.keys import SubjectKeyer
 
 log = structlog.get_logger(__name__)
 

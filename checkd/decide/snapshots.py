@@ -11,9 +11,9 @@ from pathlib import Path
 
 import structlog
 
-from checkd.catalogue import Catalogue, load_catalogue
-from checkd.index import Index
+from checkd.decide.index import Index
 from checkd.model import ListEntry
+from checkd.rules.catalogue import Catalogue, load_catalogue
 from checkd.store import EntryRepository
 
 log = structlog.get_logger(__name__)

@@ -10,12 +10,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from checkd.catalogue import Catalogue
 from checkd.errors import ImportRejected
-from checkd.ids import Identifier, IdentifierError, IdKind, parse_identifier
+from checkd.limits import text_problem
 from checkd.model import ListEntry, RelatedPerson, Role, SourceLevel, SubjectType
-from checkd.pii import SubjectKeyer
-from checkd.text import text_problem
+from checkd.rules.catalogue import Catalogue
+from checkd.subjects.ids import Identifier, IdentifierError, IdKind, parse_identifier
+from checkd.subjects.keys import SubjectKeyer
 
 REQUIRED = ("entry_id", "subject_id", "subject_name", "list", "authority", "document_no", "level",
             "start", "reason")

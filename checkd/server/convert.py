@@ -10,9 +10,8 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from checkd.api.v1 import check_pb2 as pb
-from checkd.catalogue import Catalogue
 from checkd.errors import InvalidArgument, Violation
-from checkd.ids import Identifier, IdentifierError, IdKind, parse_identifier
+from checkd.limits import text_problem
 from checkd.model import (
     CheckCase,
     Decision,
@@ -24,8 +23,9 @@ from checkd.model import (
     SubjectType,
     Verdict,
 )
-from checkd.pii import SubjectKeyer
-from checkd.text import text_problem
+from checkd.rules.catalogue import Catalogue
+from checkd.subjects.ids import Identifier, IdentifierError, IdKind, parse_identifier
+from checkd.subjects.keys import SubjectKeyer
 
 MAX_SUBJECTS = 100
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -1,0 +1,1 @@
+"""Loop: the use cases of the closed loop: checks and feedback, the registry, imports, statistics."""

@@ -1,0 +1,1 @@
+"""Rules: the catalogue of measures, list types and time rules loaded from rules/, and its schema."""

@@ -1,0 +1,1 @@
+"""Server: the gRPC adapter: servicers, conversion, status mapping, decoding, interceptors, auth, TLS."""

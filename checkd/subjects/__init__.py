@@ -1,0 +1,1 @@
+"""Subjects: identifiers (USCC, organisation codes, identity numbers), person keying, names."""
