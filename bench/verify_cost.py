@@ -19,7 +19,7 @@ from checkd.evidence.ledger import Ledger, verify
 from checkd.loop.checks import Checker
 from checkd.store import Database, EntryRepository, LedgerRepository
 from checkd.subjects.keys import SubjectKeyer
-from checkd.wiring import utc_now
+from checkd.typing import utc_now
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,8 +53,7 @@ class Config:
             problems.append("--max-batch: must be at least 1")
         if self.workers < 1:
             problems.append("--workers: must be at least 1")
-        if self.ops_listen is not None and (":" not in self.ops_listen
-                                            or not self.ops_listen.rpartition(":")[2].isdigit()):
+        if self.ops_listen is not None and split_host_port(self.ops_listen) is None:
             problems.append(f"--ops-listen: {self.ops_listen!r} is not HOST:PORT")
         if self.max_data_age is not None and self.max_data_age <= 0:
             problems.append("--max-data-age: must be a positive number of seconds")
@@ -72,8 +73,6 @@ class Config:
         return self.db_url == DEFAULT_DB if self.load_sample is None else self.load_sample
 
     def _security_problems(self) -> list[str]:
-        from checkd.server.tls import is_loopback
-
         problems = []
         for flag, path in (("--tls-cert", self.tls_cert), ("--tls-key", self.tls_key),
                            ("--tls-client-ca", self.tls_client_ca), ("--policy", self.policy_file)):
@@ -110,10 +109,48 @@ class Config:
 
 def _key_pair_problems(cert: Path, key: Path) -> list[str]:
     """A certificate and key that do not belong together, named both, before anything binds."""
-    from checkd.server.tls import check_key_pair
-
     problem = check_key_pair(cert, key)
     return [] if problem is None else [f"--tls-cert/--tls-key: {problem}"]
+
+
+def split_host_port(listen: str) -> tuple[str, int] | None:
+    """HOST:PORT as (host without IPv6 brackets, port); None when it is not HOST:PORT.
+
+    The one parser of listen addresses: the options, the loopback rule and the ops listener use it.
+    """
+    host, colon, port = listen.rpartition(":")
+    if not colon or not port.isdigit():
+        return None
+    return (host[1:-1] if host.startswith("[") and host.endswith("]") else host), int(port)
+
+
+def is_loopback(listen: str) -> bool:
+    """True when HOST:PORT binds only the loopback interface (plain text is tolerated there)."""
+    host = listen.rsplit(":", 1)[0]
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name or a wildcard: reachable from elsewhere
+
+
+def check_key_pair(cert: Path, key: Path) -> str | None:
+    """None when `key` is the private key of the certificate in `cert`, else what is wrong with the pair.
+
+    gRPC reports a mismatched pair only as "Failed to bind"; loading the pair here names the files.
+    """
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
+    except ssl.SSLError as exc:
+        reason = exc.reason or str(exc)
+        if "KEY_VALUES_MISMATCH" in str(exc) or "MISMATCH" in reason.upper():
+            return f"the private key {key} does not match the certificate {cert}"
+        return f"cannot use the certificate {cert} with the private key {key}: {reason}"
+    except OSError as exc:
+        return f"cannot read the certificate {cert} or the private key {key}: {exc.strerror or exc}"
+    return None
 
 
 def secret_from_env() -> str | None:

@@ -8,7 +8,7 @@ from importlib import resources
 
 import structlog
 
-from checkd.config import Config
+from checkd.config import Config, is_loopback
 from checkd.decide.snapshots import Snapshots
 from checkd.evidence.checkpoints import Checkpointer, SigningKey, chain_algorithm, load_signing_key
 from checkd.evidence.ledger import Ledger
@@ -25,15 +25,11 @@ from checkd.server.servicers import CheckService, RegistryService
 from checkd.store import CheckpointRepository, Database, EntryRepository, LedgerRepository
 from checkd.store.stats import StatsRepository
 from checkd.subjects.keys import SubjectKeyer, load_secret
+from checkd.typing import Clock, utc_now
 
 log = structlog.get_logger(__name__)
 
 KEY_FINGERPRINT = "personal_data_key_fingerprint"
-
-
-def utc_now() -> dt.datetime:
-    """The wall clock, in UTC."""
-    return dt.datetime.now(dt.UTC)
 
 
 def open_keyer(config: Config, database: Database) -> SubjectKeyer:
@@ -48,7 +44,7 @@ def open_keyer(config: Config, database: Database) -> SubjectKeyer:
     return keyer
 
 
-def build(config: Config, clock: Callable[[], dt.datetime] = utc_now) -> Daemon:
+def build(config: Config, clock: Clock = utc_now) -> Daemon:
     """Build every part of the daemon from its configuration; Daemon.load() brings the first snapshot.
 
     Only the catalogue is read here (it is small, and a broken one must stop the start before the
@@ -142,7 +138,7 @@ def _secure(daemon: Daemon, config: Config, records: LedgerRepository, keyer: Su
 
     if config.tls_cert is not None and config.tls_key is not None:
         daemon.credentials = tls.server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
-    elif not tls.is_loopback(config.listen):
+    elif not is_loopback(config.listen):
         log.warning("plain_text_on_network", listen=config.listen,
                     detail="--insecure: calls, tokens and answers cross the network unencrypted")
     if config.policy_file is None:

@@ -25,7 +25,8 @@ def _import(args: argparse.Namespace) -> int:
     from checkd.loop.interchange import parse_entries, read_rows
     from checkd.rules.catalogue import load_catalogue
     from checkd.store import Database, EntryRepository
-    from checkd.wiring import open_keyer, utc_now
+    from checkd.typing import utc_now
+    from checkd.wiring import open_keyer
 
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
@@ -72,7 +73,7 @@ def _audit_import(database: Any, files: list[Path], change: Any) -> Any:
     from checkd.evidence.ledger import Ledger
     from checkd.loop.registry import upsert_payloads
     from checkd.store import LedgerRepository
-    from checkd.wiring import utc_now
+    from checkd.typing import utc_now
 
     caller = f"cli:{getpass.getuser()}@{socket.gethostname()}"
     repository = LedgerRepository(database)

@@ -34,7 +34,8 @@ def _rekey(args: argparse.Namespace) -> int:
     from checkd.store.db import StoreMissing, open_existing
     from checkd.store.rekey import RekeyRefused
     from checkd.subjects.keys import SubjectKeyer, load_secret
-    from checkd.wiring import KEY_FINGERPRINT, utc_now
+    from checkd.typing import utc_now
+    from checkd.wiring import KEY_FINGERPRINT
 
     try:
         old = SubjectKeyer(load_secret(args.old_secret_file, create=False))

@@ -18,7 +18,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import structlog
 
 from checkd.evidence.ledger import CHAIN_ALGORITHMS, chain_hash
 from checkd.store import Checkpoint, CheckpointRepository, Database, LedgerRepository
+from checkd.typing import Clock
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +36,6 @@ CHAIN_ALGORITHM_KEY = "ledger_algorithm"
 KEY_ENV = "CHECKD_CHECKPOINT_KEY"
 _PEM_PUBLIC = b"-----BEGIN PUBLIC KEY-----"
 
-Clock = Callable[[], dt.datetime]
 
 
 class CheckpointKeyError(ValueError):

@@ -9,18 +9,15 @@ without its record, any record without its row, and any field that differs.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from checkd.api.v1 import check_pb2 as pb
+from checkd.evidence.answers import FeedbackRecord, check_ref_of, feedback_ref_of, read_check, read_feedback
 from checkd.evidence.entry_audit import entry_problems
-from checkd.model import Outcome
-from checkd.server.convert import from_pb_enum, verdict_of
-from checkd.store import CheckRef, EntryRepository, FeedbackRef, LedgerRecord, LedgerRepository, OutcomeFact
+from checkd.store import CheckRef, EntryRepository, FeedbackRef, LedgerRecord, LedgerRepository
 
 BATCH = 500  # records compared per round trip: well under SQLite's bound parameters
 
@@ -42,52 +39,6 @@ class Problem:
 # A derived-row checker walks the ledger and its table(s) and yields what disagrees; verify runs
 # a list of them, so another table derived from records plugs in as one more callable.
 RowChecker = Callable[[], Iterable[Problem]]
-
-
-def check_ref_of(record: pb.CheckRecord) -> CheckRef:
-    """The `checks` lookup row of a stored CheckRecord, with the figures the statistics count."""
-    hit_penalty = hit_reward = mandatory = discretionary = 0
-    has_penalty = False
-    for subject in record.response.subjects:
-        polarities = {entry.polarity for entry in subject.entries}
-        hit_penalty += pb.POLARITY_PENALTY in polarities
-        hit_reward += pb.POLARITY_REWARD in polarities
-        for measure in subject.measures:
-            mandatory += measure.mandatory
-            discretionary += not measure.mandatory
-            has_penalty = has_penalty or measure.polarity == pb.POLARITY_PENALTY
-    return CheckRef(
-        record.check_id, record.department, record.request_id or None, record.matter, record.scene,
-        verdict_of(record.response).value, subjects=len(record.response.subjects),
-        subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward, measures_mandatory=mandatory,
-        measures_discretionary=discretionary, has_penalty=has_penalty,
-        fingerprint=record.request_fingerprint,
-    )
-
-
-def feedback_digest(outcomes: Iterable[pb.FeedbackOutcome]) -> str:
-    """The content digest that makes a resent feedback be stored once."""
-    canonical = sorted((o.measure_id, o.subject_id, o.outcome, o.reason) for o in outcomes)
-    return hashlib.sha256(repr(canonical).encode()).hexdigest()
-
-
-def feedback_ref_of(check: pb.CheckRecord, feedback: pb.FeedbackRecord) -> FeedbackRef:
-    """The `feedback` and `feedback_outcomes` rows of a stored FeedbackRecord on its check."""
-    actions = {m.measure_id: m.action for s in check.response.subjects for m in s.measures}
-    facts = tuple(
-        OutcomeFact(o.measure_id, o.subject_id, _outcome_name(o.outcome), actions.get(o.measure_id, ""))
-        for o in feedback.outcomes
-    )
-    return FeedbackRef(feedback.feedback_id, check.check_id, feedback_digest(feedback.outcomes), facts)
-
-
-def _outcome_name(number: int) -> str:
-    """The model name of a stored outcome number (an unknown one named as such)."""
-    try:
-        outcome = from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
-    except ValueError:
-        return f"unknown:{number}"
-    return outcome.value if outcome else ""
 
 
 def row_checkers(records: LedgerRepository, entries: EntryRepository) -> list[RowChecker]:
@@ -136,7 +87,7 @@ def check_rows(records: LedgerRepository) -> Iterator[Problem]:
         rows = records.check_rows([r.ref_id for r in batch])
         for record in batch:
             try:
-                ref = check_ref_of(pb.CheckRecord.FromString(record.payload))
+                ref = check_ref_of(read_check(record.payload))
             except Exception as exc:  # a payload that no longer parses is evidence too
                 yield Problem(record.seq, "checks", "payload", f"does not parse: {exc}")
                 continue
@@ -162,10 +113,10 @@ def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
     for batch in _batches(feedback):
         check_ids = sorted({r.ref_id for r in batch})
         checks = records.check_records(check_ids)
-        parsed: dict[int, pb.FeedbackRecord] = {}
+        parsed: dict[int, FeedbackRecord] = {}
         for record in batch:
             try:
-                parsed[record.seq] = pb.FeedbackRecord.FromString(record.payload)
+                parsed[record.seq] = read_feedback(record.payload)
             except Exception as exc:
                 yield Problem(record.seq, "feedback", "payload", f"does not parse: {exc}")
         rows = records.feedback_rows([m.feedback_id for m in parsed.values()])
@@ -179,7 +130,7 @@ def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
                 yield Problem(record.seq, "feedback", "check_id",
                               f"the check {record.ref_id} this feedback is about has no record")
                 continue
-            ref = feedback_ref_of(pb.CheckRecord.FromString(check.payload), message)
+            ref = feedback_ref_of(read_check(check.payload), message)
             row = rows.get(ref.feedback_id)
             if row is None:
                 yield Problem(record.seq, "feedback", "feedback_id",
@@ -205,7 +156,7 @@ def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
 def _feedback_id(payload: bytes | None) -> str:
     """The feedback id inside a stored feedback record, or empty."""
     try:
-        return "" if payload is None else pb.FeedbackRecord.FromString(payload).feedback_id
+        return "" if payload is None else read_feedback(payload).feedback_id
     except Exception:  # an unparsable payload names no feedback
         return ""
 
@@ -244,5 +195,4 @@ def _outcome_problems(record: LedgerRecord, ref: FeedbackRef,
                       f"{row.get('outcome')}) is not in the record")
 
 
-__all__ = ["Problem", "RowChecker", "check_ref_of", "check_rows", "entry_rows", "feedback_digest",
-           "feedback_ref_of", "feedback_rows", "row_checkers"]
+__all__ = ["Problem", "RowChecker", "check_rows", "entry_rows", "feedback_rows", "row_checkers"]

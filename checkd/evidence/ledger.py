@@ -19,10 +19,10 @@ import uuid_utils
 
 from checkd.errors import CheckdError, ResourceExhausted, Unavailable
 from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository, Tx
+from checkd.typing import Clock
 
 log = structlog.get_logger(__name__)
 
-Clock = Callable[[], dt.datetime]
 T = TypeVar("T")
 # Tries of a registry change when another process (a CLI import, a replica) takes the chain head
 # between our read of it and our commit; nothing is committed by a lost try.

@@ -15,13 +15,13 @@ from checkd.api.v1 import check_pb2 as pb
 from checkd.decide.engine import decide
 from checkd.decide.snapshots import Snapshots
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, Violation
-from checkd.evidence.derived import check_ref_of, feedback_digest, feedback_ref_of
+from checkd.evidence import answers
+from checkd.evidence.answers import check_ref_of, feedback_digest, feedback_ref_of
 from checkd.evidence.ledger import Ledger
 from checkd.limits import text_problem
 from checkd.loop.recent import RecentAnswers
 from checkd.loop.tally import Tally
 from checkd.model import CheckCase, Decision, Outcome
-from checkd.ops.metrics import Metrics
 from checkd.server import convert
 from checkd.store import (
     DuplicateKey,
@@ -30,18 +30,16 @@ from checkd.store import (
 )
 from checkd.subjects.ids import IdentifierError, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
+from checkd.typing import NO_COUNTERS, CheckCounters, Clock
 
 log = structlog.get_logger(__name__)
-
-Clock = Callable[[], dt.datetime]
-
 
 class Checker:
     """Runs checks and feedback against the current snapshots and records them in the ledger."""
 
     def __init__(self, snapshots: Snapshots, ledger: Ledger, records: LedgerRepository,
                  keyer: SubjectKeyer, clock: Clock, *, recent: int = 50_000,
-                 metrics: Metrics | None = None, max_data_age: dt.timedelta | None = None) -> None:
+                 metrics: CheckCounters = NO_COUNTERS, max_data_age: dt.timedelta | None = None) -> None:
         self._snapshots = snapshots
         self._metrics = metrics
         self._max_data_age = max_data_age
@@ -90,7 +88,7 @@ class Checker:
         # Time-ordered ids keep the store's check index append-mostly instead of scattering
         # every insert across the whole B-tree.
         check_id = uuid_utils.uuid7().hex
-        response = convert.check_response(decision, state.catalogue, check_id, request_id, case.as_of,
+        response = answers.check_response(decision, state.catalogue, check_id, request_id, case.as_of,
                                           int(age.total_seconds()) if age else 0)
         record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
                                 scene=case.scene, request_id=request_id, response=response,
@@ -120,9 +118,7 @@ class Checker:
                 tally.add(department, case.scene, decision.verdict.value, check_id, measures)
                 return response
             _log_check(case, decision, check_id, now, self._clock())
-            if self._metrics is not None:
-                self._metrics.check_recorded(department, case.scene, decision.verdict.value,
-                                             measures=measures)
+            self._metrics.check_recorded(department, case.scene, decision.verdict.value, measures=measures)
             return response
 
         return finish
@@ -191,8 +187,7 @@ class Checker:
             return _feedback_ack(again, duplicate=True)
         log.info("feedback", check_id=record.check_id, department=record.department,
                  feedback_id=feedback_id, outcomes=[pb.Outcome.Name(o.outcome) for o in outcomes])
-        if self._metrics is not None:
-            self._metrics.feedback_recorded(record.department, (fact.outcome for fact in facts))
+        self._metrics.feedback_recorded(record.department, (fact.outcome for fact in facts))
         return _feedback_ack(written, duplicate=False)
 
     def _validated_outcomes(self, request: pb.FeedbackRequest,
@@ -211,7 +206,7 @@ class Checker:
             where = f"outcomes[{i}]"
             shown = self._display_id(outcome.subject_id, f"{where}.subject_id", problems)
             try:
-                kind = convert.from_pb_enum(pb.Outcome, "OUTCOME", outcome.outcome, Outcome)
+                kind = answers.from_pb_enum(pb.Outcome, "OUTCOME", outcome.outcome, Outcome)
             except ValueError:
                 kind = None
                 problems.append(Violation(f"{where}.outcome", f"unknown outcome {outcome.outcome}"))
@@ -263,13 +258,13 @@ class Checker:
             raise NotFound(f"check {check_id!r} does not exist")
         check, feedback = stored
         record = pb.CheckRecord.FromString(check.payload)
-        record.recorded_at.CopyFrom(convert.timestamp(check.recorded_at))
+        record.recorded_at.CopyFrom(answers.timestamp(check.recorded_at))
         record.ledger_seq = check.seq
         record.ledger_hash = check.hash
         record.response.receipt.CopyFrom(self._receipt(check.seq, check.hash))
         for item in feedback:
             message = pb.FeedbackRecord.FromString(item.payload)
-            message.recorded_at.CopyFrom(convert.timestamp(item.recorded_at))
+            message.recorded_at.CopyFrom(answers.timestamp(item.recorded_at))
             record.feedback.append(message)
         return record
 
@@ -313,7 +308,7 @@ def _valid_check_id(raw: str) -> str:
 def _feedback_ack(record: LedgerRecord, *, duplicate: bool) -> pb.FeedbackResponse:
     feedback_id = pb.FeedbackRecord.FromString(record.payload).feedback_id
     return pb.FeedbackResponse(feedback_id=feedback_id, duplicate=duplicate,
-                               recorded_at=convert.timestamp(record.recorded_at))
+                               recorded_at=answers.timestamp(record.recorded_at))
 
 
 def _log_check(case: CheckCase, decision: Decision, check_id: str, started: dt.datetime,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import io
 import json
 import sys
@@ -15,6 +14,7 @@ from typing import Any
 from checkd.errors import CheckdError, InvalidArgument, Violation
 from checkd.loop.statistics import CST, OverdueItem, Report
 from checkd.store.stats import Figures, StatsRepository
+from checkd.typing import utc_now
 
 FORMATS = ("table", "csv", "json")
 # Column name -> Figures attribute, in the order the credit office reads them.
@@ -135,7 +135,7 @@ def run_report(args: argparse.Namespace) -> int:
         start, end = parse_range(args.from_date, args.to_date, from_field="--from", to_field="--to")
         check_overdue_days(args.overdue_days, "--overdue-days")
         as_of = parse_as_of(args.as_of, "--as-of")
-        statistics = Statistics(_repository(args.db), _now, args.overdue_days)
+        statistics = Statistics(_repository(args.db), utc_now, args.overdue_days)
         return render_report(statistics.report(start, end, args.department.strip(), None, as_of),
                              args.format)
 
@@ -151,7 +151,7 @@ def run_overdue(args: argparse.Namespace) -> int:
         if args.limit < 1:
             raise InvalidArgument([Violation("--limit", "must be at least 1")])
         as_of = parse_as_of(args.as_of, "--as-of")
-        statistics = Statistics(_repository(args.db), _now, args.days)
+        statistics = Statistics(_repository(args.db), utc_now, args.days)
         items = statistics.overdue(args.days, args.department.strip(), as_of, args.limit)
         return render_overdue(items, args.format)
 
@@ -178,7 +178,3 @@ def _repository(url: str) -> StatsRepository:
     repository = StatsRepository(open_existing(url))
     repository.ensure_indexes()
     return repository
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

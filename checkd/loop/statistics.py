@@ -9,7 +9,6 @@ from dataclasses import asdict, dataclass, field
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, Violation
-from checkd.ops.metrics import FollowUp
 from checkd.store.stats import Figures, StatsRepository
 
 # The credit office counts in China Standard Time (no daylight saving): months and dates are CST.
@@ -21,6 +20,14 @@ DEFAULT_OVERDUE_DAYS = 30
 # them stay inside the calendar Python and the stores represent (year 1 minus 8 hours is not).
 MIN_DATE, MAX_DATE = dt.date(1900, 1, 1), dt.date(9998, 12, 31)
 MAX_OVERDUE_DAYS = 36_500  # a century; more cannot be meant
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Checks with measures still awaiting feedback, and penalty checks overdue for it."""
+
+    awaiting: int
+    overdue: int
 
 
 @dataclass(frozen=True, slots=True)

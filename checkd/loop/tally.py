@@ -7,7 +7,7 @@ from collections import Counter
 
 import structlog
 
-from checkd.ops.metrics import Metrics
+from checkd.typing import NO_COUNTERS, CheckCounters
 
 log = structlog.get_logger(__name__)
 
@@ -20,7 +20,7 @@ class Tally:
     checks that pushed measures (the ones someone will ask about).
     """
 
-    def __init__(self, metrics: Metrics | None) -> None:
+    def __init__(self, metrics: CheckCounters = NO_COUNTERS) -> None:
         self._metrics = metrics
         self._started = time.perf_counter()
         self._labels: Counter[tuple[str, str, str]] = Counter()
@@ -48,9 +48,8 @@ class Tally:
         for (department, scene, verdict), count in self._labels.items():
             verdicts[verdict] += count
             departments[department] += count
-            if self._metrics is not None:
-                self._metrics.check_recorded(department, scene, verdict, measures=0, count=count)
-        if self._metrics is not None and self._measures:
+            self._metrics.check_recorded(department, scene, verdict, measures=0, count=count)
+        if self._measures:
             self._metrics.check_recorded_measures()
         log.info("checks", answered=self._labels.total(), verdicts=dict(verdicts),
                  departments=dict(departments), measures=self._measures, pushed=self._pushed,

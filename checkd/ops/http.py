@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from checkd.config import is_loopback, split_host_port
 from checkd.ops.metrics import Metrics
 
 log = structlog.get_logger(__name__)
@@ -40,8 +41,6 @@ def ops_tls(cert: Path | None, key: Path | None, client_ca: Path | None = None) 
     With a client CA, a client certificate is asked for but not required: probes need none,
     and off loopback /metrics (department names) is served only to a verified one.
     """
-    from checkd.server.tls import server_context
-
     if cert is None or key is None:
         return None
     context = server_context(cert, key)
@@ -103,6 +102,14 @@ class _BoundedServer(ThreadingHTTPServer):
             log.error("ops_connection_failed", error=type(error).__name__, detail=str(error))
 
 
+def server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """A server-side TLS context with this certificate and key (for the ops listener)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
 class OpsServer:
     """Serves the ops endpoints from threads of its own.
 
@@ -111,10 +118,9 @@ class OpsServer:
 
     def __init__(self, listen: str, metrics: Metrics, readiness: Callable[[], Readiness],
                  tls: ssl.SSLContext | None = None) -> None:
-        host, _, port = listen.rpartition(":")
-        self._address = (host.strip("[]") or "127.0.0.1", int(port))
-        from checkd.server.tls import is_loopback
-
+        address = split_host_port(listen)
+        assert address is not None, listen  # Config refused anything else
+        self._address = (address[0] or "127.0.0.1", address[1])
         # Off loopback, /metrics (which names departments) needs a verified client certificate.
         self._metrics_open = is_loopback(listen)
         self._metrics = metrics

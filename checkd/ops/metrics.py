@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from checkd.loop.statistics import FollowUp
 from checkd.ops import log
 
 # RPC latencies: a check is ~1 ms of work, a batch of 1000 can take seconds.
@@ -28,14 +29,6 @@ class LiveFigures:
     data_age_seconds: float
     catalogue_version: str
     ledger_queue_depth: int
-
-
-@dataclass(frozen=True, slots=True)
-class FollowUp:
-    """Checks with measures still awaiting feedback, and penalty checks overdue for it."""
-
-    awaiting: int
-    overdue: int
 
 
 class Metrics:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, NotFound, Violation
+from checkd.evidence.answers import to_pb_enum
 from checkd.model import ListType, Measure
 from checkd.rules.catalogue import Catalogue
-from checkd.server.convert import to_pb_enum
 
 
 def catalogue_view(catalogue: Catalogue, department: str = "", scene: str = "",

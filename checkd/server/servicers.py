@@ -14,6 +14,7 @@ from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import CheckdError, InvalidArgument, Violation
+from checkd.evidence import answers
 from checkd.loop.checks import Checker
 from checkd.loop.registry import Registry
 from checkd.loop.statistics import Statistics, report_for, stats_response
@@ -194,7 +195,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
             kind = convert.parse_id_type(entry.id_type, f"entries[{i}].id_type")
             row["id_type"] = kind.value if kind else ""
             try:
-                subject_type = convert.from_pb_enum(pb.SubjectType, "SUBJECT_TYPE", entry.subject_type,
+                subject_type = answers.from_pb_enum(pb.SubjectType, "SUBJECT_TYPE", entry.subject_type,
                                                     SubjectType)
             except ValueError:
                 raise InvalidArgument([Violation(f"entries[{i}].subject_type", "unknown value")]) from None
@@ -206,7 +207,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         for kept in result.kept_revoked:
             assert kept.revocation is not None  # kept_revoked holds revoked entries only
             response.kept_revoked_entries.add(
-                entry_id=kept.entry_id, revoked_at=convert.timestamp(kept.revocation.at),
+                entry_id=kept.entry_id, revoked_at=answers.timestamp(kept.revocation.at),
                 revoke_document_no=kept.revocation.document_no, revoke_kind=kept.revocation.kind)
         return response
 
@@ -217,7 +218,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         revocation, state = self._registry.revoke(request.entry_id, request.reason, request.document_no,
                                                   request.kind, caller=_peer(context))
         return reg.RevokeEntryResponse(data_version=state.index.version,
-                                       revoked_at=convert.timestamp(revocation.at))
+                                       revoked_at=answers.timestamp(revocation.at))
 
     @guarded
     def ReinstateEntry(self, request: reg.ReinstateEntryRequest,  # noqa: N802
@@ -226,8 +227,8 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         reinstatement, state = self._registry.reinstate(request.entry_id, request.reason, request.document_no,
                                                         caller=_peer(context))
         return reg.ReinstateEntryResponse(data_version=state.index.version,
-                                          reinstated_at=convert.timestamp(reinstatement.at),
-                                          revoked_at=convert.timestamp(reinstatement.lifted_at),
+                                          reinstated_at=answers.timestamp(reinstatement.at),
+                                          revoked_at=answers.timestamp(reinstatement.lifted_at),
                                           revoke_document_no=reinstatement.lifted_document_no)
 
     @guarded
@@ -239,11 +240,11 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         catalogue = self._registry.catalogue
         response = reg.GetSubjectResponse(
             id=identifier.masked(),
-            subject_type=convert.to_pb_enum(pb.SubjectType, "SUBJECT_TYPE", identifier.subject_type),
+            subject_type=answers.to_pb_enum(pb.SubjectType, "SUBJECT_TYPE", identifier.subject_type),
         )
         for entry in entries:
             polarity = catalogue.polarity_of(entry.list_id, entry.severity)
-            response.entries.append(convert.entry_message(entry, polarity, with_revocation=True))
+            response.entries.append(answers.entry_message(entry, polarity, with_revocation=True))
         return response
 
     @guarded

@@ -239,8 +239,8 @@ def _forge_check(db_url: str) -> int:
     """Append a check record with a valid hash and consistent rows, as the store's holder can; its seq."""
     import datetime as dt
 
+    from checkd.evidence.answers import check_ref_of
     from checkd.evidence.checkpoints import stored_chain_algorithm
-    from checkd.evidence.derived import check_ref_of
     from checkd.evidence.ledger import chain_hash
     from checkd.store import Database, LedgerRecord, LedgerRepository
 

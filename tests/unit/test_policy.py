@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from checkd.config import is_loopback
 from checkd.rules.catalogue import load_catalogue
 from checkd.server.auth import RateLimiter
 from checkd.server.policy import (
@@ -19,7 +20,6 @@ from checkd.server.policy import (
     load_policy,
     parse_policy,
 )
-from checkd.server.tls import is_loopback
 from tests.daemon import ROOT
 
 CATALOGUE = load_catalogue(ROOT / "rules")

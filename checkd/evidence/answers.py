@@ -1,0 +1,218 @@
+"""The stored-answer format: what a check answered and a feedback said, as the ledger keeps them.
+
+A check is recorded as the serialised `CheckRecord` (with the `CheckResponse` the caller received)
+and a feedback as a `FeedbackRecord`; `GetCheck` returns those bytes as they were answered and
+`ledger verify` re-derives the lookup rows from them. This module is the one owner of that format
+outside the gRPC adapter, so it is the one inner module allowed to import the generated stubs
+(the layering contract in pyproject.toml names it): the server builds answers with it, the use
+cases record and read them back with it, and the verifier derives rows from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from checkd.api.v1 import check_pb2 as pb
+from checkd.model import Decision, ListEntry, Measure, Outcome, Polarity, Verdict
+from checkd.rules.catalogue import Catalogue
+from checkd.store import CheckRef, FeedbackRef, OutcomeFact
+from checkd.subjects.ids import IdKind
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_E = TypeVar("_E", bound=StrEnum)
+
+ID_TYPES: dict[int, IdKind | None] = {
+    pb.ID_TYPE_UNSPECIFIED: None,
+    pb.ID_TYPE_USCC: IdKind.USCC,
+    pb.ID_TYPE_ORG_CODE: IdKind.ORG_CODE,
+    pb.ID_TYPE_BUSINESS_REG_NO: IdKind.BUSINESS_REG_NO,
+    pb.ID_TYPE_RESIDENT_ID: IdKind.RESIDENT_ID,
+    pb.ID_TYPE_HMT_RESIDENCE_PERMIT: IdKind.HMT_RESIDENCE_PERMIT,
+    pb.ID_TYPE_FOREIGNER_PR_ID: IdKind.FOREIGNER_PR_ID,
+}
+_ID_TYPE_OF_KIND: dict[IdKind, Any] = {kind: number for number, kind in ID_TYPES.items() if kind}
+
+@functools.cache  # a handful of (enum, value) pairs, asked for several times per check
+def to_pb_enum(enum_type: Any, prefix: str, value: StrEnum | None) -> Any:
+    """Model enum -> protobuf enum number (None -> *_UNSPECIFIED)."""
+    if value is None:
+        return int(enum_type.Value(f"{prefix}_UNSPECIFIED"))
+    return int(enum_type.Value(f"{prefix}_{value.value.upper()}"))
+
+
+@functools.lru_cache(maxsize=1024)  # bounded: the numbers come from callers (ValueError is not kept)
+def from_pb_enum(enum_type: Any, prefix: str, number: int, model: type[_E]) -> _E | None:
+    """Protobuf enum number -> model enum (UNSPECIFIED -> None); ValueError when unknown."""
+    name = enum_type.Name(number)  # raises ValueError for numbers outside the enum
+    suffix = name.removeprefix(prefix + "_").lower()
+    return None if suffix == "unspecified" else model(suffix)
+
+
+def timestamp(value: dt.datetime) -> Timestamp:
+    """An aware datetime as a protobuf Timestamp."""
+    # Exact integer arithmetic; Timestamp.FromDatetime costs several times more per call.
+    since = value - _EPOCH
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
+
+
+def from_timestamp(stamp: Timestamp) -> dt.datetime:
+    """A protobuf Timestamp as an aware UTC datetime."""
+    return stamp.ToDatetime(tzinfo=dt.UTC)
+
+
+def check_response(decision: Decision, catalogue: Catalogue, check_id: str, request_id: str,
+                   as_of: dt.datetime, data_age_seconds: int = 0) -> pb.CheckResponse:
+    """A Decision as the CheckResponse the caller receives (and the ledger keeps)."""
+    response = pb.CheckResponse(
+        check_id=check_id,
+        verdict=to_pb_enum(pb.Verdict, "VERDICT", decision.verdict),
+        catalogue_version=decision.catalogue_version,
+        data_version=decision.data_version,
+        evaluated_at=timestamp(decision.evaluated_at),
+        request_id=request_id,
+        as_of=timestamp(as_of),
+        data_age_seconds=data_age_seconds,
+        notes=decision.notes,
+    )
+    for subject in decision.subjects:
+        query = subject.query
+        result = response.subjects.add(
+            id=query.display_id,
+            subject_type=to_pb_enum(pb.SubjectType, "SUBJECT_TYPE", query.subject_type),
+            index=query.index,
+            role=to_pb_enum(pb.Role, "ROLE", query.role),
+            verdict=to_pb_enum(pb.Verdict, "VERDICT", subject.verdict),
+            notes=subject.notes,
+        )
+        if query.id_kind:
+            result.id_type = _ID_TYPE_OF_KIND[IdKind(query.id_kind)]
+        for hit in subject.hits:
+            polarity = catalogue.polarity_of(hit.entry.list_id, hit.entry.severity)
+            result.entries.append(entry_message(hit.entry, polarity, hit.matched_by))
+        for measure_hit in subject.measures:
+            result.measures.append(measure_message(measure_hit.measure, measure_hit.entry_ids))
+        for withheld in subject.withheld:
+            result.withheld.add(measure=measure_message(withheld.measure, withheld.entry_ids),
+                                reason=withheld.reason)
+    return response
+
+
+def entry_message(entry: ListEntry, polarity: Polarity | None, matched_by: str = "",
+                  with_revocation: bool = False) -> pb.ListEntry:
+    """A list entry as shown to callers (persons masked)."""
+    message = pb.ListEntry(
+        entry_id=entry.entry_id,
+        list=entry.list_id,
+        polarity=to_pb_enum(pb.Polarity, "POLARITY", polarity),
+        authority=entry.authority,
+        document_no=entry.document_no,
+        level=entry.level.value,
+        start=entry.start.isoformat(),
+        end=entry.end.isoformat() if entry.end else "",
+        reason=entry.reason,
+        severity=entry.severity,
+        subject_name=entry.subject_name,
+        matched_by=matched_by,
+        subject_id=entry.display_id,
+    )
+    if with_revocation and entry.revocation is not None:
+        message.revoked_at.CopyFrom(timestamp(entry.revocation.at))
+        message.revoke_reason = entry.revocation.reason
+        message.revoke_document_no = entry.revocation.document_no
+        message.revoke_kind = entry.revocation.kind
+    if with_revocation and entry.reinstatement is not None:
+        reinstated = entry.reinstatement
+        message.reinstated_at.CopyFrom(timestamp(reinstated.at))
+        message.reinstate_reason = reinstated.reason
+        message.reinstate_document_no = reinstated.document_no
+        message.reinstated_revocation_at.CopyFrom(timestamp(reinstated.lifted_at))
+        message.reinstated_revocation_document_no = reinstated.lifted_document_no
+    return message
+
+
+def measure_message(measure: Measure, entry_ids: tuple[str, ...]) -> pb.Measure:
+    """A measure as pushed to the department, with the entries behind it."""
+    return pb.Measure(
+        measure_id=measure.measure_id,
+        polarity=to_pb_enum(pb.Polarity, "POLARITY", measure.polarity),
+        action=measure.action.value,
+        title=measure.title,
+        legal_basis=measure.legal_basis,
+        mandatory=measure.mandatory,
+        entry_ids=entry_ids,
+        source=measure.source,
+    )
+
+
+def verdict_of(response: pb.CheckResponse) -> Verdict:
+    """The verdict of a stored response as a model value."""
+    value = from_pb_enum(pb.Verdict, "VERDICT", response.verdict, Verdict)
+    return value or Verdict.CLEAR
+
+
+def check_ref_of(record: pb.CheckRecord) -> CheckRef:
+    """The `checks` lookup row of a stored CheckRecord, with the figures the statistics count."""
+    hit_penalty = hit_reward = mandatory = discretionary = 0
+    has_penalty = False
+    for subject in record.response.subjects:
+        polarities = {entry.polarity for entry in subject.entries}
+        hit_penalty += pb.POLARITY_PENALTY in polarities
+        hit_reward += pb.POLARITY_REWARD in polarities
+        for measure in subject.measures:
+            mandatory += measure.mandatory
+            discretionary += not measure.mandatory
+            has_penalty = has_penalty or measure.polarity == pb.POLARITY_PENALTY
+    return CheckRef(
+        record.check_id, record.department, record.request_id or None, record.matter, record.scene,
+        verdict_of(record.response).value, subjects=len(record.response.subjects),
+        subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward, measures_mandatory=mandatory,
+        measures_discretionary=discretionary, has_penalty=has_penalty,
+        fingerprint=record.request_fingerprint,
+    )
+
+
+def feedback_digest(outcomes: Iterable[pb.FeedbackOutcome]) -> str:
+    """The content digest that makes a resent feedback be stored once."""
+    canonical = sorted((o.measure_id, o.subject_id, o.outcome, o.reason) for o in outcomes)
+    return hashlib.sha256(repr(canonical).encode()).hexdigest()
+
+
+def feedback_ref_of(check: pb.CheckRecord, feedback: pb.FeedbackRecord) -> FeedbackRef:
+    """The `feedback` and `feedback_outcomes` rows of a stored FeedbackRecord on its check."""
+    actions = {m.measure_id: m.action for s in check.response.subjects for m in s.measures}
+    facts = tuple(
+        OutcomeFact(o.measure_id, o.subject_id, _outcome_name(o.outcome), actions.get(o.measure_id, ""))
+        for o in feedback.outcomes
+    )
+    return FeedbackRef(feedback.feedback_id, check.check_id, feedback_digest(feedback.outcomes), facts)
+
+
+def _outcome_name(number: int) -> str:
+    """The model name of a stored outcome number (an unknown one named as such)."""
+    try:
+        outcome = from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
+    except ValueError:
+        return f"unknown:{number}"
+    return outcome.value if outcome else ""
+
+
+# The stored records' types, named through their owner so readers need not import the stubs.
+CheckRecord = pb.CheckRecord
+FeedbackRecord = pb.FeedbackRecord
+
+
+def read_check(payload: bytes) -> pb.CheckRecord:
+    """A stored check record from its ledger payload."""
+    return pb.CheckRecord.FromString(payload)
+
+
+def read_feedback(payload: bytes) -> pb.FeedbackRecord:
+    """A stored feedback record from its ledger payload."""
+    return pb.FeedbackRecord.FromString(payload)
