@@ -1,4 +1,4 @@
-"""ruff and mypy stay clean: the suite fails when either finds a problem."""
+"""ruff, mypy and the layering contract stay clean: the suite fails when any finds a problem."""
 
 from __future__ import annotations
 
@@ -21,3 +21,20 @@ def test_mypy_is_clean() -> None:
     """mypy --strict, configured in pyproject.toml, reports nothing on the package."""
     result = subprocess.run([str(BIN / "mypy")], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_layering_contract_is_kept() -> None:
+    """import-linter's contracts in pyproject.toml hold: dependencies point inward, stubs stay at the edge."""
+    result = subprocess.run([str(BIN / "lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_packages_stay_small() -> None:
+    """No package of checkd holds more than ten modules: a bigger one is two jobs under one name."""
+    crowded = {}
+    for package in (ROOT / "checkd").rglob("__init__.py"):
+        modules = [p for p in package.parent.glob("*.py") if p.name != "__init__.py"]
+        if package.parent != ROOT / "checkd" and len(modules) > 10:
+            crowded[str(package.parent.relative_to(ROOT))] = len(modules)
+    assert not crowded, crowded
