@@ -118,6 +118,21 @@ class RelatedPerson:
     name: str
 
 
+class RevokeKind(StrEnum):
+    """Why the credit office revoked an entry early."""
+
+    REPAIR = "repair"  # credit repair
+    OBJECTION = "objection"  # an upheld objection
+
+
+class RecordKind(StrEnum):
+    """The kinds of chained ledger record (stored as their value; part of each record's hash)."""
+
+    CHECK = "check"
+    FEEDBACK = "feedback"
+    ADMIN = "admin"  # a registry act, reload or re-keying, with who did it
+
+
 @dataclass(frozen=True, slots=True)
 class Revocation:
     """Why and when an entry stopped applying early (credit repair or upheld objection)."""
@@ -125,7 +140,7 @@ class Revocation:
     at: dt.datetime
     reason: str
     document_no: str
-    kind: str = "repair"  # repair | objection
+    kind: RevokeKind = RevokeKind.REPAIR
 
 
 @dataclass(frozen=True, slots=True)

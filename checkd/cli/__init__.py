@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from checkd.cli import check, imports, ledger, registry, rekey, reports, rules, serve, token
-from checkd.cli.options import EXIT_BAD_INPUT
+from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED
+from checkd.errors import CheckdError
 
 # The order of `checkd --help`.
 _GROUPS = (serve, reports, rekey, token, check, imports, registry, rules, ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `checkd` command."""
+    """Entry point of the `checkd` command, and its one error boundary.
+
+    A command handles the failures it can explain; anything checkd reports on purpose that escapes
+    it, an operating-system error, or a reader that closed the pipe (`checkd report | head`) ends
+    the command with one line on stderr and a non-zero exit instead of a traceback.
+    """
+    try:
+        result = _run(argv)
+        sys.stdout.flush()  # a closed pipe shows itself here, inside the boundary
+    except BrokenPipeError:
+        # Nobody reads stdout any more: point it at /dev/null so the interpreter's final flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except CheckdError as exc:
+        print(f"checkd: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ValueError, OSError) as exc:
+        print(f"checkd: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return result
+
+
+def _run(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):

@@ -96,11 +96,16 @@ def run_serve(args: argparse.Namespace) -> int:
 
     try:
         daemon = wiring.build(config)
-        port = daemon.start()
     except ImportRejected as exc:
         print_rejected(exc, "checkd: cannot start: sample data rejected")
         return EXIT_FAILED
     except (CheckdError, ValueError, OSError) as exc:
+        print(f"checkd: cannot start: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        port = daemon.start()
+    except (CheckdError, ValueError, OSError) as exc:  # e.g. the port is in use
+        daemon.stop(0)
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
     if config.ops_port_file is not None and daemon.ops is not None:
@@ -123,10 +128,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     def reload(*_: object) -> None:
         def run() -> None:
-            for hook in daemon.on_reload:  # the access policy, among others
-                hook()
-            try:
-                daemon.snapshots.reload()
+            try:  # the Reload RPC's path: audited, the access policy re-read with the rules and data
+                daemon.reload("signal:SIGHUP")
             except Exception as exc:  # a broken catalogue keeps the old one serving
                 import structlog
 

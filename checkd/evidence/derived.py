@@ -17,6 +17,7 @@ from typing import Any
 
 from checkd.evidence.answers import FeedbackRecord, check_ref_of, feedback_ref_of, read_check, read_feedback
 from checkd.evidence.entry_audit import entry_problems
+from checkd.model import RecordKind
 from checkd.store import CheckRef, EntryRepository, FeedbackRef, LedgerRecord, LedgerRepository
 
 BATCH = 500  # records compared per round trip: well under SQLite's bound parameters
@@ -48,7 +49,7 @@ def row_checkers(records: LedgerRepository, entries: EntryRepository) -> list[Ro
 
 def entry_rows(records: LedgerRepository, entries: EntryRepository) -> Iterator[Problem]:
     """Every stored list entry equals the digest the last admin record that changed it carries."""
-    admin = ((r.seq, json.loads(r.payload)) for r in records.iter_records() if r.kind == "admin")
+    admin = ((r.seq, json.loads(r.payload)) for r in records.iter_records() if r.kind == RecordKind.ADMIN)
     for detail in entry_problems(entries.iter_all(), admin):
         yield Problem(None, "list_entries", "digest", detail)
 
@@ -82,7 +83,7 @@ def _check_row(record: LedgerRecord, ref: CheckRef) -> dict[str, Any]:
 def check_rows(records: LedgerRepository) -> Iterator[Problem]:
     """Every check record has its `checks` row, equal to the one derived from its payload, and no more."""
     reported: set[str] = set()
-    checks = (r for r in records.iter_records() if r.kind == "check")
+    checks = (r for r in records.iter_records() if r.kind == RecordKind.CHECK)
     for batch in _batches(checks):
         rows = records.check_rows([r.ref_id for r in batch])
         for record in batch:
@@ -109,7 +110,7 @@ def check_rows(records: LedgerRepository) -> Iterator[Problem]:
 
 def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
     """Every feedback record has its `feedback` row and exactly its `feedback_outcomes` rows."""
-    feedback = (r for r in records.iter_records() if r.kind == "feedback")
+    feedback = (r for r in records.iter_records() if r.kind == RecordKind.FEEDBACK)
     for batch in _batches(feedback):
         check_ids = sorted({r.ref_id for r in batch})
         checks = records.check_records(check_ids)

@@ -18,6 +18,7 @@ import structlog
 import uuid_utils
 
 from checkd.errors import CheckdError, ResourceExhausted, Unavailable
+from checkd.model import RecordKind
 from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository, Tx
 from checkd.typing import Clock
 
@@ -93,19 +94,19 @@ class Ledger:
         """Records waiting to be committed."""
         return self._queue.qsize()
 
-    def submit(self, kind: str, ref_id: str, payload: bytes, *, check: CheckRef | None = None,
+    def submit(self, kind: RecordKind, ref_id: str, payload: bytes, *, check: CheckRef | None = None,
                feedback: FeedbackRef | None = None) -> Future[LedgerRecord]:
         """Queue a record; the future resolves once it is durable (or fails with the reason)."""
         if self._closed:
             raise Unavailable("ledger is closed: the daemon is stopping")
         future: Future[LedgerRecord] = Future()
         try:
-            self._queue.put_nowait(Pending(kind, ref_id, payload, check, feedback, future))
+            self._queue.put_nowait(Pending(kind.value, ref_id, payload, check, feedback, future))
         except queue.Full:
             raise ResourceExhausted("ledger queue is full; retry later") from None
         return future
 
-    def append(self, kind: str, ref_id: str, payload: bytes, *, check: CheckRef | None = None,
+    def append(self, kind: RecordKind, ref_id: str, payload: bytes, *, check: CheckRef | None = None,
                feedback: FeedbackRef | None = None, timeout: float | None = 30.0) -> LedgerRecord:
         """Queue a record and wait until it is durable."""
         future = self.submit(kind, ref_id, payload, check=check, feedback=feedback)
@@ -159,7 +160,7 @@ class Ledger:
 
         def work(tx: Tx) -> tuple[T, list[LedgerRecord]]:
             result = apply(tx)
-            pending = [Pending("admin", uuid_utils.uuid7().hex, payload, None, None, Future())
+            pending = [Pending(RecordKind.ADMIN.value, uuid_utils.uuid7().hex, payload, None, None, Future())
                        for payload in describe(result)]
             used.append(self._repo.head_in(tx))
             return result, self._chain(pending, used[-1])
@@ -316,7 +317,7 @@ def record_admin(ledger: Ledger, action: str, caller: str, **facts: Any) -> Ledg
     """Record an administrative act (import, revoke, reload, rekey) with who did it."""
     payload = json.dumps({"action": action, "caller": caller, **facts}, ensure_ascii=False,
                          sort_keys=True, default=str).encode()
-    return ledger.append("admin", uuid_utils.uuid7().hex, payload)
+    return ledger.append(RecordKind.ADMIN, uuid_utils.uuid7().hex, payload)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 
 import structlog
@@ -21,7 +21,7 @@ from checkd.evidence.ledger import Ledger
 from checkd.limits import text_problem
 from checkd.loop.recent import RecentAnswers
 from checkd.loop.tally import Tally
-from checkd.model import CheckCase, Decision, Outcome
+from checkd.model import CheckCase, Decision, Outcome, RecordKind
 from checkd.server import convert
 from checkd.store import (
     DuplicateKey,
@@ -39,7 +39,8 @@ class Checker:
 
     def __init__(self, snapshots: Snapshots, ledger: Ledger, records: LedgerRepository,
                  keyer: SubjectKeyer, clock: Clock, *, recent: int = 50_000,
-                 metrics: CheckCounters = NO_COUNTERS, max_data_age: dt.timedelta | None = None) -> None:
+                 metrics: CheckCounters = NO_COUNTERS, max_data_age: dt.timedelta | None = None,
+                 on_decided: Sequence[Callable[[CheckCase, Decision], None]] = ()) -> None:
         self._snapshots = snapshots
         self._metrics = metrics
         self._max_data_age = max_data_age
@@ -51,7 +52,7 @@ class Checker:
         # timeout usually come within seconds, so most are answered without touching the store.
         self._recent = RecentAnswers(recent)
         # Called with each case and its decision (the access policy's person-number probe count).
-        self.on_decided: list[Callable[[CheckCase, Decision], None]] = []
+        self._on_decided = tuple(on_decided)
 
     # ----------------------------------------------------------------- checks
 
@@ -83,7 +84,7 @@ class Checker:
         age = self._snapshots.data_age(now)
         decision = decide(case, state.index, state.catalogue, now, data_age=age,
                           max_data_age=self._max_data_age)
-        for hook in self.on_decided:
+        for hook in self._on_decided:
             hook(case, decision)
         # Time-ordered ids keep the store's check index append-mostly instead of scattering
         # every insert across the whole B-tree.
@@ -95,7 +96,7 @@ class Checker:
                                 request_fingerprint=fingerprint)
         payload = record.SerializeToString(deterministic=True)
         ref = check_ref_of(record)
-        future = self._ledger.submit("check", check_id, payload, check=ref)
+        future = self._ledger.submit(RecordKind.CHECK, check_id, payload, check=ref)
 
         def finish() -> pb.CheckResponse:
             try:
@@ -179,7 +180,8 @@ class Checker:
         ref = feedback_ref_of(record, message)  # the rows ledger verify re-derives from the record
         facts = ref.outcomes
         try:
-            written = self._wait(self._ledger.submit("feedback", record.check_id, payload, feedback=ref))
+            queued = self._ledger.submit(RecordKind.FEEDBACK, record.check_id, payload, feedback=ref)
+            written = self._wait(queued)
         except DuplicateKey:
             again = self._records.feedback_by_digest(record.check_id, digest)
             if again is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -15,7 +15,7 @@ from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
 from checkd.limits import text_problem
 from checkd.loop.interchange import parse_entries
-from checkd.model import ListEntry, Reinstatement, Revocation
+from checkd.model import ListEntry, Reinstatement, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
 from checkd.store import EntryRepository, UpsertResult
 from checkd.subjects.ids import IdentifierError, IdKind, parse_identifier
@@ -23,15 +23,16 @@ from checkd.subjects.keys import SubjectKeyer
 
 log = structlog.get_logger(__name__)
 
-REVOKE_KINDS = ("repair", "objection")
 
 
 class Registry:
     """Changes list data in the store, swaps the index, and records each act in the ledger."""
 
     def __init__(self, entries: EntryRepository, snapshots: Snapshots, ledger: Ledger,
-                 keyer: SubjectKeyer, clock: Callable[[], dt.datetime]) -> None:
+                 keyer: SubjectKeyer, clock: Callable[[], dt.datetime], *,
+                 also_reload: Sequence[Callable[[], None]] = ()) -> None:
         self._entries = entries
+        self._also_reload = tuple(also_reload)  # what else a reload re-reads (the access policy)
         self._snapshots = snapshots
         self._ledger = ledger
         self._keyer = keyer
@@ -67,13 +68,14 @@ class Registry:
         """Stop an entry applying from now (credit repair or upheld objection); once, until reinstated."""
         problems = _act_problems(entry_id, reason, document_no, "why the entry is revoked",
                                  "the repair or objection decision")
-        if kind and kind not in REVOKE_KINDS:
-            problems.append(Violation("kind", f"one of {list(REVOKE_KINDS)}"))
+        if kind and kind not in tuple(RevokeKind):
+            problems.append(Violation("kind", f"one of {[k.value for k in RevokeKind]}"))
         if problems:
             raise InvalidArgument(problems)
-        revocation = Revocation(self._clock(), reason.strip(), document_no.strip(), kind or "repair")
+        revocation = Revocation(self._clock(), reason.strip(), document_no.strip(),
+                                RevokeKind(kind) if kind else RevokeKind.REPAIR)
         entry_id = entry_id.strip()
-        if revocation.kind == "repair":
+        if revocation.kind is RevokeKind.REPAIR:
             self._check_repair(entry_id, revocation.at.date())
         facts: dict[str, Any] = {"entry_id": entry_id, "kind": revocation.kind,
                                  "document_no": revocation.document_no, "reason": revocation.reason}
@@ -126,7 +128,12 @@ class Registry:
         return identifier, self._entries.for_subject(self._keyer.key(identifier), identifier.org_code)
 
     def reload(self, caller: str = "") -> State:
-        """Reload catalogue and index; a broken catalogue is refused and the old one keeps serving."""
+        """Reload catalogue and index; a broken catalogue is refused and the old one keeps serving.
+
+        The one reload path: the Reload RPC and SIGHUP both come here, and each reload is audited.
+        """
+        for step in self._also_reload:
+            step()
         state = self._snapshots.reload()
         self._audit("reload", caller, catalogue_version=state.catalogue.version,
                     data_version=state.index.version)

@@ -116,22 +116,22 @@ class OpsServer:
     A saturated gRPC worker pool or a long ledger queue never delays a health probe or a scrape.
     """
 
-    def __init__(self, listen: str, metrics: Metrics, readiness: Callable[[], Readiness],
-                 tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, listen: str, metrics: Metrics, tls: ssl.SSLContext | None = None) -> None:
         address = split_host_port(listen)
         assert address is not None, listen  # Config refused anything else
         self._address = (address[0] or "127.0.0.1", address[1])
         # Off loopback, /metrics (which names departments) needs a verified client certificate.
         self._metrics_open = is_loopback(listen)
         self._metrics = metrics
-        self._readiness = readiness
+        self._readiness: Callable[[], Readiness] = lambda: Readiness(False, {"snapshots": "loading"})
         self._tls = tls
         self._draining = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
 
-    def start(self) -> int:
-        """Bind and serve in a background thread; return the bound port."""
+    def start(self, readiness: Callable[[], Readiness]) -> int:
+        """Bind and serve `readiness` (the daemon's) in a background thread; return the bound port."""
+        self._readiness = readiness
         server = _BoundedServer(self._address, _handler_class(self), self._tls)
         self._server = server
         self.port = server.server_address[1]

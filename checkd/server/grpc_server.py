@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import structlog
@@ -31,9 +31,20 @@ SERVICE_NAMES = (
 )
 
 
+class Closeable(Protocol):
+    """A part the daemon releases when it stops (the store, the ledger writer, the checkpointer...)."""
+
+    def close(self) -> None:
+        """Release it."""
+
+
 @dataclass
 class Daemon:
-    """A built daemon: its parts and the server that exposes them."""
+    """A built daemon: its parts and the server that exposes them.
+
+    wiring.build finishes it (nothing is set on it afterwards); start() binds, load() brings the
+    first snapshot, stop() drains and closes.
+    """
 
     database: Database
     ledger: Ledger
@@ -44,17 +55,18 @@ class Daemon:
     workers: int
     max_concurrent_rpcs: int
     poll_seconds: float
-    health: health.HealthServicer = field(default_factory=health.HealthServicer)
-    # The one readiness source: gRPC health follows it and /readyz shows it (set by wiring).
+    # The one audited reload path (the registry's): the Reload RPC and SIGHUP both take it.
+    reload: Callable[[str], object]
+    # The one readiness source: gRPC health follows it and /readyz shows it.
     readiness: Callable[[], Readiness] | None = None
     readiness_seconds: float = 1.0  # how often health is re-evaluated
-    after_load: list[Callable[[], None]] = field(default_factory=list)  # run once the first load is in
+    after_load: tuple[Callable[[], None], ...] = ()  # run once the first load is in (sample seeding)
     ops: OpsServer | None = None  # the HTTP ops listener, when configured
-    # Server interceptors, outermost first; wiring appends (auth, ops, ...) before start().
-    interceptors: list[grpc.ServerInterceptor] = field(default_factory=list)
+    interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # server interceptors, outermost first
     credentials: grpc.ServerCredentials | None = None  # TLS; None: plain text
-    on_reload: list[Callable[[], None]] = field(default_factory=list)  # run on SIGHUP
-    on_stop: list[Callable[[], None]] = field(default_factory=list)  # run after the ledger is flushed
+    # What build() opened, in build order; close() releases them in reverse.
+    resources: tuple[Closeable, ...] = ()
+    health: health.HealthServicer = field(default_factory=health.HealthServicer)
     port: int = 0
     _server: grpc.Server | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -86,14 +98,17 @@ class Daemon:
             server,
         )
         self._set_health(serving=False)
-        self.port = (server.add_insecure_port(self.listen) if self.credentials is None
-                     else server.add_secure_port(self.listen, self.credentials))
+        try:
+            self.port = (server.add_insecure_port(self.listen) if self.credentials is None
+                         else server.add_secure_port(self.listen, self.credentials))
+        except RuntimeError:  # grpc's "Failed to bind": the port is taken or the address is not ours
+            self.port = 0
         if self.port == 0:
-            raise OSError(f"cannot bind {self.listen}")
+            raise OSError(f"cannot bind {self.listen}: the port is in use or the address is not on this host")
         server.start()
         self._server = server
         if self.ops is not None:
-            self.ops.start()
+            self.ops.start(self.current_readiness)
         host = self.listen.rsplit(":", 1)[0]
         log.info("listening", address=f"{host}:{self.port}", tls=self.credentials is not None)
         return self.port
@@ -156,14 +171,18 @@ class Daemon:
         self.health.enter_graceful_shutdown()
         if self._server is not None:
             self._server.stop(grace).wait()
-        self.ledger.close()
-        for hook in self.on_stop:  # the final signed checkpoint, among others
-            hook()
-        self.database.close()
-        if self.ops is not None:
-            self.ops.close()
+        self.ledger.close()  # the last step of draining: every queued record is committed
+        self.close()
         log.info("stopped")
         self._stopped.set()
+
+    def close(self) -> None:
+        """Release what build() opened, in reverse build order (the final checkpoint before the store)."""
+        for resource in reversed(self.resources):
+            try:
+                resource.close()
+            except Exception as exc:  # one part that fails to close must not keep the others open
+                log.warning("close_failed", part=type(resource).__name__, error=str(exc))
 
     def wait(self) -> None:
         """Block until stop() has finished."""

@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, select, update
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkd.errors import NotFound, Unavailable
+from checkd.errors import FailedPrecondition, NotFound, Unavailable
 from checkd.store.tables import Base, MetaRow
 
 _PROBE_KEY = "readiness_probe"  # never stored: the probe's UPDATE matches no row
@@ -41,6 +41,26 @@ def utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+class UnsupportedStore(FailedPrecondition):
+    """A database URL checkd cannot open: not a URL, or a backend other than SQLite and PostgreSQL."""
+
+
+_BACKENDS = ("sqlite", "postgresql")
+_URL_HINT = "use sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+
+
+def _parsed_url(url: str) -> Any:
+    """The parsed URL of a backend checkd supports, or UnsupportedStore saying which ones are."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UnsupportedStore(f"the database URL is not a URL; {_URL_HINT}") from None
+    if parsed.get_backend_name() not in _BACKENDS:
+        raise UnsupportedStore(f"unsupported database {shown_url(url)}: checkd stores in SQLite or "
+                               f"PostgreSQL; {_URL_HINT}")
+    return parsed
+
+
 class StoreMissing(NotFound):
     """A command that reads a store was pointed at one that does not exist or is not checkd's."""
 
@@ -53,7 +73,7 @@ class Database:
     """One engine and session factory for a database URL; creates the schema on open (unless told not to)."""
 
     def __init__(self, url: str, *, create: bool = True) -> None:
-        parsed = make_url(url)
+        parsed = _parsed_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         options: dict[str, Any] = {"future": True}
@@ -150,7 +170,7 @@ def open_existing(url: str) -> Database:
     create an empty store and report on nothing: SQLite would create the file on connect, so the
     file is checked first; on PostgreSQL the tables are. Tables newer than the store are added.
     """
-    parsed, shown = make_url(url), shown_url(url)
+    parsed, shown = _parsed_url(url), shown_url(url)
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             raise StoreMissing(f"{shown} is an in-memory database: it holds no checkd store")

@@ -15,7 +15,16 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from checkd.errors import FailedPrecondition, NotFound
-from checkd.model import ListEntry, Reinstatement, RelatedPerson, Revocation, Role, SourceLevel, SubjectType
+from checkd.model import (
+    ListEntry,
+    Reinstatement,
+    RelatedPerson,
+    Revocation,
+    RevokeKind,
+    Role,
+    SourceLevel,
+    SubjectType,
+)
 from checkd.store.bulk import insert_rows
 from checkd.store.db import Database, Tx, utc
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
@@ -306,7 +315,7 @@ def _acts(values: Sequence[Any]) -> dict[str, Any]:
      reinstate_document_no, lifted_at, lifted_document_no) = values
     return {
         "revocation": None if revoked_at is None
-        else Revocation(utc(revoked_at), revoke_reason, revoke_document_no, revoke_kind),
+        else Revocation(utc(revoked_at), revoke_reason, revoke_document_no, RevokeKind(revoke_kind)),
         "reinstatement": None if reinstated_at is None or lifted_at is None
         else Reinstatement(utc(reinstated_at), reinstate_reason, reinstate_document_no, utc(lifted_at),
                            lifted_document_no),
