@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from checkd.days import china_day
+
 
 class SubjectType(StrEnum):
     """The five subject types of the provincial credit framework."""
@@ -151,8 +153,8 @@ class ListEntry:
     revocation: Revocation | None = None
 
     def in_force(self, as_of: dt.datetime) -> bool:
-        """True when the entry applies at `as_of` (end date inclusive, not yet revoked)."""
-        day = as_of.date()
+        """True when the entry applies at `as_of` (start and end inclusive, CST days; not yet revoked)."""
+        day = china_day(as_of)
         if day < self.start or (self.end is not None and day > self.end):
             return False
         return self.revocation is None or as_of < self.revocation.at
@@ -214,7 +216,7 @@ class Measure:
     source: str = ""
 
     def in_effect(self, day: dt.date) -> bool:
-        """True when the measure itself is valid on `day`."""
+        """True when the measure itself is valid on `day` (a CST calendar day, both ends inclusive)."""
         if self.effective_from is not None and day < self.effective_from:
             return False
         return self.effective_to is None or day <= self.effective_to

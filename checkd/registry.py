@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from checkd.catalogue import Catalogue
+from checkd.days import china_day
 from checkd.entries import parse_entries
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from checkd.ids import IdentifierError, IdKind, parse_identifier
@@ -77,7 +78,7 @@ class Registry:
             raise InvalidArgument(problems)
         revocation = Revocation(self._clock(), reason.strip(), document_no.strip(), kind or "repair")
         if revocation.kind == "repair":
-            self._check_repair(entry_id.strip(), revocation.at.date())
+            self._check_repair(entry_id.strip(), china_day(revocation.at))
         with self._write_lock:
             entry, version = self._entries.revoke(entry_id.strip(), revocation)
             state = self._snapshots.apply([entry], version)

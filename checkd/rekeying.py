@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from functools import cache
 
+from checkd.days import china_day
 from checkd.ids import MIN_BIRTH_YEAR
 from checkd.pii import SubjectKeyer
 from checkd.store import Database
@@ -26,7 +27,7 @@ def rekey(database: Database, fingerprint_key: str, old: SubjectKeyer, new: Subj
     """Replace every person key made with `old` by the key `new` makes, in one transaction."""
     if old.fingerprint() == new.fingerprint():
         raise RekeyRefused("the new secret is the old one")
-    last_year = (today or dt.date.today()).year
+    last_year = (today or china_day(dt.datetime.now(dt.UTC))).year
 
     def new_key_of(old_key: str, masked: str) -> str:
         return new.person_key(recover_number(old, old_key, masked, last_year))

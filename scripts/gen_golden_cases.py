@@ -23,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from checkd.days import china_day  # noqa: E402
 from checkd.ids import org_code_check_char, resident_check_char, uscc_check_char  # noqa: E402
 
 RULES = ROOT / "rules"
@@ -106,7 +107,7 @@ def in_scope(measure: dict[str, Any], request: dict[str, Any]) -> bool:
 def expected(subject: dict[str, Any], entries: list[dict[str, Any]], request: dict[str, Any],
              lists: dict[str, Any], measures: list[dict[str, Any]]) -> dict[str, Any]:
     """What the rules say this subject gets: entries, measures, withheld measures, verdict."""
-    day = dt.date.fromisoformat(AS_OF[:10])
+    day = china_day(dt.datetime.fromisoformat(AS_OF.replace("Z", "+00:00")))  # dates are CST days
     hits = []  # (entry, role)
     for entry in entries:
         if not in_force(entry, day):
