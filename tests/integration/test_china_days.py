@@ -129,7 +129,7 @@ def test_measure_validity_follows_china_standard_time_days(db_url: str, tmp_path
 
 @pytest.mark.skipif(LIBFAKETIME is None, reason="libfaketime (apt package faketime) is not installed")
 def test_statistics_months_and_overdue_days_are_china_standard_time(db_url: str, tmp_path: Path) -> None:
-    """A check at 03:00 Beijing time on 1 July counts in July; one overdue day lasts until that day ends."""
+    """At 03:00 Beijing time on 1 July a check counts in July, overdue days run to midnight, repair opens."""
     # The daemon's own clock starts at 2026-06-30 19:00 UTC = 2026-07-01 03:00 Beijing time.
     clock = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": "@2026-06-30 19:00:00", "TZ": "UTC"}
     daemon = start_daemon(db_url, tmp_path, env=clock)
@@ -153,6 +153,9 @@ def test_statistics_months_and_overdue_days_are_china_standard_time(db_url: str,
         # Recorded on 1 July, one day to answer: still in time at 23:00 on 2 July, overdue after it.
         assert overdue("2026-07-02T23:00:00+08:00") == 0
         assert overdue("2026-07-03T00:30:00+08:00") == 1
+        # Listed 2025-07-01 with a one-year minimum: credit repair is allowed from 1 July (Beijing time).
+        daemon.registry.RevokeEntry(reg.RevokeEntryRequest(entry_id="CST-S", kind="repair", reason="信用修复",
+                                                           document_no="嘉信修〔2026〕7号"), timeout=30)
     finally:
         assert _stop_faked(daemon) == 0, daemon.log_text()
     june = run_cli("report", "--db", db_url, "--from", "2026-06-30", "--to", "2026-06-30", "--format", "json",
