@@ -10,8 +10,6 @@ import datetime as dt
 import json
 import re
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -32,19 +30,6 @@ EARLY_16TH = dt.datetime(2026, 6, 16, 7, 0, tzinfo=BEIJING)
 LATE_15TH = dt.datetime(2026, 6, 15, 23, 30, tzinfo=BEIJING)  # 15:30 UTC, the same date in both zones
 LIBFAKETIME = next((p for p in (Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
                                 Path("/usr/lib/faketime/libfaketimeMT.so.1")) if p.exists()), None)
-
-
-def _stop_faked(daemon: RunningDaemon) -> int:
-    """SIGTERM the daemon under libfaketime, repeated: its wrapped waits can swallow the first signal."""
-    daemon.channel.close()
-    for _ in range(15):
-        daemon.process.send_signal(signal.SIGTERM)
-        try:
-            return daemon.process.wait(2)
-        except subprocess.TimeoutExpired:
-            continue
-    daemon.process.kill()
-    return daemon.process.wait(10)
 
 
 def _stamp(moment: dt.datetime) -> Timestamp:
@@ -157,7 +142,7 @@ def test_statistics_months_and_overdue_days_are_china_standard_time(db_url: str,
         daemon.registry.RevokeEntry(reg.RevokeEntryRequest(entry_id="CST-S", kind="repair", reason="信用修复",
                                                            document_no="嘉信修〔2026〕7号"), timeout=30)
     finally:
-        assert _stop_faked(daemon) == 0, daemon.log_text()
+        assert daemon.stop() == 0, daemon.log_text()
     june = run_cli("report", "--db", db_url, "--from", "2026-06-30", "--to", "2026-06-30", "--format", "json",
                    workdir=tmp_path)
     july = run_cli("report", "--db", db_url, "--from", "2026-07-01", "--to", "2026-07-01", "--format", "json",
