@@ -115,8 +115,10 @@ def test_measure_validity_follows_china_standard_time_days(db_url: str, tmp_path
 @pytest.mark.skipif(LIBFAKETIME is None, reason="libfaketime (apt package faketime) is not installed")
 def test_statistics_months_and_overdue_days_are_china_standard_time(db_url: str, tmp_path: Path) -> None:
     """At 03:00 Beijing time on 1 July a check counts in July, overdue days run to midnight, repair opens."""
-    # The daemon's own clock starts at 2026-06-30 19:00 UTC = 2026-07-01 03:00 Beijing time.
-    clock = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": "@2026-06-30 19:00:00", "TZ": "UTC"}
+    # The daemon's wall clock starts at 2026-06-30 19:00 UTC = 2026-07-01 03:00 Beijing time. The
+    # monotonic clock stays real: libfaketime's faked one hangs timed waits (Event.wait(0.5) never returns).
+    clock = {"LD_PRELOAD": str(LIBFAKETIME), "FAKETIME": "@2026-06-30 19:00:00", "TZ": "UTC",
+             "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
     daemon = start_daemon(db_url, tmp_path, env=clock)
     try:
         subject = factories.uscc()
