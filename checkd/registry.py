@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 
 from checkd.catalogue import Catalogue
+from checkd.days import china_day
 from checkd.entries import parse_entries
 from checkd.entry_audit import change_payloads
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
@@ -74,7 +75,7 @@ class Registry:
         revocation = Revocation(self._clock(), reason.strip(), document_no.strip(), kind or "repair")
         entry_id = entry_id.strip()
         if revocation.kind == "repair":
-            self._check_repair(entry_id, revocation.at.date())
+            self._check_repair(entry_id, china_day(revocation.at))
         facts: dict[str, Any] = {"entry_id": entry_id, "kind": revocation.kind,
                                  "document_no": revocation.document_no, "reason": revocation.reason}
         with self._write_lock:
