@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from checkd.days import china_day
+
 
 class SubjectType(StrEnum):
     """The five subject types of the provincial credit framework."""
@@ -182,8 +184,8 @@ class ListEntry:
     reinstatement: Reinstatement | None = None
 
     def in_force(self, as_of: dt.datetime) -> bool:
-        """True when the entry applies at `as_of` (end date inclusive, not revoked at that instant)."""
-        day = as_of.date()
+        """True when the entry applies at `as_of` (CST days, ends inclusive; not revoked at that instant)."""
+        day = china_day(as_of)
         if day < self.start or (self.end is not None and day > self.end):
             return False
         reinstated = self.reinstatement
@@ -248,16 +250,30 @@ class Measure:
     source: str = ""
 
     def in_effect(self, day: dt.date) -> bool:
-        """True when the measure itself is valid on `day`."""
+        """True when the measure itself is valid on `day` (a CST calendar day, both ends inclusive)."""
         if self.effective_from is not None and day < self.effective_from:
             return False
         return self.effective_to is None or day <= self.effective_to
 
     def applies_to_case(self, department: str, matter: str, scene: str) -> bool:
-        """True when this department, in this matter or scene, may apply the measure."""
+        """True when this department, in this matter and scene, may apply the measure."""
         if self.departments and department not in self.departments:
             return False
-        return scene in self.scenes or matter in self.matters
+        return self.in_scope(matter, scene)
+
+    def in_scope(self, matter: str, scene: str) -> bool:
+        """True when a case in `matter` / `scene` ("" = not given) lies inside the measure's scope.
+
+        The basis bounds the reach (惩戒过当 otherwise): a measure naming matters applies only in
+        those matters, so a case without a matter never gets it; one naming scenes applies only in
+        those scenes. Naming both means those matters within those scenes; a case that gives the
+        matter but no scene is placed by its matter, which the measure names inside its scenes.
+        """
+        if self.matters and matter not in self.matters:
+            return False
+        if not self.scenes:
+            return True
+        return scene in self.scenes or (not scene and bool(self.matters))
 
 
 @dataclass(frozen=True, slots=True)

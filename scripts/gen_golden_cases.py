@@ -4,7 +4,8 @@ The expected measures are derived here from the measures' own data (departments,
 matters, triggers and severities, subject types, roles, effective dates) and the lists'
 polarity, by a reading written independently of checkd's engine and loader. Every measure
 gets at least one subject that should receive it; a few extra cases pin down the semantics
-(reward withholding, role reach, scene scoping, expiry, neutral grades, matters).
+(reward withholding, role reach, scene scoping, expiry, neutral grades, matters, a measure
+narrowed by matter pushed in its matter only).
 
 Run: .venv/bin/python scripts/gen_golden_cases.py
 """
@@ -22,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from checkd.days import china_day  # noqa: E402
 from checkd.subjects.ids import org_code_check_char, resident_check_char, uscc_check_char  # noqa: E402
 
 RULES = ROOT / "rules"
@@ -89,10 +91,23 @@ def _day(value: Any) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
+def in_scope(measure: dict[str, Any], request: dict[str, Any]) -> bool:
+    """rules/README.md: named matters bound the measure to them, named scenes to those scenes.
+
+    Both named: those matters within those scenes (a request naming the matter but no scene is
+    placed by the matter). A request without a matter never reaches a matter-narrowed measure.
+    """
+    scenes, matters = measure.get("scenes") or [], measure.get("matters") or []
+    scene, matter = request.get("scene", ""), request.get("matter", "")
+    if matters and matter not in matters:
+        return False
+    return not scenes or scene in scenes or (scene == "" and bool(matters))
+
+
 def expected(subject: dict[str, Any], entries: list[dict[str, Any]], request: dict[str, Any],
              lists: dict[str, Any], measures: list[dict[str, Any]]) -> dict[str, Any]:
     """What the rules say this subject gets: entries, measures, withheld measures, verdict."""
-    day = dt.date.fromisoformat(AS_OF[:10])
+    day = china_day(dt.datetime.fromisoformat(AS_OF.replace("Z", "+00:00")))  # dates are CST days
     hits = []  # (entry, role)
     for entry in entries:
         if not in_force(entry, day):
@@ -107,8 +122,7 @@ def expected(subject: dict[str, Any], entries: list[dict[str, Any]], request: di
     for measure in measures:
         if request["department"] not in measure["departments"]:
             continue
-        if request.get("scene", "") not in (measure.get("scenes") or []) and \
-                request.get("matter", "") not in (measure.get("matters") or []):
+        if not in_scope(measure, request):
             continue
         if subject["type"] not in measure["subject_types"] or not measure_in_effect(measure, day):
             continue
@@ -197,15 +211,19 @@ def coverage_cases(lists: dict[str, Any], measures: list[dict[str, Any]]) -> lis
             continue
         department = sorted(measure["departments"])[0]
         scene = sorted(measure.get("scenes") or [])[0]
+        # A measure narrowed to matters is reached only in one of them: check in its first.
+        matter = sorted(measure.get("matters") or [""])[0]
         role = next(r for r in ("subject", "legal_representative", "principal_responsible",
                                 "actual_controller", "directly_responsible") if r in measure["roles"])
         # Relations other than the legal representative get cases of their own, so a data
         # format that cannot carry them yet affects only those cases.
-        key = (department, scene, "" if role in ("subject", "legal_representative") else role)
+        key = (department, scene, matter, "" if role in ("subject", "legal_representative") else role)
         if key not in cases:
-            name = "-".join(p for p in ("cov", *key) if p).replace("_", "-")
+            short = (department, scene, matter.split(".", 1)[-1], key[3])  # a matter repeats its department
+            name = "-".join(p for p in ("cov", *short) if p).replace("_", "-")
             cases[key] = CaseBuilder(name, f"every measure {department} applies in {scene}"
-                                     + (f" to a {role}" if key[2] else ""), department, scene)
+                                     + (f", matter {matter}" if matter else "")
+                                     + (f" to a {role}" if key[3] else ""), department, scene, matter)
         case = cases[key]
         trigger = measure["triggers"][0]
         list_type = lists[trigger["list"]]
@@ -278,13 +296,31 @@ def semantic_cases() -> list[CaseBuilder]:
     return cases
 
 
+def matter_narrowed_cases() -> list[CaseBuilder]:
+    """A measure narrowed by matter (MR-P-014: administrative licensing, three licence matters)."""
+    cases = []
+    narrowed = (("in", "market_regulation.food_business_licence", "its matter: pushed"),
+                ("other", "market_regulation.enterprise_registration",
+                 "another matter of the same scene: not pushed"),
+                ("none", "", "no matter given: not pushed"))
+    for suffix, narrowed_matter, what in narrowed:
+        fraud = CaseBuilder(f"sem-matter-narrowed-{suffix}", f"a licence-fraud enterprise in "
+                            f"administrative licensing, MR-P-014 (narrowed by matter) in {what}",
+                            "market_regulation", "administrative_licensing", narrowed_matter)
+        fraud.listed("enterprise", "licence_fraud", "fraudulently_obtained")
+        cases.append(fraud)
+
+    return cases
+
+
 def main() -> None:
     """Regenerate every case file."""
     lists, measures = load_rules()
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.yaml"):
         old.unlink()
-    cases = semantic_cases() + coverage_cases(lists, measures)
+    # Appended last, so the serial numbers (subject ids) of the older cases stay as they were.
+    cases = semantic_cases() + coverage_cases(lists, measures) + matter_narrowed_cases()
     header = ("# Generated by scripts/gen_golden_cases.py from the rules/ YAML (expectations read off\n"
               "# the measures' departments, scenes, triggers, subject types and roles). Do not edit.\n")
     for case in cases:

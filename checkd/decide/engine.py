@@ -6,6 +6,7 @@ import datetime as dt
 import operator
 from dataclasses import replace
 
+from checkd.days import china_day
 from checkd.decide.index import Index
 from checkd.model import (
     CheckCase,
@@ -67,7 +68,7 @@ def _decide_subject(
         return SubjectDecision(query, hits=(), measures=(), withheld=(), verdict=Verdict.CLEAR, notes=())
     hits = tuple(hit for hit in found if hit.entry.in_force(case.as_of))
     triggered: dict[str, tuple[Measure, list[str]]] = {}
-    day = case.as_of.date()
+    day = china_day(case.as_of)  # measures are valid on CST calendar days
     for hit in hits:
         entry = hit.entry
         for measure in catalogue.candidates(case.department, case.matter, case.scene, entry.list_id):

@@ -117,7 +117,7 @@ def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntr
     identifier = None
     if text["subject_id"]:
         try:
-            identifier = parse_identifier(text["subject_id"], declared_kind)
+            identifier = parse_identifier(text["subject_id"], declared_kind, declared_type)
         except IdentifierError as exc:
             problems.append(f"subject_id: {exc.reason}")
     subject_type = identifier.subject_type if identifier else None
@@ -193,7 +193,7 @@ def _related(text: Mapping[str, str], keyer: SubjectKeyer, problems: list[str]) 
         if not raw:
             continue
         try:
-            person = parse_identifier(raw)
+            person = parse_identifier(raw, subject_type=SubjectType.PERSON)  # a role is always a person
         except IdentifierError as exc:
             problems.append(f"{role.value}_id: {exc.reason}")
             continue

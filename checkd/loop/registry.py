@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from checkd.days import china_day
 from checkd.decide.snapshots import Snapshots, State
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from checkd.evidence.entry_audit import change_payloads
@@ -76,7 +77,7 @@ class Registry:
                                 RevokeKind(kind) if kind else RevokeKind.REPAIR)
         entry_id = entry_id.strip()
         if revocation.kind is RevokeKind.REPAIR:
-            self._check_repair(entry_id, revocation.at.date())
+            self._check_repair(entry_id, china_day(revocation.at))
         facts: dict[str, Any] = {"entry_id": entry_id, "kind": revocation.kind,
                                  "document_no": revocation.document_no, "reason": revocation.reason}
         with self._write_lock:

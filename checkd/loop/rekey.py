@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from functools import cache
 
+from checkd.days import china_day
 from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger
 from checkd.store.rekey import RekeyRefused, RekeyReport, rekey_change
@@ -27,7 +28,7 @@ def rekey(ledger: Ledger, fingerprint_key: str, old: SubjectKeyer, new: SubjectK
     """Replace every person key made with `old` by the key `new` makes, audited in the same transaction."""
     if old.fingerprint() == new.fingerprint():
         raise RekeyRefused("the new secret is the old one")
-    last_year = (today or dt.date.today()).year
+    last_year = (today or china_day(dt.datetime.now(dt.UTC))).year
 
     def new_key_of(old_key: str, masked: str) -> str:
         return new.person_key(recover_number(old, old_key, masked, last_year))
@@ -54,6 +55,14 @@ def recover_number(keyer: SubjectKeyer, key: str, masked: str, last_year: int) -
             number = prefix + date + sequence + check
             if keyer.person_key(number) == key:
                 return number
+    # A code declared an organisation's that reads as a person's number is keyed like one
+    # (checkd/ids.py maybe_person) without fitting the check: try the other remainders too.
+    for years in ((1900, last_year), (MIN_BIRTH_YEAR, 1899), (last_year + 1, 9999)):
+        for remainder, dates in enumerate(_dates_by_remainder(*years)):
+            for date in dates if remainder != wanted else ():
+                number = prefix + date + sequence + check
+                if keyer.person_key(number) == key:
+                    return number
     raise RekeyRefused(f"no identity number fits {masked!r} under the old secret")
 
 

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
+from checkd.days import CHINA_TZ
 from checkd.errors import CheckdError, InvalidArgument, Violation
-from checkd.loop.statistics import CST, OverdueItem, Report
+from checkd.loop.statistics import OverdueItem, Report
 from checkd.store.stats import Figures, StatsRepository
 from checkd.typing import utc_now
 
@@ -53,7 +54,7 @@ def report_dict(report: Report) -> dict[str, Any]:
     return {
         "from": report.from_date.isoformat(),
         "to": report.to_date.isoformat(),
-        "timezone": str(CST),
+        "timezone": str(CHINA_TZ),
         "department": report.department or None,
         "overdue_days": report.overdue_days,
         "as_of": report.as_of.isoformat(),
@@ -70,7 +71,7 @@ def report_dict(report: Report) -> dict[str, Any]:
 def render_overdue(items: list[OverdueItem], fmt: str) -> str:
     """The overdue follow-up list in the chosen format."""
     header = ["check_id", "department", "matter", "scene", "recorded_at", "measures", "penalty_measures"]
-    rows = [[i.check_id, i.department, i.matter, i.scene, i.recorded_at.astimezone(CST).isoformat(),
+    rows = [[i.check_id, i.department, i.matter, i.scene, i.recorded_at.astimezone(CHINA_TZ).isoformat(),
              i.measures, " ".join(i.penalty_measures)] for i in items]
     if fmt == "json":
         return json.dumps([dict(zip(header, row, strict=True)) for row in rows], ensure_ascii=False,
@@ -88,8 +89,8 @@ def _numbers(figures: Figures) -> list[int]:
 
 def _table(report: Report) -> str:
     scope = report.department or "all departments"
-    as_of = report.as_of.astimezone(CST)
-    lines = [f"checks {report.from_date} .. {report.to_date} ({CST}), {scope}; "
+    as_of = report.as_of.astimezone(CHINA_TZ)
+    lines = [f"checks {report.from_date} .. {report.to_date} ({CHINA_TZ}), {scope}; "
              f"overdue after {report.overdue_days} days as of {as_of:%Y-%m-%d %H:%M}\n"]
     rows: list[list[Any]] = [[r.department, r.month, *_numbers(r.figures)] for r in report.rows]
     rows.append(["TOTAL", "", *_numbers(report.total)])

@@ -8,11 +8,12 @@ from dataclasses import asdict, dataclass, field
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
+from checkd.days import CHINA_TZ, china_day, china_midnight
 from checkd.errors import InvalidArgument, Violation
 from checkd.store.stats import Figures, StatsRepository
 
 # The credit office counts in China Standard Time (no daylight saving): months and dates are CST.
-CST = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
+CST = CHINA_TZ  # the one zone of checkd/days.py, under the name the reports import
 PLAN_CHECKS_PER_YEAR = 1_500_000  # the plan's 2025 indicator (协同核查量)
 MAX_MONTHS = 120
 DEFAULT_OVERDUE_DAYS = 30
@@ -82,7 +83,7 @@ class Statistics:
         days = self.overdue_days if overdue_days is None else overdue_days
         moment = as_of or self._clock()
         windows = month_windows(from_date, to_date)
-        cutoff = moment - dt.timedelta(days=days)
+        cutoff = overdue_before(moment, days)
         rows: list[Row] = []
         total = Figures()
         by_year: dict[str, int] = {}
@@ -98,7 +99,7 @@ class Statistics:
                 limit: int = 1000) -> list[OverdueItem]:
         """Penalty checks with no feedback after `days` days as of `as_of`, oldest first."""
         allowed = self.overdue_days if days is None else days
-        cutoff = (as_of or self._clock()) - dt.timedelta(days=allowed)
+        cutoff = overdue_before(as_of or self._clock(), allowed)
         return [
             OverdueItem(c.check_id, c.department, c.matter, c.scene, c.recorded_at, c.measures,
                         _penalty_measures(c.payload))
@@ -107,8 +108,17 @@ class Statistics:
 
     def follow_up(self) -> FollowUp:
         """Store-wide checks awaiting feedback and penalty checks overdue (for the gauges)."""
-        awaiting, overdue = self._repo.follow_up(self._clock() - dt.timedelta(days=self.overdue_days))
+        awaiting, overdue = self._repo.follow_up(overdue_before(self._clock(), self.overdue_days))
         return FollowUp(awaiting, overdue)
+
+
+def overdue_before(moment: dt.datetime, days: int) -> dt.datetime:
+    """The instant before which an unanswered penalty check is overdue at `moment`.
+
+    Days are CST calendar days: a check recorded on day D may be answered until the end of day
+    D + days and is overdue from the next day on, whatever the hour it was recorded.
+    """
+    return china_midnight(china_day(moment) - dt.timedelta(days=days))
 
 
 def month_windows(from_date: dt.date, to_date: dt.date) -> list[tuple[str, dt.datetime, dt.datetime]]:
@@ -119,7 +129,7 @@ def month_windows(from_date: dt.date, to_date: dt.date) -> list[tuple[str, dt.da
     while day < end_exclusive:
         next_month = (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
         stop = min(next_month, end_exclusive)
-        windows.append((f"{day:%Y-%m}", _cst_midnight(day), _cst_midnight(stop)))
+        windows.append((f"{day:%Y-%m}", china_midnight(day), china_midnight(stop)))
         day = stop
     return windows
 
@@ -156,8 +166,8 @@ def parse_as_of(text: str, field_name: str = "as_of") -> dt.datetime | None:
     if problem:
         raise InvalidArgument([Violation(field_name, problem)])
     if whole_day:
-        return _cst_midnight(moment.date() + dt.timedelta(days=1))
-    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
+        return china_midnight(moment.date() + dt.timedelta(days=1))
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA_TZ)
 
 
 def check_overdue_days(days: int, field_name: str = "overdue_days") -> None:
@@ -189,10 +199,6 @@ def _date(text: str, field_name: str, problems: list[Violation]) -> dt.date | No
         problems.append(Violation(field_name, problem))
         return None
     return day
-
-
-def _cst_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), CST)
 
 
 def _penalty_measures(payload: bytes) -> tuple[str, ...]:

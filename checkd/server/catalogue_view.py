@@ -14,9 +14,11 @@ def catalogue_view(catalogue: Catalogue, department: str = "", scene: str = "",
                    matter: str = "") -> reg.CatalogueView:
     """The catalogue in force, narrowed to the measures a department may apply in a scene / matter.
 
-    Empty filters mean "all". Measures are narrowed exactly as a check narrows them: the
-    department must be one of the measure's departments, the scene one of its scenes or the
-    matter one of its matters. List types are those the remaining measures are triggered by.
+    Empty filters mean "all". The department must be one of the measure's departments. With a
+    matter, measures are narrowed exactly as a check in that matter (and scene) narrows them:
+    a measure naming matters only in those matters, one naming scenes only in those scenes. A
+    scene alone lists the measures of that scene, matter-narrowed ones included (they show their
+    matters). List types are those the remaining measures are triggered by.
     """
     department, scene, matter = department.strip(), scene.strip(), matter.strip()
     problems = []
@@ -48,12 +50,10 @@ def catalogue_view(catalogue: Catalogue, department: str = "", scene: str = "",
 def _selected(measure: Measure, department: str, scene: str, matter: str) -> bool:
     if department and department not in measure.departments:
         return False
-    if scene and matter:
-        return scene in measure.scenes or matter in measure.matters
-    if scene:
+    if matter:  # a matter given: exactly what a check in this matter (and scene) is pushed
+        return measure.in_scope(matter, scene)
+    if scene:  # the measures of this scene, those narrowed to some of its matters included
         return scene in measure.scenes
-    if matter:
-        return matter in measure.matters
     return True
 
 

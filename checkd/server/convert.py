@@ -95,13 +95,19 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
     name_problem = text_problem(subject.name, MAX_TEXT)
     if name_problem:
         problems.append(Violation(f"{where}.name", name_problem))
+    # A role other than the subject itself is always a person (related to a listed organisation).
+    person_role = role if role is not None and role is not Role.SUBJECT else None
+    if person_role is not None and declared_type is not None and declared_type is not SubjectType.PERSON:
+        problems.append(Violation(f"{where}.subject_type",
+                                  f"a {person_role.value} is a person, not a {declared_type.value}"))
+    settled_type = SubjectType.PERSON if person_role is not None else declared_type
     if len(subject.id) > 64:
         problems.append(Violation(f"{where}.id", "longer than 64 characters"))
     elif not subject.id.strip():
         problems.append(Violation(f"{where}.id", "required"))
     else:
         try:
-            identifier = _identified(subject.id, declared_kind)
+            identifier = _identified(subject.id, declared_kind, settled_type)
         except IdentifierError as exc:
             problems.append(Violation(f"{where}.id", exc.reason))
     if problems:
@@ -128,11 +134,11 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
 
 
 @functools.lru_cache(maxsize=65_536)
-def _identified(raw: str, declared: IdKind | None) -> Identifier:
+def _identified(raw: str, declared: IdKind | None, subject_type: SubjectType | None = None) -> Identifier:
     """parse_identifier, remembered: the same subjects come back check after check.
 
     Kept in memory only; an IdentifierError is not remembered.
     """
-    return parse_identifier(raw, declared)
+    return parse_identifier(raw, declared, subject_type)
 
 

@@ -186,7 +186,10 @@ class Daemon:
 
     def wait(self) -> None:
         """Block until stop() has finished."""
-        self._stopped.wait()
+        # Timed waits: a signal delivered to one of gRPC's threads leaves an untimed wait asleep,
+        # and the main thread would never run the SIGTERM handler.
+        while not self._stopped.wait(0.5):
+            pass
 
     def _set_health(self, *, serving: bool) -> None:
         status = (health_pb2.HealthCheckResponse.SERVING if serving

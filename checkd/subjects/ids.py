@@ -13,6 +13,7 @@ from checkd.model import SubjectType
 __all__ = [
     "HMT_ADDRESS_CODES",
     "PERSON_KINDS",
+    "PROVINCE_CODES",
     "USCC_ALPHABET",
     "USCC_REGISTRATION_AUTHORITIES",
     "IdKind",
@@ -23,6 +24,7 @@ __all__ = [
     "normalise",
     "org_code_check_char",
     "parse_identifier",
+    "reads_as_person_number",
     "resident_15_to_18",
     "resident_check_char",
     "subject_type_of",
@@ -47,6 +49,14 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, 
 USCC_REGISTRATION_AUTHORITIES = "123456789ANY"
 HMT_ADDRESS_CODES = frozenset({"810000", "820000", "830000"})
 MIN_BIRTH_YEAR = 1800
+# First two digits of a resident's address code (GB/T 2260 provinces, Taiwan, Hong Kong, Macao).
+PROVINCE_CODES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
+    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+    "83"})
+# Whose residents' numbers carry a province-level address code (xx0000); elsewhere the city part is set.
+_PROVINCE_LEVEL_ADDRESSES = frozenset({"71", "81", "82", "83"})
+_LAST_PLAUSIBLE_BIRTH_YEAR = 2099  # reading a string as a person's number (the check itself has no maximum)
 
 _DIGITS = "0123456789"
 _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # value = index (A=10 ... Z=35)
@@ -82,15 +92,23 @@ class Identifier:
     org_code: str
     subject_type: SubjectType
     warnings: tuple[str, ...] = ()
+    # A USCC that also is, or reads as, a personal identity number (all digits, real address region
+    # and birth date): it may be a (mistyped) person's number, so it is kept like one.
+    maybe_person: bool = False
 
     @property
     def is_person(self) -> bool:
         """True for identity numbers of natural persons (resident, HMT permit, foreigner PR)."""
         return self.kind in PERSON_KINDS
 
+    @property
+    def personal(self) -> bool:
+        """True when the value must never be stored, logged or answered in clear (keyed or masked)."""
+        return self.is_person or self.maybe_person
+
     def masked(self) -> str:
-        """The value safe for logs: persons masked as '330402********1234', others unchanged."""
-        return mask(self.value) if self.is_person else self.value
+        """The value safe for logs: personal numbers masked as '330402********1234', others unchanged."""
+        return mask(self.value) if self.personal else self.value
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -217,6 +235,30 @@ def _validate_person18(value: str) -> IdKind:
     return _person_kind_of(value)
 
 
+def reads_as_person_number(value: str) -> bool:
+    """True when 18 characters read as a personal identity number whatever their check character.
+
+    That is: 17 digits, a real address region (a province code, and below province level a city
+    part, or the province code after the leading 9 of a foreigner's permanent-residence ID) and
+    a real birth date. Such a string that fails its check is most likely a mistyped person's
+    number, even when it happens to pass as a USCC.
+    """
+    if len(value) != 18 or not value.isascii() or not value[:17].isdigit():
+        return False
+    if value[0] == "9":
+        region_ok = value[1:3] in PROVINCE_CODES
+    else:
+        region_ok = value[:2] in PROVINCE_CODES and (
+            value[:2] in _PROVINCE_LEVEL_ADDRESSES or value[2:4] != "00")
+    if not region_ok or int(value[6:10]) > _LAST_PLAUSIBLE_BIRTH_YEAR:
+        return False
+    try:
+        _check_birth_date(value[6:14])
+    except IdentifierError:
+        return False
+    return True
+
+
 def _person(value: str, kind: IdKind, warnings: tuple[str, ...] = ()) -> Identifier:
     return Identifier(kind, value, "", SubjectType.PERSON, warnings)
 
@@ -255,7 +297,20 @@ def _validate_uscc(value: str) -> tuple[str, ...]:
     return (f"embedded organisation code {value[8:17]} fails GB 11714: {problem}",)
 
 
+def _passes_as_person(value: str) -> bool:
+    try:
+        _validate_person18(value)
+    except IdentifierError:
+        return False
+    return True
+
+
 def _uscc(value: str, warnings: tuple[str, ...]) -> Identifier:
+    # A code that is, or reads as, a person's number: keep nothing of it in clear, not even the
+    # embedded organisation code (9 of its digits).
+    if value[:17].isdigit() and (reads_as_person_number(value) or _passes_as_person(value)):
+        return Identifier(IdKind.USCC, value, "", subject_type_of(IdKind.USCC, value), warnings,
+                          maybe_person=True)
     return Identifier(
         IdKind.USCC, value, value[8:17], subject_type_of(IdKind.USCC, value), warnings
     )
@@ -317,6 +372,13 @@ def _parse_18(value: str) -> Identifier:
     try:
         return _person(value, _validate_person18(value))
     except IdentifierError as person_error:
+        if reads_as_person_number(value):
+            # A person's number with a typo must not pass as an organisation's code.
+            kind = _person_kind_of(value).value
+            raise IdentifierError(
+                f"not a valid {kind} ({person_error.reason}); an organisation's code that reads as "
+                "a personal number must be declared (id_type uscc or an organisation subject_type)"
+            ) from None
         try:
             warnings = _validate_uscc(value)
         except IdentifierError as uscc_error:
@@ -346,13 +408,35 @@ def _parse_15(value: str) -> Identifier:
     )
 
 
-def parse_identifier(raw: str, declared: IdKind | None = None) -> Identifier:
-    """Normalise, detect the kind (unless declared) and validate; raise IdentifierError."""
+def _kind_for_type(value: str, subject_type: SubjectType) -> IdKind | None:
+    """The kind a declared subject type settles for an all-digit number, None when it settles none.
+
+    A declared person's 15 digits are a legacy resident ID, an organisation's a registration
+    number; 18 person-shaped characters are an organisation's USCC, or a person's number.
+    """
+    person = subject_type is SubjectType.PERSON
+    if len(value) == 15 and value.isascii() and value.isdigit():
+        return IdKind.RESIDENT_ID if person else IdKind.BUSINESS_REG_NO
+    if len(value) == 18 and value.isascii() and value[:17].isdigit() and value[17] in _DIGITS + "X":
+        return _person_kind_of(value) if person else IdKind.USCC
+    return None
+
+
+def parse_identifier(raw: str, declared: IdKind | None = None,
+                     subject_type: SubjectType | None = None) -> Identifier:
+    """Normalise, detect the kind (unless declared) and validate; raise IdentifierError.
+
+    `subject_type` is what the caller declared the subject to be (a person for every role other
+    than the subject itself); it settles the numbers that are ambiguous without it.
+    """
     value = normalise(raw)
     if not value:
         raise IdentifierError("empty")
     if declared is not None:
         return _parse_declared(value, IdKind(declared))
+    settled = None if subject_type is None else _kind_for_type(value, SubjectType(subject_type))
+    if settled is not None:
+        return _parse_declared(value, settled)
     if len(value) == 18:
         return _parse_18(value)
     if len(value) == 15:

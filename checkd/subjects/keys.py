@@ -27,7 +27,7 @@ class SubjectKeyer:
 
     def key(self, identifier: Identifier) -> str:
         """The lookup key of an identifier."""
-        if not identifier.is_person:
+        if not identifier.personal:  # a possible person's number is keyed too
             return identifier.value
         return self.person_key(identifier.value)
 

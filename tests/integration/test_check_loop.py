@@ -45,6 +45,7 @@ def expected_measures(list_id: str, subject_type: str, role: str = "subject",
     return {
         m.measure_id for m in CATALOGUE.measures
         if department in m.departments and scene in m.scenes
+        and not m.matters  # these checks name no matter: a measure narrowed to matters is not pushed
         and any(t.list_id == list_id and not t.severities for t in m.triggers)
         and subject_type in {s.value for s in m.subject_types}
         and role in {r.value for r in m.roles}
@@ -128,7 +129,8 @@ def test_expired_entry_applies_only_inside_its_window(daemon: RunningDaemon,
     assert now.verdict == pb.VERDICT_CLEAR and not now.subjects[0].entries
     past = Timestamp()
     past.FromDatetime(dt.datetime(2023, 6, 1, tzinfo=dt.UTC))
-    then = check(daemon, listed["expired"], as_of=past)
+    # In the matter of a licence by commitment, where the restricting MR-P-002 also applies.
+    then = check(daemon, listed["expired"], as_of=past, matter="market_regulation.licence_by_commitment")
     assert [e.entry_id for e in then.subjects[0].entries] == ["E-OLD"]
     assert then.verdict in (pb.VERDICT_RESTRICT, pb.VERDICT_PROHIBIT)
 

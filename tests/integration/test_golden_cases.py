@@ -138,3 +138,21 @@ def test_every_case_names_a_known_request() -> None:
         assert case["request"]["department"] in catalogue.departments, path.name
         assert not case["request"].get("scene") or case["request"]["scene"] in catalogue.scenes, path.name
         assert all(e["list"] in catalogue.list_types for e in case["entries"]), path.name
+
+
+def test_get_catalogue_narrowed_to_a_matter_lists_only_measures_in_scope(case_daemon: RunningDaemon) -> None:
+    """GetCatalogue with scene and matter shows what a check there gets: no measure of another matter."""
+    catalogue = load_catalogue(ROOT / "rules")
+    department, scene, matter = ("market_regulation", "administrative_licensing",
+                                 "market_regulation.enterprise_registration")
+    view = case_daemon.registry.GetCatalogue(
+        reg.GetCatalogueRequest(department=department, scene=scene, matter=matter), timeout=30)
+    shown = {m.measure_id for m in view.measures}
+    in_scope = {m.measure_id for m in catalogue.measures if department in m.departments
+                and (not m.matters or matter in m.matters) and (not m.scenes or scene in m.scenes)}
+    assert shown == in_scope
+    assert "MR-P-003" in shown and "MR-P-014" not in shown and "MR-P-002" not in shown
+    elsewhere = case_daemon.registry.GetCatalogue(reg.GetCatalogueRequest(
+        department=department, scene="employment_qualifications",
+        matter="market_regulation.food_business_licence"), timeout=30)
+    assert "MR-P-014" not in {m.measure_id for m in elsewhere.measures}

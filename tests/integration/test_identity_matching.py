@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import csv
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.subjects.ids import business_reg_check_digit, resident_check_char
+from checkd.subjects.ids import business_reg_check_digit, mask, resident_15_to_18, resident_check_char
 from tests import factories
-from tests.daemon import RunningDaemon, start_daemon
+from tests.daemon import ROOT, RunningDaemon, run_cli, start_daemon
+from tests.integration.test_check_loop import violations
 from tests.unit.test_ids import dirty, foreigner_pr_ids, hmt_permits, resident_ids, usccs
 
 DEPT, SCENE = "market_regulation", "administrative_licensing"
 # Lists that can hold each kind of subject (see rules/lists.yaml).
 PERSON_LIST, ORG_LIST = "judgment_defaulter", "commitment_breach"
+LIST_FOR_ORG = "serious_illegal_dishonest"  # an enterprise list whose default period needs no start fix-up
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +153,102 @@ def test_subject_id_is_masked_in_answers_and_logs(daemon: RunningDaemon, tmp_pat
     assert result.id == person[:6] + "*" * 8 + person[-4:]
     assert result.entries[0].subject_id == result.id
     assert person not in daemon.log_text()
+
+
+# ---------------------------------------------------------------- declared persons, mistyped persons
+
+# A Jiaxing resident born 1980-01-01 whose check character (9) was mistyped as 1: the 18 digits then
+# pass as a USCC of registration authority 3, type 3, and used to be taken for an organisation.
+MISTYPED = "330402198001010041"
+
+
+def _import(db_url: str, tmp_path: Path, name: str,
+            *rows: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`checkd import` of the rows as a CSV file."""
+    path = tmp_path / f"{name}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return run_cli("import", "--rules", str(ROOT / "rules"), "--db", db_url, str(path), workdir=tmp_path)
+
+
+def _until_found(daemon: RunningDaemon, raw: str, entry_id: str, **fields: object) -> pb.SubjectResult:
+    """The subject once the daemon has picked up an import made by another process (it polls)."""
+    deadline = time.monotonic() + 20
+    while True:
+        result = _subject(daemon, raw, **fields)
+        if entry_id in {e.entry_id for e in result.entries} or time.monotonic() > deadline:
+            return result
+        time.sleep(0.2)
+
+
+def _store_bytes(db_url: str) -> bytes:
+    """Everything the store holds: the SQLite files, or every value of every PostgreSQL table."""
+    if db_url.startswith("sqlite:///"):
+        path = Path(db_url.removeprefix("sqlite:///"))
+        return b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
+    values: list[bytes] = []
+    with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        tables = [row[0] for row in connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        for table in tables:
+            for row in connection.execute(f'SELECT * FROM "{table}"'):
+                values.extend(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row)
+    return b"\n".join(values)
+
+
+def test_a_declared_person_with_15_digits_is_a_legacy_resident_id(daemon: RunningDaemon, db_url: str,
+                                                                   tmp_path: Path) -> None:
+    """15 digits valid both ways: ambiguous undeclared; a person when declared one or given any role."""
+    first14 = "33040280010100"  # address 330402, born 1980-01-01, and a valid registration check digit
+    legacy = first14 + business_reg_check_digit(first14)
+    person = resident_15_to_18(legacy)
+    with pytest.raises(grpc.RpcError) as ambiguous:
+        _subject(daemon, legacy)
+    assert ambiguous.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "ambiguous 15-digit" in violations(ambiguous.value)["subjects[0].id"]
+    _upsert(daemon, factories.entry_row("L15-P", legacy, PERSON_LIST, subject_type="person"))
+    declared = _subject(daemon, legacy, subject_type=pb.SUBJECT_TYPE_PERSON)
+    assert [e.entry_id for e in declared.entries] == ["L15-P"] and declared.id == mask(person)
+    assert [e.entry_id for e in _subject(daemon, person).entries] == ["L15-P"]
+    organisation = factories.uscc()
+    row = factories.entry_row("L15-O", organisation, LIST_FOR_ORG, legal_representative_id=legacy,
+                              legal_representative_name="张某某")
+    imported = _import(db_url, tmp_path, "legacy", row)
+    assert imported.returncode == 0, imported.stderr
+    representative = _until_found(daemon, legacy, "L15-O", role=pb.ROLE_LEGAL_REPRESENTATIVE)
+    assert "L15-O" in {e.entry_id for e in representative.entries}
+    assert representative.subject_type == pb.SUBJECT_TYPE_PERSON
+
+
+def test_a_mistyped_resident_id_is_refused_and_never_kept_in_clear(daemon: RunningDaemon, db_url: str,
+                                                                   tmp_path: Path) -> None:
+    """Check, UpsertEntries and import refuse it as a bad resident ID; declared an organisation's: masked."""
+    digits, shown = MISTYPED[:17], mask(MISTYPED)
+    with pytest.raises(grpc.RpcError) as checked:
+        _subject(daemon, MISTYPED)
+    assert checked.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    reason = violations(checked.value)["subjects[0].id"]
+    assert "resident_id" in reason and "bad check character: expected 9, got 1" in reason
+    with pytest.raises(grpc.RpcError) as upserted:
+        _upsert(daemon, factories.entry_row("TYPO-0", MISTYPED, ORG_LIST))
+    assert upserted.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "bad check character" in violations(upserted.value)["entries[0]"]
+    refused = _import(db_url, tmp_path, "refused", factories.entry_row("TYPO-1", MISTYPED, LIST_FOR_ORG))
+    assert refused.returncode == 1 and "bad check character" in refused.stderr
+
+    # Declared an organisation's code, it is accepted, but kept and shown like a person's number.
+    _upsert(daemon, factories.entry_row("TYPO-U", MISTYPED, ORG_LIST, id_type="uscc"))
+    imported = _import(db_url, tmp_path, "declared",
+                       factories.entry_row("TYPO-I", MISTYPED, LIST_FOR_ORG, subject_type="enterprise"))
+    assert imported.returncode == 0, imported.stderr
+    result = _until_found(daemon, MISTYPED, "TYPO-I", id_type=pb.ID_TYPE_USCC)
+    assert {e.entry_id for e in result.entries} == {"TYPO-U", "TYPO-I"}
+    assert result.id == shown and {e.subject_id for e in result.entries} == {shown}
+    assert _subject(daemon, MISTYPED, subject_type=pb.SUBJECT_TYPE_ENTERPRISE).id == shown
+    listed = daemon.registry.GetSubject(reg.GetSubjectRequest(id=MISTYPED, id_type=pb.ID_TYPE_USCC),
+                                        timeout=30)
+    assert {e.subject_id for e in listed.entries} == {shown}
+    assert digits not in daemon.log_text() and digits not in imported.stdout + imported.stderr
+    assert digits.encode() not in _store_bytes(db_url)

@@ -152,6 +152,7 @@ def test_embedded_default_serves_the_bundled_sample(tmp_path: Path) -> None:
     try:
         result = run_cli("check", "--target", f"127.0.0.1:{daemon.port}", "--department",
                          "public_resource_trading", "--scene", "public_resource_trading",
+                         "--matter", "public_resource_trading.construction_bidding",
                          "--subject", "91330402MA2B8K1C34", workdir=tmp_path)
         assert result.returncode == 0, result.stderr
         answer = json.loads(result.stdout)

@@ -27,6 +27,10 @@ from tests.daemon import ROOT, RunningDaemon, run_cli, start_daemon
 
 DEPT, SCENE = "market_regulation", "administrative_licensing"
 OTHER_DEPT = "housing_construction"
+# Matter-narrowed measures need the matter: a licence by commitment restricts a serious-list
+# enterprise (MR-P-002); enterprise registration bars a judgment defaulter (MR-P-021).
+COMMITMENT = "market_regulation.licence_by_commitment"
+REGISTRATION = "market_regulation.enterprise_registration"
 CST = dt.timezone(dt.timedelta(hours=8))
 RESTRICTIVE = {"prohibit", "restrict", "revoke_qualification"}
 
@@ -87,9 +91,11 @@ def verdict_name(verdict: int) -> str:
     return pb.Verdict.Name(verdict).removeprefix("VERDICT_").lower()
 
 
-def check(daemon: RunningDaemon, subject: str, department: str = DEPT, **extra: object) -> pb.CheckResponse:
-    """One Check call."""
-    request = pb.CheckRequest(department=department, scene=SCENE, subjects=[pb.Subject(id=subject)])
+def check(daemon: RunningDaemon, subject: str, department: str = DEPT, matter: str = COMMITMENT,
+          **extra: object) -> pb.CheckResponse:
+    """One Check call (in a matter where a serious-list enterprise is restricted)."""
+    request = pb.CheckRequest(department=department, scene=SCENE, matter=matter,
+                              subjects=[pb.Subject(id=subject)])
     response: pb.CheckResponse = daemon.check.Check(request, timeout=10, **extra)
     return response
 
@@ -141,7 +147,7 @@ def test_health_readiness_and_metrics_move_with_real_checks(ops: OpsDaemon) -> N
         check(daemon, ids["clean"], department="no_such_department")
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[
-        pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=i)])
+        pb.CheckRequest(department=DEPT, scene=SCENE, matter=COMMITMENT, subjects=[pb.Subject(id=i)])
         for i in (ids["serious"], ids["clean"], ids["clean"], ids["red"])]), timeout=30)
     answers += [r.response for r in batch.results]
     applied = feedback(daemon, answers[0], pb.OUTCOME_APPLIED)
@@ -178,12 +184,12 @@ def test_logs_are_json_events_with_request_id_and_masked_persons(ops: OpsDaemon)
     person = factories.resident_id()
     daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[reg.EntryInput(
         **factories.entry_row("OPS-JD", person, "judgment_defaulter", subject_name="沈建华"))]), timeout=30)
-    answer = check(daemon, person, metadata=(("x-request-id", "req-ops-1"),))
+    answer = check(daemon, person, matter=REGISTRATION, metadata=(("x-request-id", "req-ops-1"),))
     assert any(s.measures for s in answer.subjects)
     feedback(daemon, answer, pb.OUTCOME_APPLIED)
     check(daemon, person)  # no caller id: one is generated
     batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[
-        pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=subject)])
+        pb.CheckRequest(department=DEPT, scene=SCENE, matter=REGISTRATION, subjects=[pb.Subject(id=subject)])
         for subject in (person, factories.uscc(), person)]), timeout=30)
     listed = [r.response.check_id for r in batch.results if any(s.measures for s in r.response.subjects)]
 

@@ -81,6 +81,7 @@ departments:
     tokens:
       - {{id: {market_token_id}, sha256: "{hash_token(tokens.market)}"}}
     scenes: [{LICENSING}]
+    matters: ["{REGISTRATION_MATTER}"]
     rate: {market_rate}
   housing_construction:
     tokens:
@@ -119,6 +120,10 @@ def tls_tokens(db_url: str, tmp_path: Path, certs: Pkis, tokens: Tokens) -> Iter
     )
     yield daemon
     _stopped(daemon)
+
+
+# Market regulation's own matter, where a listed firm's legal representative is restricted (MR-P-003).
+REGISTRATION_MATTER = "market_regulation.enterprise_registration"
 
 
 def check_request(department: str = MARKET, scene: str = LICENSING, matter: str = "",
@@ -428,7 +433,7 @@ def test_no_identity_number_in_clear_in_logs_or_store(mtls: SecureDaemon, certs:
            factories.entry_row("E-PII-ORG", firm, "serious_illegal_dishonest",
                                legal_representative_id=rep, legal_representative_name="沈建华"),
            factories.entry_row("E-PII-RED", red, "red_list", subject_name="王丽", end="2027-12-31"))
-    request = check_request(MARKET, LICENSING, "", rep, "", clean)
+    request = check_request(MARKET, LICENSING, REGISTRATION_MATTER, rep, "", clean)
     # The same red-listed person in the legacy 15-digit form (declared: 15 digits are ambiguous).
     request.subjects[1].CopyFrom(pb.Subject(id=red[:6] + red[8:17], id_type=pb.ID_TYPE_RESIDENT_ID))
     answer = market.check.Check(request, timeout=10)

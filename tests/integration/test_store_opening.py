@@ -55,7 +55,7 @@ def test_an_existing_sqlite_store_is_still_read(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'checkd.db'}"
     sample_entries(url, tmp_path, True)
     verified = run_cli("ledger", "verify", "--db", url, workdir=tmp_path)
-    assert verified.returncode == 0 and verified.stdout.startswith("ledger ok: "), verified.stderr
+    assert verified.returncode == 0 and "\nledger ok: " in f"\n{verified.stdout}", verified.stderr
     report = run_cli(*read_commands(url, tmp_path)["report"], workdir=tmp_path)
     assert report.returncode == 0, report.stderr
 

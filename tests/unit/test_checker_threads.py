@@ -103,14 +103,14 @@ def test_recent_answers_evict_safely_under_eight_threads() -> None:
 def test_candidate_measures_are_looked_up_safely_under_eight_threads() -> None:
     """Eight threads asking for candidate measures over many matters (evicting) get consistent answers."""
     catalogue = load_catalogue(ROOT / "rules")
-    expected = catalogue.candidates("public_resource_trading", "", "public_resource_trading",
+    expected = catalogue.candidates("market_regulation", "", "administrative_licensing",
                                     "serious_illegal_dishonest")
     assert expected  # the catalogue pushes measures for this case
 
     def work(worker: int) -> None:
         for n in range(12_000):  # 96,000 distinct keys: more than the memo keeps
-            found = catalogue.candidates("public_resource_trading", f"matter {worker}-{n}",
-                                         "public_resource_trading", "serious_illegal_dishonest")
+            found = catalogue.candidates("market_regulation", f"matter {worker}-{n}",
+                                         "administrative_licensing", "serious_illegal_dishonest")
             assert [m.measure_id for m in found] == [m.measure_id for m in expected]
 
     assert _hammer(work) == []

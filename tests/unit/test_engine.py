@@ -156,6 +156,19 @@ def test_measures_apply_only_in_their_department_scene_or_matter() -> None:
         ({"P-LIC", "P-MATTER"}, set())]
 
 
+def test_a_measure_naming_scenes_and_matters_applies_only_to_those_matters_in_those_scenes() -> None:
+    """Both named: never the rest of the scene, never the matter in another scene, never without a matter."""
+    cat = catalogue(measure("P-FOOD", Action.PROHIBIT, matters=("mr.food_licence",)))
+    entries = [entry("E1", "A", "serious")]
+    pushed = [({"P-FOOD"}, set())]
+    assert run(cat, entries, case(query("A"), matter="mr.food_licence")) == pushed
+    assert run(cat, entries, case(query("A"), scene="", matter="mr.food_licence")) == pushed
+    assert run(cat, entries, case(query("A"), matter="mr.registration")) == [(set(), set())]
+    assert run(cat, entries, case(query("A"))) == [(set(), set())]
+    assert run(cat, entries, case(query("A"), scene="procurement", matter="mr.food_licence")) == [
+        (set(), set())]
+
+
 def test_mandatory_and_discretionary_measures_are_told_apart() -> None:
     """Both kinds are pushed, each carrying whether the department must (应当) or may (可以) apply it."""
     cat = catalogue(measure("P-MUST", Action.RESTRICT),
@@ -206,16 +219,22 @@ def test_nothing_outside_the_real_catalogue_is_ever_pushed() -> None:
                 queries.append((query(key, subject_type), query(f"P{key}", SubjectType.PERSON)))
     index = Index(entries, "d1", AS_OF)
     pushed_anywhere: set[str] = set()
-    for department, scene in itertools.product(real.departments, real.scenes):
+    # Every department and scene without a matter, and every matter a measure names in its scenes.
+    requests = {(d, s, "") for d, s in itertools.product(real.departments, real.scenes)}
+    requests |= {(d, s, matter) for m in real.measures for d in m.departments
+                 for s in m.scenes for matter in m.matters}
+    for department, scene, matter in sorted(requests):
         for pair in queries:
-            decision = decide(case(*pair, department=department, scene=scene), index, real, AS_OF)
+            decision = decide(case(*pair, department=department, scene=scene, matter=matter), index,
+                              real, AS_OF)
             for subject in decision.subjects:
                 lists = {hit.entry.list_id for hit in subject.hits}
                 found = [h.measure for h in subject.measures] + [w.measure for w in subject.withheld]
                 for pushed in found:
                     m = real.measures_by_id[pushed.measure_id]
-                    assert m is pushed and m.applies_to_case(department, "", scene)
+                    assert m is pushed and m.applies_to_case(department, matter, scene)
+                    assert not m.matters or matter in m.matters
                     assert {t.list_id for t in m.triggers} & lists
                     pushed_anywhere.add(m.measure_id)
-    # Every measure is reachable by some list, department and scene (or by a related person's role).
+    # Every measure is reachable by some list, department, scene and matter (or a related person's role).
     assert pushed_anywhere == set(real.measures_by_id)

@@ -20,6 +20,7 @@ from checkd.subjects.ids import (
     normalise,
     org_code_check_char,
     parse_identifier,
+    reads_as_person_number,
     resident_15_to_18,
     resident_check_char,
     subject_type_of,
@@ -372,6 +373,11 @@ def test_dirty_rendering_detected_without_declaration(
         expected = IdKind.RESIDENT_ID if as_person else IdKind.BUSINESS_REG_NO
     elif kind is IdKind.USCC and _person_valid(raw):
         expected = _person_kind(raw)  # an all-digit string that passes both: person wins
+    elif kind is IdKind.USCC and raw[17] in DIGITS + "X" and reads_as_person_number(raw):
+        with pytest.raises(IdentifierError, match="bad check character"):
+            parse_identifier(messy)  # it reads as a mistyped person's number: declare it
+        event("uscc read as a mistyped person number")
+        return
     else:
         expected = kind
     ident = parse_identifier(messy)
@@ -411,10 +417,12 @@ def test_ambiguous_15_digit_numbers_need_a_declaration(value: str) -> None:
 @given(person_and_uscc())
 @MAIN
 def test_18_digits_valid_both_ways_prefer_person_unless_declared(value: str) -> None:
-    """Property: undeclared, a both-valid 18-digit string is a person; declared USCC wins."""
+    """Property: undeclared, a both-valid 18-digit string is a person; declared USCC wins, kept masked."""
     assert parse_identifier(value).kind is _person_kind(value)
     ident = parse_identifier(value, IdKind.USCC)
-    assert (ident.kind, ident.org_code) == (IdKind.USCC, value[8:17])
+    assert ident.kind is IdKind.USCC and ident.maybe_person and ident.personal
+    # It reads as a person's number: neither it nor its embedded code is kept in clear.
+    assert ident.org_code == "" and ident.masked() == mask(value) != value
 
 
 @given(st.sampled_from(USCC_AUTHORITIES).flatmap(lambda a: usccs(authorities=a)))
@@ -623,11 +631,61 @@ def test_rejection_reasons_are_precise(raw: str, declared: IdKind | None, reason
 
 
 def test_undeclared_18_digit_failing_both_names_both() -> None:
-    """An all-digit 18-char string failing both checks explains both readings."""
+    """An all-digit 18-char string failing both checks, not reading as a person's, explains both readings."""
     with pytest.raises(IdentifierError) as info:
-        parse_identifier("110105194912310021")
-    assert "resident_id (bad check character: expected X, got 1)" in info.value.reason
+        parse_identifier("100105194912310021")  # no province 10: not a resident's address
+    assert "resident_id (bad check character: expected 8, got 1)" in info.value.reason
     assert "uscc (" in info.value.reason
+
+
+def _mistyped(person_id: str) -> str:
+    """The number with a wrong check character that makes it a valid USCC (authority 3, type 3 here)."""
+    return person_id[:17] + uscc_check_char(person_id[:17])
+
+
+def test_a_mistyped_resident_id_never_passes_as_an_organisation() -> None:
+    """Undeclared, a resident ID with a wrong check that happens to be a USCC is refused as a resident ID."""
+    first17 = "33040219800101004"  # Jiaxing address, born 1980-01-01; as a USCC: authority 3, type 3
+    typo = first17 + uscc_check_char(first17)  # 330402198001010041: its resident check character is 9
+    assert typo.isdigit() and resident_check_char(first17) == "9"
+    with pytest.raises(IdentifierError, match=r"not a valid resident_id \(bad check character: expected"):
+        parse_identifier(typo)
+    with pytest.raises(IdentifierError, match="bad check character"):
+        parse_identifier(typo, subject_type=SubjectType.PERSON)
+    for declared in ({"declared": IdKind.USCC}, {"subject_type": SubjectType.SOCIAL_ORGANISATION}):
+        ident = parse_identifier(typo, **declared)  # type: ignore[arg-type]
+        assert ident.kind is IdKind.USCC and ident.personal and ident.org_code == ""
+        assert ident.masked() == typo[:6] + "*" * 8 + typo[14:]
+
+
+@given(resident_ids())
+@settings(max_examples=300, deadline=None)
+def test_a_mistyped_person_number_is_refused_or_kept_masked(value: str) -> None:
+    """Property: a resident's number with a wrong check is refused undeclared, masked when declared a USCC."""
+    typo = _mistyped(value)
+    assume(typo != value and typo[0] in "123456789" and reads_as_person_number(typo))  # a real region
+    if typo[17] in DIGITS + "X":  # all digits: refused; otherwise a USCC, but never shown in clear
+        with pytest.raises(IdentifierError, match="bad check character"):
+            parse_identifier(typo)
+    else:
+        assert parse_identifier(typo).personal
+    try:
+        ident = parse_identifier(typo, IdKind.USCC)
+    except IdentifierError:
+        return  # not a valid USCC either (e.g. a bad registration authority)
+    assert ident.personal and value[6:14] not in ident.masked() and value[6:14] not in ident.org_code
+
+
+def test_a_declared_person_with_15_digits_is_a_legacy_resident_id() -> None:
+    """15 digits valid both ways are ambiguous undeclared, a resident ID for a person, a number for an org."""
+    first14 = "33040280010100"  # address 330402, born 1980-01-01, sequence 00...
+    value = first14 + business_reg_check_digit(first14)  # ...and a valid registration check digit
+    with pytest.raises(IdentifierError, match="ambiguous 15-digit number"):
+        parse_identifier(value)
+    person = parse_identifier(value, subject_type=SubjectType.PERSON)
+    assert person.kind is IdKind.RESIDENT_ID and person.value == resident_15_to_18(value)
+    organisation = parse_identifier(value, subject_type=SubjectType.ENTERPRISE)
+    assert organisation.kind is IdKind.BUSINESS_REG_NO and organisation.value == value
 
 
 def test_declared_kind_may_be_plain_string() -> None:

@@ -36,3 +36,12 @@ def test_mask_that_is_not_an_identity_number_is_refused() -> None:
         recover_number(KEYER, KEYER.person_key(number), number, 2026)
     with pytest.raises(RekeyRefused, match="no valid check character"):
         recover_number(KEYER, KEYER.person_key(number), mask(number)[:-1] + "Y", 2026)
+
+
+def test_an_organisation_code_that_reads_as_a_person_number_is_recovered_too() -> None:
+    """A USCC keyed like a person's number (it fails the resident check) is still re-keyable."""
+    from checkd.subjects.ids import IdKind, parse_identifier
+
+    code = parse_identifier("330402198001010041", IdKind.USCC)
+    assert code.personal
+    assert recover_number(KEYER, KEYER.key(code), code.masked(), 2026) == code.value
