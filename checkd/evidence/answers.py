@@ -216,3 +216,14 @@ def read_check(payload: bytes) -> pb.CheckRecord:
 def read_feedback(payload: bytes) -> pb.FeedbackRecord:
     """A stored feedback record from its ledger payload."""
     return pb.FeedbackRecord.FromString(payload)
+
+
+def penalty_measures(payload: bytes) -> tuple[str, ...]:
+    """The penalty measure ids a stored check answer pushed, in order, once each (for the statistics)."""
+    response = pb.CheckRecord.FromString(payload).response
+    seen: dict[str, None] = {}
+    for subject in response.subjects:
+        for measure in subject.measures:
+            if measure.polarity == pb.POLARITY_PENALTY:
+                seen.setdefault(measure.measure_id, None)
+    return tuple(seen)

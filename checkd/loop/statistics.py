@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-from checkd.api.v1 import check_pb2 as pb
-from checkd.api.v1 import registry_pb2 as reg
 from checkd.days import CHINA_TZ, china_day, china_midnight
 from checkd.errors import InvalidArgument, Violation
+from checkd.evidence.answers import penalty_measures
 from checkd.store.stats import Figures, StatsRepository
 
 # The credit office counts in China Standard Time (no daylight saving): months and dates are CST.
@@ -102,7 +101,7 @@ class Statistics:
         cutoff = overdue_before(as_of or self._clock(), allowed)
         return [
             OverdueItem(c.check_id, c.department, c.matter, c.scene, c.recorded_at, c.measures,
-                        _penalty_measures(c.payload))
+                        penalty_measures(c.payload))
             for c in self._repo.overdue(cutoff, department or None, limit)
         ]
 
@@ -199,31 +198,3 @@ def _date(text: str, field_name: str, problems: list[Violation]) -> dt.date | No
         problems.append(Violation(field_name, problem))
         return None
     return day
-
-
-def _penalty_measures(payload: bytes) -> tuple[str, ...]:
-    """The penalty measure ids the stored answer pushed, in order, once each."""
-    response = pb.CheckRecord.FromString(payload).response
-    seen: dict[str, None] = {}
-    for subject in response.subjects:
-        for measure in subject.measures:
-            if measure.polarity == pb.POLARITY_PENALTY:
-                seen.setdefault(measure.measure_id, None)
-    return tuple(seen)
-
-
-def stats_response(report: Report) -> reg.StatsResponse:
-    """A Report as the Stats RPC answer."""
-    response = reg.StatsResponse(plan_checks_per_year=report.plan_checks_per_year)
-    for row in report.rows:
-        response.rows.add(department=row.department, month=row.month, **asdict(row.figures))
-    response.total.CopyFrom(reg.StatsRow(**asdict(report.total)))
-    return response
-
-
-def report_for(statistics: Statistics, request: reg.StatsRequest) -> Report:
-    """Validate a StatsRequest (errors name its fields) and compute the report."""
-    start, end = parse_range(request.from_date, request.to_date)
-    check_overdue_days(request.overdue_days)
-    as_of = parse_as_of(request.as_of)
-    return statistics.report(start, end, request.department.strip(), request.overdue_days or None, as_of)

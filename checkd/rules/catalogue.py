@@ -26,73 +26,13 @@ from checkd.model import (
     SubjectType,
     Trigger,
 )
+from checkd.rules import lines
 from checkd.rules.schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA, TIME_RULES_SCHEMA
 from checkd.rules.time_rules import TIME_RULES_FILE, TimeRules, build_time_rules
 
 CATALOGUE_FILE = "catalogue.yaml"
 LISTS_FILE = "lists.yaml"
 MEASURES_DIR = "measures"
-
-
-class _Lined(dict[str, Any]):
-    """A YAML mapping that remembers the line of each key (1-based)."""
-
-    line: int
-    key_lines: dict[str, int]
-
-
-class _LinedList(list[Any]):
-    """A YAML sequence that remembers the line of each item (1-based)."""
-
-    item_lines: list[int]
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that keeps line numbers and leaves dates as strings (the schema checks them)."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Lined:
-    mapping = _Lined({str(k): v for k, v in loader.construct_mapping(node, deep=True).items()})
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
-    return mapping
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> _LinedList:
-    items = _LinedList(loader.construct_sequence(node, deep=True))
-    items.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return items
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-_LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _line_of(document: Any, path: Iterable[Any]) -> int:
-    """The line of the deepest node on `path` that we can still locate."""
-    line = getattr(document, "line", 1)
-    node = document
-    for step in path:
-        if isinstance(node, _Lined) and step in node:
-            line = node.key_lines.get(step, line)
-            node = node[step]
-        elif isinstance(node, _LinedList) and isinstance(step, int) and step < len(node):
-            line = node.item_lines[step]
-            node = node[step]
-        else:
-            break
-    return line
-
-
-def _dotted(path: Iterable[Any]) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out or "(document)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +114,7 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
             return None
         digest.update(rel.encode() + b"\0" + raw + b"\0")
         try:
-            document = yaml.load(raw, Loader=_LineLoader)
+            document = lines.load(raw)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
@@ -186,7 +126,7 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         for error in errors:
             path_ = list(error.absolute_path)
-            problems.append(f"{rel}:{_line_of(document, path_)}: {_dotted(path_)}: {error.message}")
+            problems.append(f"{rel}:{lines.line_of(document, path_)}: {lines.dotted(path_)}: {error.message}")
         return None if errors else document
 
     catalogue_doc = read(root / CATALOGUE_FILE, CATALOGUE_SCHEMA)
@@ -239,7 +179,7 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
     )
 
 
-def _unique_ids(items: _LinedList, rel: str, field: str, problems: list[str]) -> dict[str, str]:
+def _unique_ids(items: lines.LinedList, rel: str, field: str, problems: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for i, item in enumerate(items):
         if item["id"] in found:
@@ -251,7 +191,7 @@ def _unique_ids(items: _LinedList, rel: str, field: str, problems: list[str]) ->
 def _list_types(document: Any, problems: list[str]) -> dict[str, ListType]:
     found: dict[str, ListType] = {}
     for i, item in enumerate(document["list_types"]):
-        def at(key: str, fallback: str = "id", i: int = i, item: _Lined = item) -> str:
+        def at(key: str, fallback: str = "id", i: int = i, item: lines.Lined = item) -> str:
             line = item.key_lines.get(key, item.key_lines.get(fallback, item.line))
             return f"{LISTS_FILE}:{line}: list_types[{i}].{key}"
 
@@ -285,7 +225,7 @@ def _list_types(document: Any, problems: list[str]) -> dict[str, ListType]:
 
 
 def _measure(
-    item: _Lined,
+    item: lines.Lined,
     where: str,
     index: int,
     scenes: Mapping[str, str],
@@ -296,7 +236,7 @@ def _measure(
     before = len(problems)
 
     def bad(field: str, reason: str) -> None:
-        line = _line_of(item, _path_of(field))
+        line = lines.line_of(item, _path_of(field))
         problems.append(f"{where.rsplit(':', 1)[0]}:{line}: measures[{index}].{field}: {reason}")
 
     for i, department in enumerate(item["departments"]):

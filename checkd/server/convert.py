@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from dataclasses import asdict
 
 from checkd.api.v1 import check_pb2 as pb
+from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, Violation
 from checkd.evidence.answers import ID_TYPES, from_pb_enum, from_timestamp
 from checkd.limits import text_problem
+from checkd.loop.statistics import Report, Statistics, check_overdue_days, parse_as_of, parse_range
 from checkd.model import (
     CheckCase,
     Role,
@@ -142,3 +145,18 @@ def _identified(raw: str, declared: IdKind | None, subject_type: SubjectType | N
     return parse_identifier(raw, declared, subject_type)
 
 
+def stats_response(report: Report) -> reg.StatsResponse:
+    """A Report as the Stats RPC answer."""
+    response = reg.StatsResponse(plan_checks_per_year=report.plan_checks_per_year)
+    for row in report.rows:
+        response.rows.add(department=row.department, month=row.month, **asdict(row.figures))
+    response.total.CopyFrom(reg.StatsRow(**asdict(report.total)))
+    return response
+
+
+def report_for(statistics: Statistics, request: reg.StatsRequest) -> Report:
+    """Validate a StatsRequest (errors name its fields) and compute the report."""
+    start, end = parse_range(request.from_date, request.to_date)
+    check_overdue_days(request.overdue_days)
+    as_of = parse_as_of(request.as_of)
+    return statistics.report(start, end, request.department.strip(), request.overdue_days or None, as_of)

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from checkd.rules import lines
+
 ANY = "*"
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -134,52 +136,32 @@ def parse_policy(text: str, source: str, known_departments: Collection[str] | No
                  known_scenes: Collection[str] | None = None) -> Policy:
     """Validate policy text; `source` is the name errors carry."""
     try:
-        document = yaml.safe_load(text)
-        tree = yaml.compose(text, Loader=yaml.SafeLoader)
+        document = lines.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
         raise PolicyError([f"{source}:{line}: (yaml): {getattr(exc, 'problem', exc)}"]) from None
-    checker = _Checker(source, _lines(tree), known_departments, known_scenes)
+    checker = _Checker(source, document, known_departments, known_scenes)
     policy = checker.policy(document)
     if checker.problems:
         raise PolicyError(checker.problems)
     return policy
 
 
-def _lines(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
-    """The 1-based line of every key and item, by its path in the document."""
-    if node is None:
-        return {}
-    found = {path: node.start_mark.line + 1}
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            found.update(_lines(value, (*path, key.value)))
-            found[(*path, key.value)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            found.update(_lines(item, (*path, i)))
-    return found
-
-
 class _Checker:
     """Walks the loaded document, collecting every problem rather than stopping at the first."""
 
-    def __init__(self, source: str, lines: dict[tuple[Any, ...], int],
+    def __init__(self, source: str, document: Any,
                  known_departments: Collection[str] | None, known_scenes: Collection[str] | None) -> None:
         self.source = source
-        self.lines = lines
+        self.document = document  # as loaded by rules.lines: it knows the line of every key and item
         self.known_departments = known_departments
         self.known_scenes = known_scenes
         self.problems: list[str] = []
 
     def bad(self, path: tuple[Any, ...], reason: str) -> None:
-        probe = path
-        while probe and probe not in self.lines:
-            probe = probe[:-1]
-        line = self.lines.get(probe, 1)
-        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
-        self.problems.append(f"{self.source}:{line}: {dotted or '(document)'}: {reason}")
+        line = lines.line_of(self.document, path)
+        self.problems.append(f"{self.source}:{line}: {lines.dotted(path)}: {reason}")
 
     def policy(self, document: Any) -> Policy:
         if not isinstance(document, dict):

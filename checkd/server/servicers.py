@@ -17,7 +17,7 @@ from checkd.errors import CheckdError, InvalidArgument, Violation
 from checkd.evidence import answers
 from checkd.loop.checks import Checker
 from checkd.loop.registry import Registry
-from checkd.loop.statistics import Statistics, report_for, stats_response
+from checkd.loop.statistics import Statistics
 from checkd.loop.tally import Tally
 from checkd.model import SubjectType
 from checkd.server import convert
@@ -180,7 +180,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
     @guarded
     def Stats(self, request: reg.StatsRequest, context: grpc.ServicerContext) -> reg.StatsResponse:  # noqa: N802
         """Closed-loop statistics per department and month."""
-        return stats_response(report_for(self._statistics, request))
+        return convert.stats_response(convert.report_for(self._statistics, request))
 
     @guarded
     def UpsertEntries(self, request: reg.UpsertEntriesRequest,  # noqa: N802

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 from typing import cast
 
-from sqlalchemy import Table, and_, case, exists, func, select, text, true
+from sqlalchemy import Table, and_, case, exists, func, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -67,15 +67,6 @@ class StatsRepository:
             for table in (CheckRow.__table__, FeedbackOutcomeRow.__table__):
                 for index in cast(Table, table).indexes:
                     index.create(self._db.engine, checkfirst=True)
-
-    def reachable(self) -> str | None:
-        """None when the store answers a trivial query, else the reason it does not."""
-        try:
-            with self._db.transaction() as session:
-                session.execute(text("SELECT 1"))
-        except Exception as exc:
-            return str(getattr(exc, "message", exc))
-        return None
 
     def window(self, start: dt.datetime, end: dt.datetime, department: str | None,
                overdue_before: dt.datetime) -> dict[str, Figures]:

@@ -13,7 +13,8 @@ import yaml
 from checkd.cli import main
 from checkd.errors import CatalogueError, InvalidArgument, NotFound
 from checkd.model import ListType, Polarity, SubjectType
-from checkd.rules.catalogue import Catalogue, _LineLoader, load_catalogue
+from checkd.rules.catalogue import Catalogue, load_catalogue
+from checkd.rules.lines import _LineLoader
 from checkd.rules.schema import json_schema
 from checkd.rules.time_rules import add_months
 from checkd.server.catalogue_view import catalogue_view, show_measure
