@@ -5,8 +5,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DB = "sqlite:///var/checkd.db"
 DEFAULT_LISTEN = "127.0.0.1:50051"
@@ -105,6 +106,14 @@ class Config:
         if self.checkpoint_records < 1:
             problems.append("--checkpoint-records: must be at least 1")
         return problems
+
+
+def default(name: str) -> Any:
+    """The default of one Config field: the command-line options take their defaults from here."""
+    return _DEFAULTS[name]
+
+
+_DEFAULTS = {f.name: f.default for f in fields(Config)}
 
 
 def _key_pair_problems(cert: Path, key: Path) -> list[str]:

@@ -7,16 +7,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from checkd.config import DEFAULT_DB
+from checkd.config import default
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_FAILED = 0, 1, 2
 
 
 def store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=DEFAULT_DB, help="SQLAlchemy URL (sqlite:///... or "
+    parser.add_argument("--db", default=default("db_url"), help="SQLAlchemy URL (sqlite:///... or "
                         "postgresql+psycopg://...)")
-    parser.add_argument("--rules", type=Path, default=Path("rules"))
-    parser.add_argument("--secret-file", type=Path, default=Path("var/checkd.secret"),
+    parser.add_argument("--rules", type=Path, default=default("rules_dir"))
+    parser.add_argument("--secret-file", type=Path, default=default("secret_file"),
                         help="personal-data HMAC secret (CHECKD_SECRET wins)")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from checkd.config import DEFAULT_DB
+from checkd.config import DEFAULT_DB, default
 
 
 def register(commands: Any) -> None:
@@ -16,14 +16,14 @@ def register(commands: Any) -> None:
     report.add_argument("--to", dest="to_date", required=True, help="last day, YYYY-MM-DD (UTC+8)")
     report.add_argument("--department", default="")
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    report.add_argument("--overdue-days", type=int, default=30)
+    report.add_argument("--overdue-days", type=int, default=default("overdue_days"))
     report.add_argument("--as-of", default="", help="count overdue as of this date/timestamp (default now)")
     report.set_defaults(run=_report)
 
     overdue = commands.add_parser("overdue", help="penalty checks still without feedback after N days")
     overdue.add_argument("--db", default=DEFAULT_DB)
     overdue.add_argument("--department", default="")
-    overdue.add_argument("--days", type=int, default=30)
+    overdue.add_argument("--days", type=int, default=default("overdue_days"))
     overdue.add_argument("--as-of", default="", help="as of this date/timestamp (default now)")
     overdue.add_argument("--limit", type=int, default=1000)
     overdue.add_argument("--format", choices=("table", "csv", "json"), default="table")

@@ -10,27 +10,29 @@ from pathlib import Path
 from typing import Any
 
 from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, print_rejected, store_options
-from checkd.config import DEFAULT_DB, DEFAULT_LISTEN, Config, secret_from_env
+from checkd.config import DEFAULT_DB, Config, default, secret_from_env
 
 
 def register(commands: Any) -> None:
     """The serve command and its options."""
     serve = commands.add_parser("serve", help="run the daemon")
-    serve.add_argument("--listen", default=DEFAULT_LISTEN, help="HOST:PORT (port 0: any free port)")
+    serve.add_argument("--listen", default=default("listen"), help="HOST:PORT (port 0: any free port)")
     store_options(serve)
     sample = serve.add_mutually_exclusive_group()
     sample.add_argument("--sample", action="store_true", default=None,
                         help="seed an empty store with the bundled sample lists (default: only the "
                         f"embedded {DEFAULT_DB})")
     sample.add_argument("--no-sample", action="store_true", help="never seed the sample lists")
-    serve.add_argument("--max-batch", type=int, default=1000)
-    serve.add_argument("--workers", type=int, default=16)
-    serve.add_argument("--max-concurrent-rpcs", type=int, default=256,
+    serve.add_argument("--max-batch", type=int, default=default("max_batch"))
+    serve.add_argument("--workers", type=int, default=default("workers"))
+    serve.add_argument("--max-concurrent-rpcs", type=int, default=default("max_concurrent_rpcs"),
                        help="beyond this many calls in progress, new ones get RESOURCE_EXHAUSTED")
-    serve.add_argument("--grace", type=float, default=10.0, help="seconds for in-flight calls on stop")
-    serve.add_argument("--poll", type=float, default=5.0, help="seconds between data-version polls")
+    serve.add_argument("--grace", type=float, default=default("grace_seconds"),
+                       help="seconds for in-flight calls on stop")
+    serve.add_argument("--poll", type=float, default=default("poll_seconds"),
+                       help="seconds between data-version polls")
     serve.add_argument("--port-file", type=Path, help="write the bound port here once serving")
-    serve.add_argument("--log-format", choices=("console", "json"), default="console")
+    serve.add_argument("--log-format", choices=("console", "json"), default=default("log_format"))
     serve.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM): serve TLS")
     serve.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
     serve.add_argument("--tls-client-ca", type=Path,
@@ -44,7 +46,7 @@ def register(commands: Any) -> None:
     serve.add_argument("--ops-port-file", type=Path, help="write the ops listener's bound port here")
     serve.add_argument("--max-data-age", type=float, help="seconds: older data answers REVIEW and "
                        "fails /readyz (default off)")
-    serve.add_argument("--overdue-days", type=int, default=30,
+    serve.add_argument("--overdue-days", type=int, default=default("overdue_days"),
                        help="days after which a penalty check without feedback is overdue")
     _evidence_options(serve)
     serve.set_defaults(run=run_serve)
@@ -56,9 +58,9 @@ def _evidence_options(serve: argparse.ArgumentParser) -> None:
                        help="chain hash of a new store (default sha256); an existing store keeps its own")
     serve.add_argument("--checkpoint-key", type=Path, help="private key file (`checkd ledger key new`) "
                        "to sign checkpoints with; CHECKD_CHECKPOINT_KEY names it too. Keep it off the store")
-    serve.add_argument("--checkpoint-seconds", type=float, default=60.0,
+    serve.add_argument("--checkpoint-seconds", type=float, default=default("checkpoint_seconds"),
                        help="sign a checkpoint at least this often while records come in")
-    serve.add_argument("--checkpoint-records", type=int, default=10_000,
+    serve.add_argument("--checkpoint-records", type=int, default=default("checkpoint_records"),
                        help="sign a checkpoint after this many records at the latest")
 
 
