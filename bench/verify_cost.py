@@ -17,6 +17,7 @@ from checkd.decide.snapshots import Snapshots
 from checkd.evidence.derived import row_checkers
 from checkd.evidence.ledger import Ledger, verify
 from checkd.loop.checks import Checker
+from checkd.server import convert
 from checkd.store import Database, EntryRepository, LedgerRepository
 from checkd.subjects.keys import SubjectKeyer
 from checkd.typing import utc_now
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> int:
     checker = Checker(snapshots, ledger, records, SubjectKeyer(b"bench" * 8), utc_now)
     request = pb.CheckRequest(department="market_regulation", scene="administrative_licensing",
                               subjects=[pb.Subject(id="91350100M000100Y43")])
-    for answer in [checker.check_async(request) for _ in range(count)]:
+    for answer in [checker.check_async(convert.check_input(request)) for _ in range(count)]:
         answer()
     ledger.close()
     timings = {}

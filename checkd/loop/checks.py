@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 import structlog
 import uuid_utils
@@ -22,7 +23,7 @@ from checkd.limits import text_problem
 from checkd.loop.recent import RecentAnswers
 from checkd.loop.tally import Tally
 from checkd.model import CheckCase, Decision, Outcome, RecordKind
-from checkd.server import convert
+from checkd.rules.catalogue import Catalogue
 from checkd.store import (
     DuplicateKey,
     LedgerRecord,
@@ -33,6 +34,20 @@ from checkd.subjects.keys import SubjectKeyer
 from checkd.typing import NO_COUNTERS, CheckCounters, Clock
 
 log = structlog.get_logger(__name__)
+
+@dataclass(frozen=True, slots=True)
+class CheckInput:
+    """A check request as the use case takes it: how to read its case, and its idempotency facts.
+
+    The adapter supplies `read_case` (server/convert.check_case bound to the request); the checker
+    calls it with the snapshot's catalogue, the keyer and the instant it decides at, so the case,
+    the decision and the record all share one snapshot and one `now`.
+    """
+
+    read_case: Callable[[Catalogue, SubjectKeyer, dt.datetime], CheckCase]
+    request_id: str
+    as_of_given: bool
+
 
 class Checker:
     """Runs checks and feedback against the current snapshots and records them in the ledger."""
@@ -56,12 +71,11 @@ class Checker:
 
     # ----------------------------------------------------------------- checks
 
-    def check(self, request: pb.CheckRequest) -> pb.CheckResponse:
+    def check(self, given: CheckInput) -> pb.CheckResponse:
         """Decide, record durably, then answer; a repeated request_id gets the original answer."""
-        return self.check_async(request)()
+        return self.check_async(given)()
 
-    def check_async(self, request: pb.CheckRequest,
-                    tally: Tally | None = None) -> Callable[[], pb.CheckResponse]:
+    def check_async(self, given: CheckInput, tally: Tally | None = None) -> Callable[[], pb.CheckResponse]:
         """Decide and queue the record now; the returned call waits for durability and answers.
 
         Batches and streams queue all their items first so one group commit covers them, and
@@ -69,9 +83,9 @@ class Checker:
         """
         state = self._snapshots.current
         now = self._clock()
-        case = convert.check_case(request, state.catalogue, self._keyer, now)
-        department, request_id = case.department, request.request_id
-        fingerprint = request_fingerprint(case, request.HasField("as_of"))
+        case = given.read_case(state.catalogue, self._keyer, now)
+        department, request_id = case.department, given.request_id
+        fingerprint = request_fingerprint(case, given.as_of_given)
         if request_id:
             # Only the recent-answers cache is consulted here: an older retry is caught by the
             # store's unique key at commit and answered from the stored original (see finish).

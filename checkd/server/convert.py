@@ -11,6 +11,7 @@ from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, Violation
 from checkd.evidence.answers import ID_TYPES, from_pb_enum, from_timestamp
 from checkd.limits import text_problem
+from checkd.loop.checks import CheckInput
 from checkd.loop.statistics import Report, Statistics, check_overdue_days, parse_as_of, parse_range
 from checkd.model import (
     CheckCase,
@@ -75,6 +76,11 @@ def check_case(request: pb.CheckRequest, catalogue: Catalogue, keyer: SubjectKey
     if problems:
         raise InvalidArgument(problems)
     return CheckCase(department, matter, scene, tuple(subjects), as_of)
+
+
+def check_input(request: pb.CheckRequest) -> CheckInput:
+    """A CheckRequest as the check use case takes it (read into a CheckCase against its snapshot)."""
+    return CheckInput(functools.partial(check_case, request), request.request_id, request.HasField("as_of"))
 
 
 def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:

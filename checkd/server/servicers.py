@@ -48,7 +48,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
     @guarded
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:  # noqa: N802
         """One check."""
-        return self._checker.check(request)
+        return self._checker.check(convert.check_input(request))
 
     @guarded
     def BatchCheck(self, request: pb.BatchCheckRequest,  # noqa: N802
@@ -63,7 +63,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         pending: list[Callable[[], pb.CheckResponse] | CheckdError] = []
         for item in request.requests:
             try:
-                pending.append(self._checker.check_async(item, tally))
+                pending.append(self._checker.check_async(convert.check_input(item), tally))
             except CheckdError as exc:
                 pending.append(exc)
         response = pb.BatchCheckResponse()
@@ -108,7 +108,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                         return
                     if isinstance(item, Undecodable):
                         raise InvalidArgument([Violation("(request)", f"not a valid {item.type_name}")])
-                    if not put((position, self._checker.check_async(item, tally))):
+                    if not put((position, self._checker.check_async(convert.check_input(item), tally))):
                         return
             except grpc.RpcError:  # the caller went away; nothing more to answer
                 return

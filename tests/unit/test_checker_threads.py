@@ -16,6 +16,7 @@ from checkd.evidence.ledger import Ledger
 from checkd.loop.checks import Checker
 from checkd.loop.recent import RecentAnswers
 from checkd.rules.catalogue import load_catalogue
+from checkd.server import convert
 from checkd.store import Database, EntryRepository, LedgerRepository
 from checkd.subjects.keys import SubjectKeyer
 from tests import factories
@@ -72,12 +73,12 @@ def test_concurrent_checks_with_a_small_recent_cache_all_succeed_and_stay_idempo
     def work(worker: int) -> None:
         for n in range(PER_THREAD):
             request_id = f"t{worker}-{n}"
-            answers[request_id] = checker.check(request(request_id)).check_id
+            answers[request_id] = checker.check(convert.check_input(request(request_id))).check_id
 
     assert _hammer(work, THREADS) == []
     assert len(answers) == len(set(answers.values())) == THREADS * PER_THREAD
     for request_id in ("t0-0", "t3-77", f"t{THREADS - 1}-{PER_THREAD - 1}"):  # evicted: from the store
-        assert checker.check(request(request_id)).check_id == answers[request_id]
+        assert checker.check(convert.check_input(request(request_id))).check_id == answers[request_id]
     ledger.close()
     database.close()
 
