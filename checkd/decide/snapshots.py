@@ -14,7 +14,7 @@ import structlog
 from checkd.decide.index import Index
 from checkd.model import ListEntry
 from checkd.rules.catalogue import Catalogue, load_catalogue
-from checkd.store import EntryRepository
+from checkd.store import EntryReader
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,7 @@ class State:
 class Snapshots:
     """Holds the current State; a reload builds a new one beside it and swaps one reference."""
 
-    def __init__(self, rules_dir: Path, entries: EntryRepository,
+    def __init__(self, rules_dir: Path, entries: EntryReader,
                  clock: Callable[[], dt.datetime], catalogue: Catalogue | None = None) -> None:
         self._rules_dir = rules_dir
         # A catalogue read before the first load (the access policy is checked against it before
