@@ -14,6 +14,7 @@ from tests.daemon import RunningDaemon
 from tests.integration.test_check_loop import violations
 
 DEPT, SCENE = "market_regulation", "administrative_licensing"
+MATTER = "market_regulation.licence_by_commitment"  # matter-narrowed measures reach the subject only here
 CST = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -39,7 +40,7 @@ def test_feedback_counts_one_outcome_per_measure_and_subject(daemon: RunningDaem
     subject = factories.uscc()
     daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(
         factories.entry_row("FB-1", subject, "serious_illegal_dishonest"))]), timeout=30)
-    answer = daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE,
+    answer = daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE, matter=MATTER,
                                                 subjects=[pb.Subject(id=subject)]), timeout=10)
     first, second = (m.measure_id for m in answer.subjects[0].measures[:2])
 
