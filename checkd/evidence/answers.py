@@ -203,9 +203,52 @@ def _outcome_name(number: int) -> str:
     return outcome.value if outcome else ""
 
 
-# The stored records' types, named through their owner so readers need not import the stubs.
+# The stored records' types, named through their owner so the use cases need not import the stubs.
 CheckRecord = pb.CheckRecord
+CheckResponse = pb.CheckResponse
 FeedbackRecord = pb.FeedbackRecord
+FeedbackOutcome = pb.FeedbackOutcome
+FeedbackResponse = pb.FeedbackResponse
+Receipt = pb.Receipt
+
+
+def check_record(check_id: str, department: str, matter: str, scene: str, request_id: str,
+                 response: pb.CheckResponse, fingerprint: str) -> pb.CheckRecord:
+    """The record a check is chained as: the answer with who asked, in which matter and scene."""
+    return pb.CheckRecord(check_id=check_id, department=department, matter=matter, scene=scene,
+                          request_id=request_id, response=response, request_fingerprint=fingerprint)
+
+
+def receipt(seq: int, digest: str, algorithm: str) -> pb.Receipt:
+    """Where a record sits in the chain (given after commit, outside the hashed payload)."""
+    return pb.Receipt(ledger_seq=seq, ledger_hash=digest, algorithm=algorithm)
+
+
+def outcome_of(number: int) -> Outcome | None:
+    """A stored outcome number as the model's Outcome (UNSPECIFIED: None); ValueError when unknown."""
+    return from_pb_enum(pb.Outcome, "OUTCOME", number, Outcome)
+
+
+def outcome_label(number: int) -> str:
+    """The wire name of an outcome number, as the feedback log shows it."""
+    return str(pb.Outcome.Name(number))
+
+
+def feedback_outcome(measure_id: str, subject_id: str, outcome: int, reason: str) -> pb.FeedbackOutcome:
+    """One outcome as a feedback record keeps it."""
+    return pb.FeedbackOutcome(measure_id=measure_id, subject_id=subject_id,
+                              outcome=outcome, reason=reason)  # type: ignore[arg-type]  # a checked number
+
+
+def feedback_record(feedback_id: str, outcomes: Iterable[pb.FeedbackOutcome]) -> pb.FeedbackRecord:
+    """The record a feedback is chained as."""
+    return pb.FeedbackRecord(feedback_id=feedback_id, outcomes=outcomes)
+
+
+def feedback_ack(payload: bytes, recorded_at: dt.datetime, *, duplicate: bool) -> pb.FeedbackResponse:
+    """The acknowledgement of a stored feedback (a resend is acknowledged as a duplicate)."""
+    return pb.FeedbackResponse(feedback_id=read_feedback(payload).feedback_id, duplicate=duplicate,
+                               recorded_at=timestamp(recorded_at))
 
 
 def read_check(payload: bytes) -> pb.CheckRecord:

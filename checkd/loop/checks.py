@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import structlog
 import uuid_utils
 
-from checkd.api.v1 import check_pb2 as pb
 from checkd.decide.engine import decide
 from checkd.decide.snapshots import Snapshots
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, Violation
@@ -49,6 +48,25 @@ class CheckInput:
     as_of_given: bool
 
 
+@dataclass(frozen=True, slots=True)
+class GivenOutcome:
+    """One outcome of a feedback as the department sent it (the outcome as its wire number)."""
+
+    measure_id: str
+    subject_id: str
+    outcome: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackInput:
+    """A feedback request as the use case takes it."""
+
+    check_id: str
+    department: str
+    outcomes: tuple[GivenOutcome, ...]
+
+
 class Checker:
     """Runs checks and feedback against the current snapshots and records them in the ledger."""
 
@@ -71,11 +89,12 @@ class Checker:
 
     # ----------------------------------------------------------------- checks
 
-    def check(self, given: CheckInput) -> pb.CheckResponse:
+    def check(self, given: CheckInput) -> answers.CheckResponse:
         """Decide, record durably, then answer; a repeated request_id gets the original answer."""
         return self.check_async(given)()
 
-    def check_async(self, given: CheckInput, tally: Tally | None = None) -> Callable[[], pb.CheckResponse]:
+    def check_async(self, given: CheckInput,
+                    tally: Tally | None = None) -> Callable[[], answers.CheckResponse]:
         """Decide and queue the record now; the returned call waits for durability and answers.
 
         Batches and streams queue all their items first so one group commit covers them, and
@@ -91,7 +110,7 @@ class Checker:
             # store's unique key at commit and answered from the stored original (see finish).
             recent = self._recent.get_entry(department, request_id)
             if recent is not None:
-                stored_record = pb.CheckRecord.FromString(recent[0])
+                stored_record = answers.read_check(recent[0])
                 _refuse_other_request(stored_record, recent[1], fingerprint)
                 original = self._with_receipt(stored_record)
                 return lambda: original
@@ -105,14 +124,13 @@ class Checker:
         check_id = uuid_utils.uuid7().hex
         response = answers.check_response(decision, state.catalogue, check_id, request_id, case.as_of,
                                           int(age.total_seconds()) if age else 0)
-        record = pb.CheckRecord(check_id=check_id, department=department, matter=case.matter,
-                                scene=case.scene, request_id=request_id, response=response,
-                                request_fingerprint=fingerprint)
+        record = answers.check_record(check_id, department, case.matter, case.scene, request_id, response,
+                                      fingerprint)
         payload = record.SerializeToString(deterministic=True)
         ref = check_ref_of(record)
         future = self._ledger.submit(RecordKind.CHECK, check_id, payload, check=ref)
 
-        def finish() -> pb.CheckResponse:
+        def finish() -> answers.CheckResponse:
             try:
                 written = self._wait(future)
             except DuplicateKey:
@@ -142,23 +160,23 @@ class Checker:
         """A tally for the checks of one batch or stream call."""
         return Tally(self._metrics)
 
-    def _stored_by_request(self, department: str, request_id: str) -> tuple[pb.CheckRecord, str] | None:
+    def _stored_by_request(self, department: str, request_id: str) -> tuple[answers.CheckRecord, str] | None:
         """The stored check of this request_id and the fingerprint of the request it answered."""
         recent = self._recent.get_entry(department, request_id)
         if recent is not None:
-            return pb.CheckRecord.FromString(recent[0]), recent[1]
+            return answers.read_check(recent[0]), recent[1]
         stored = self._records.check_record_by_request(department, request_id)
         if stored is None:
             return None
-        record = pb.CheckRecord.FromString(stored.payload)
+        record = answers.read_check(stored.payload)
         record.ledger_seq, record.ledger_hash = stored.seq, stored.hash
         return record, record.request_fingerprint
 
-    def _receipt(self, seq: int, digest: str) -> pb.Receipt:
+    def _receipt(self, seq: int, digest: str) -> answers.Receipt:
         """The receipt of a record at this position of this daemon's chain."""
-        return pb.Receipt(ledger_seq=seq, ledger_hash=digest, algorithm=self._ledger.algorithm)
+        return answers.receipt(seq, digest, self._ledger.algorithm)
 
-    def _with_receipt(self, record: pb.CheckRecord) -> pb.CheckResponse:
+    def _with_receipt(self, record: answers.CheckRecord) -> answers.CheckResponse:
         """A stored answer replayed with its receipt (from the record's ledger position)."""
         response = record.response
         if record.ledger_seq:
@@ -174,13 +192,13 @@ class Checker:
 
     # ----------------------------------------------------------------- feedback
 
-    def feedback(self, request: pb.FeedbackRequest) -> pb.FeedbackResponse:
+    def feedback(self, request: FeedbackInput) -> answers.FeedbackResponse:
         """Validate feedback against what the check pushed, store it once, acknowledge."""
         check_id = _valid_check_id(request.check_id)
         stored = self._records.check_payload(check_id)
         if stored is None:
             raise NotFound(f"check {request.check_id!r} does not exist")
-        record = pb.CheckRecord.FromString(stored)
+        record = answers.read_check(stored)
         if request.department.strip() and request.department.strip() != record.department:
             raise InvalidArgument([Violation("department", "is not the department that made the check")])
         outcomes = self._validated_outcomes(request, record.response)
@@ -189,7 +207,7 @@ class Checker:
         if existing is not None:
             return _feedback_ack(existing, duplicate=True)
         feedback_id = uuid_utils.uuid7().hex
-        message = pb.FeedbackRecord(feedback_id=feedback_id, outcomes=outcomes)
+        message = answers.feedback_record(feedback_id, outcomes)
         payload = message.SerializeToString(deterministic=True)
         ref = feedback_ref_of(record, message)  # the rows ledger verify re-derives from the record
         facts = ref.outcomes
@@ -202,19 +220,19 @@ class Checker:
                 raise Unavailable("duplicate feedback could not be read back") from None
             return _feedback_ack(again, duplicate=True)
         log.info("feedback", check_id=record.check_id, department=record.department,
-                 feedback_id=feedback_id, outcomes=[pb.Outcome.Name(o.outcome) for o in outcomes])
+                 feedback_id=feedback_id, outcomes=[answers.outcome_label(o.outcome) for o in outcomes])
         self._metrics.feedback_recorded(record.department, (fact.outcome for fact in facts))
         return _feedback_ack(written, duplicate=False)
 
-    def _validated_outcomes(self, request: pb.FeedbackRequest,
-                            response: pb.CheckResponse) -> list[pb.FeedbackOutcome]:
+    def _validated_outcomes(self, request: FeedbackInput,
+                            response: answers.CheckResponse) -> list[answers.FeedbackOutcome]:
         pushed = {
             (subject.id, measure.measure_id)
             for subject in response.subjects
             for measure in subject.measures
         }
         problems: list[Violation] = []
-        outcomes: list[pb.FeedbackOutcome] = []
+        outcomes: list[answers.FeedbackOutcome] = []
         first_given: dict[tuple[str, str], int] = {}  # (shown subject, measure) -> its outcome's index
         if not request.outcomes:
             problems.append(Violation("outcomes", "at least one outcome is required"))
@@ -222,7 +240,7 @@ class Checker:
             where = f"outcomes[{i}]"
             shown = self._display_id(outcome.subject_id, f"{where}.subject_id", problems)
             try:
-                kind = answers.from_pb_enum(pb.Outcome, "OUTCOME", outcome.outcome, Outcome)
+                kind = answers.outcome_of(outcome.outcome)
             except ValueError:
                 kind = None
                 problems.append(Violation(f"{where}.outcome", f"unknown outcome {outcome.outcome}"))
@@ -247,9 +265,8 @@ class Checker:
                     problems.append(Violation(where, f"repeats outcomes[{earlier}] (measure "
                                                      f"{outcome.measure_id[:40]!r}, same subject): one "
                                                      "outcome per measure and subject in a feedback"))
-                outcomes.append(pb.FeedbackOutcome(measure_id=outcome.measure_id, subject_id=shown,
-                                                   outcome=outcome.outcome,
-                                                   reason=outcome.reason.strip()))
+                outcomes.append(answers.feedback_outcome(outcome.measure_id, shown, outcome.outcome,
+                                                          outcome.reason.strip()))
         if problems:
             raise InvalidArgument(problems)
         return outcomes
@@ -267,19 +284,19 @@ class Checker:
 
     # ----------------------------------------------------------------- read back
 
-    def get_check(self, check_id: str) -> pb.CheckRecord:
+    def get_check(self, check_id: str) -> answers.CheckRecord:
         """The stored check exactly as answered, with its feedback and ledger position."""
         stored = self._records.check(_valid_check_id(check_id))
         if stored is None:
             raise NotFound(f"check {check_id!r} does not exist")
         check, feedback = stored
-        record = pb.CheckRecord.FromString(check.payload)
+        record = answers.read_check(check.payload)
         record.recorded_at.CopyFrom(answers.timestamp(check.recorded_at))
         record.ledger_seq = check.seq
         record.ledger_hash = check.hash
         record.response.receipt.CopyFrom(self._receipt(check.seq, check.hash))
         for item in feedback:
-            message = pb.FeedbackRecord.FromString(item.payload)
+            message = answers.read_feedback(item.payload)
             message.recorded_at.CopyFrom(answers.timestamp(item.recorded_at))
             record.feedback.append(message)
         return record
@@ -302,7 +319,7 @@ def request_fingerprint(case: CheckCase, as_of_given: bool) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _refuse_other_request(original: pb.CheckRecord, original_fingerprint: str, fingerprint: str) -> None:
+def _refuse_other_request(original: answers.CheckRecord, original_fingerprint: str, fingerprint: str) -> None:
     """Refuse a request_id reused for another request than the one it first answered."""
     # An empty stored fingerprint is a check recorded before fingerprints were kept: answered as before.
     if original_fingerprint and original_fingerprint != fingerprint:
@@ -321,10 +338,8 @@ def _valid_check_id(raw: str) -> str:
     return check_id
 
 
-def _feedback_ack(record: LedgerRecord, *, duplicate: bool) -> pb.FeedbackResponse:
-    feedback_id = pb.FeedbackRecord.FromString(record.payload).feedback_id
-    return pb.FeedbackResponse(feedback_id=feedback_id, duplicate=duplicate,
-                               recorded_at=answers.timestamp(record.recorded_at))
+def _feedback_ack(record: LedgerRecord, *, duplicate: bool) -> answers.FeedbackResponse:
+    return answers.feedback_ack(record.payload, record.recorded_at, duplicate=duplicate)
 
 
 def _log_check(case: CheckCase, decision: Decision, check_id: str, started: dt.datetime,

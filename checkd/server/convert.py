@@ -11,7 +11,7 @@ from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, Violation
 from checkd.evidence.answers import ID_TYPES, from_pb_enum, from_timestamp
 from checkd.limits import text_problem
-from checkd.loop.checks import CheckInput
+from checkd.loop.checks import CheckInput, FeedbackInput, GivenOutcome
 from checkd.loop.statistics import Report, Statistics, check_overdue_days, parse_as_of, parse_range
 from checkd.model import (
     CheckCase,
@@ -81,6 +81,12 @@ def check_case(request: pb.CheckRequest, catalogue: Catalogue, keyer: SubjectKey
 def check_input(request: pb.CheckRequest) -> CheckInput:
     """A CheckRequest as the check use case takes it (read into a CheckCase against its snapshot)."""
     return CheckInput(functools.partial(check_case, request), request.request_id, request.HasField("as_of"))
+
+
+def feedback_input(request: pb.FeedbackRequest) -> FeedbackInput:
+    """A FeedbackRequest as the feedback use case takes it (validated there, against the check)."""
+    return FeedbackInput(request.check_id, request.department, tuple(
+        GivenOutcome(o.measure_id, o.subject_id, o.outcome, o.reason) for o in request.outcomes))
 
 
 def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:

@@ -153,7 +153,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
     def SubmitFeedback(self, request: pb.FeedbackRequest,  # noqa: N802
                        context: grpc.ServicerContext) -> pb.FeedbackResponse:
         """Feedback on a check's measures."""
-        return self._checker.feedback(request)
+        return self._checker.feedback(convert.feedback_input(request))
 
     @guarded
     def GetCheck(self, request: pb.GetCheckRequest, context: grpc.ServicerContext) -> pb.CheckRecord:  # noqa: N802
