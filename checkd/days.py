@@ -7,6 +7,7 @@ whenever a date is derived from an instant it goes through `china_day`, never `.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "UTC+08:00")
@@ -21,3 +22,10 @@ def china_day(instant: dt.datetime) -> dt.date:
 def china_midnight(day: dt.date) -> dt.datetime:
     """The instant a China Standard Time calendar day begins."""
     return dt.datetime.combine(day, dt.time(), CHINA_TZ)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (clamped to the month's end): the one month arithmetic of checkd."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))

@@ -18,7 +18,7 @@ from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Unavail
 from checkd.evidence import answers
 from checkd.evidence.answers import check_ref_of, feedback_digest, feedback_ref_of
 from checkd.evidence.ledger import Ledger
-from checkd.limits import text_problem
+from checkd.limits import ID_CHARS, REASON_CHARS, text_problem
 from checkd.loop.recent import RecentAnswers
 from checkd.loop.tally import Tally
 from checkd.model import CheckCase, Decision, Outcome, RecordKind
@@ -249,7 +249,7 @@ class Checker:
                     problems.append(Violation(f"{where}.outcome", "required"))
             if kind is Outcome.NOT_APPLIED and not outcome.reason.strip():
                 problems.append(Violation(f"{where}.reason", "required when the measure was not applied"))
-            reason_problem = text_problem(outcome.reason, 2000)
+            reason_problem = text_problem(outcome.reason, REASON_CHARS)
             if reason_problem:
                 problems.append(Violation(f"{where}.reason", reason_problem))
             if shown is not None and (shown, outcome.measure_id) not in pushed:
@@ -332,7 +332,7 @@ def _refuse_other_request(original: answers.CheckRecord, original_fingerprint: s
 def _valid_check_id(raw: str) -> str:
     """A check id fit to look up, or InvalidArgument saying why not."""
     check_id = raw.strip()
-    problem = "required" if not check_id else text_problem(check_id, 64)
+    problem = "required" if not check_id else text_problem(check_id, ID_CHARS)
     if problem:
         raise InvalidArgument([Violation("check_id", problem)])
     return check_id

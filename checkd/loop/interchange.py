@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import csv
 import datetime as dt
 import json
@@ -10,8 +9,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from checkd.days import add_months
 from checkd.errors import ImportRejected
-from checkd.limits import text_problem
+from checkd.limits import ENTRY_ID_CHARS, IMPORT_FIELD_CHARS, SEVERITY_CHARS, TEXT_CHARS, text_problem
 from checkd.model import ListEntry, RelatedPerson, Role, SourceLevel, SubjectType
 from checkd.rules.catalogue import Catalogue
 from checkd.subjects.ids import Identifier, IdentifierError, IdKind, parse_identifier
@@ -24,11 +24,12 @@ RELATED_ROLES = (Role.LEGAL_REPRESENTATIVE, Role.PRINCIPAL_RESPONSIBLE, Role.ACT
                  Role.DIRECTLY_RESPONSIBLE)
 OPTIONAL = ("end", "severity", "subject_type", "id_type", "registration_no",
             *(f"{role.value}_{part}" for role in RELATED_ROLES for part in ("id", "name")))
-MAX_FIELD = 1000
+MAX_FIELD = IMPORT_FIELD_CHARS
 # Fields the store keeps in bounded columns (checkd/store/tables.py).
-FIELD_LIMITS = {"entry_id": 128, "subject_name": 256, "authority": 256, "document_no": 256,
-                "severity": 32, **{f"{role}_name": 256 for role in ("legal_representative",
-                                   "principal_responsible", "actual_controller", "directly_responsible")}}
+FIELD_LIMITS = {"entry_id": ENTRY_ID_CHARS, "subject_name": TEXT_CHARS, "authority": TEXT_CHARS,
+                "document_no": TEXT_CHARS, "severity": SEVERITY_CHARS,
+                **{f"{role}_name": TEXT_CHARS for role in ("legal_representative", "principal_responsible",
+                                                           "actual_controller", "directly_responsible")}}
 
 Row = Mapping[str, Any]
 
@@ -226,10 +227,3 @@ def _date(value: str, field: str, problems: list[str]) -> dt.date | None:
     except ValueError:
         problems.append(f"{field}: {value!r} is not an ISO date (YYYY-MM-DD)")
         return None
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later (clamped to the month's end)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))

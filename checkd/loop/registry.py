@@ -14,7 +14,7 @@ from checkd.decide.snapshots import Snapshots, State
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
-from checkd.limits import text_problem
+from checkd.limits import ENTRY_ID_CHARS, REASON_CHARS, TEXT_CHARS, text_problem
 from checkd.loop.interchange import parse_entries
 from checkd.model import ListEntry, Reinstatement, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
@@ -166,8 +166,8 @@ def _act_problems(entry_id: str, reason: str, document_no: str, why: str, docume
         problems.append(Violation("reason", f"required: {why}"))
     if not document_no.strip():
         problems.append(Violation("document_no", f"required: {document}"))
-    for field, value, limit in (("entry_id", entry_id, 128), ("document_no", document_no, 256),
-                                ("reason", reason, 2000)):
+    for field, value, limit in (("entry_id", entry_id, ENTRY_ID_CHARS),
+                                ("document_no", document_no, TEXT_CHARS), ("reason", reason, REASON_CHARS)):
         problem = text_problem(value, limit)
         if problem:
             problems.append(Violation(field, problem))

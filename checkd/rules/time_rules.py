@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from checkd.days import add_months
 from checkd.model import ListType
 
 TIME_RULES_FILE = "time_rules.yaml"
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later (clamped to the month's end)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from google.rpc import code_pb2
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.errors import CheckdError, PermissionDenied, ResourceExhausted, Unauthenticated
-from checkd.limits import text_problem
+from checkd.limits import ID_CHARS, text_problem
 from checkd.model import CheckCase, Decision, SubjectType
 from checkd.server import convert
 from checkd.server.policy import DepartmentPolicy, PolicyFile, ProbeLimit, Rate
@@ -186,7 +186,7 @@ def owner_lookup(records: LedgerRepository) -> Callable[[str], str | None]:
     """The department that made a stored check (None when there is no such check)."""
     def owner(check_id: str) -> str | None:
         # An id the store cannot look up is left to the service, which names the bad field.
-        usable = check_id.strip() and text_problem(check_id.strip(), 64) is None
+        usable = check_id.strip() and text_problem(check_id.strip(), ID_CHARS) is None
         return records.check_department(check_id.strip()) if usable else None
     return owner
 

@@ -10,7 +10,7 @@ from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, Violation
 from checkd.evidence.answers import ID_TYPES, from_pb_enum, from_timestamp
-from checkd.limits import text_problem
+from checkd.limits import ID_CHARS, MAX_SUBJECTS, REQUEST_ID_CHARS, TEXT_CHARS, text_problem
 from checkd.loop.checks import CheckInput, FeedbackInput, GivenOutcome
 from checkd.loop.statistics import Report, Statistics, check_overdue_days, parse_as_of, parse_range
 from checkd.model import (
@@ -22,9 +22,6 @@ from checkd.model import (
 from checkd.rules.catalogue import Catalogue
 from checkd.subjects.ids import Identifier, IdentifierError, IdKind, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
-
-MAX_SUBJECTS = 100
-MAX_TEXT = 256
 
 # Identifiers that do not tell which kind of organisation they belong to.
 _UNTYPED_ORG_KINDS = frozenset({IdKind.ORG_CODE, IdKind.BUSINESS_REG_NO})
@@ -42,20 +39,21 @@ def check_case(request: pb.CheckRequest, catalogue: Catalogue, keyer: SubjectKey
     """Validate a CheckRequest into a CheckCase; InvalidArgument names every bad field."""
     problems: list[Violation] = []
     department, matter, scene = request.department.strip(), request.matter.strip(), request.scene.strip()
-    for field, value, limit in (("request_id", request.request_id, 128), ("matter", matter, MAX_TEXT),
-                                ("department", department, 64), ("scene", scene, 64)):
+    for field, value, limit in (("request_id", request.request_id, REQUEST_ID_CHARS),
+                                ("matter", matter, TEXT_CHARS), ("department", department, ID_CHARS),
+                                ("scene", scene, ID_CHARS)):
         problem = text_problem(value, limit)
         if problem:
             problems.append(Violation(field, problem))
     if not department:
         problems.append(Violation("department", "required"))
-    elif department not in catalogue.departments and len(department) <= 64:
-        problems.append(Violation("department", f"unknown department {department[:64]!r}"))
+    elif department not in catalogue.departments and len(department) <= ID_CHARS:
+        problems.append(Violation("department", f"unknown department {department[:ID_CHARS]!r}"))
     if not scene and not matter:
         problems.append(Violation("scene", "a scene or a matter is required"))
-    if scene and scene not in catalogue.scenes and len(scene) <= 64:
+    if scene and scene not in catalogue.scenes and len(scene) <= ID_CHARS:
         problems.append(
-            Violation("scene", f"unknown scene {scene[:64]!r}; one of {sorted(catalogue.scenes)}")
+            Violation("scene", f"unknown scene {scene[:ID_CHARS]!r}; one of {sorted(catalogue.scenes)}")
         )
     if not request.subjects:
         problems.append(Violation("subjects", "at least one subject is required"))
@@ -107,7 +105,7 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
         role = from_pb_enum(pb.Role, "ROLE", subject.role, Role)
     except ValueError:
         problems.append(Violation(f"{where}.role", f"unknown role {subject.role}"))
-    name_problem = text_problem(subject.name, MAX_TEXT)
+    name_problem = text_problem(subject.name, TEXT_CHARS)
     if name_problem:
         problems.append(Violation(f"{where}.name", name_problem))
     # A role other than the subject itself is always a person (related to a listed organisation).
@@ -116,8 +114,8 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
         problems.append(Violation(f"{where}.subject_type",
                                   f"a {person_role.value} is a person, not a {declared_type.value}"))
     settled_type = SubjectType.PERSON if person_role is not None else declared_type
-    if len(subject.id) > 64:
-        problems.append(Violation(f"{where}.id", "longer than 64 characters"))
+    if len(subject.id) > ID_CHARS:
+        problems.append(Violation(f"{where}.id", f"longer than {ID_CHARS} characters"))
     elif not subject.id.strip():
         problems.append(Violation(f"{where}.id", "required"))
     else:

@@ -15,8 +15,8 @@ import pytest
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
+from checkd.days import add_months
 from checkd.rules.catalogue import load_catalogue
-from checkd.rules.time_rules import add_months
 from tests import factories
 from tests.daemon import ROOT, RunningDaemon, run_cli, start_daemon
 from tests.integration.test_check_loop import check, upsert, violations

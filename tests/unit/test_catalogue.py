@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from checkd.cli import main
+from checkd.days import add_months
 from checkd.errors import CatalogueError, InvalidArgument, NotFound
 from checkd.model import ListType, Polarity, SubjectType
 from checkd.rules.catalogue import Catalogue, load_catalogue
 from checkd.rules.lines import _LineLoader
 from checkd.rules.schema import json_schema
-from checkd.rules.time_rules import add_months
 from checkd.server.catalogue_view import catalogue_view, show_measure
 
 ROOT = Path(__file__).resolve().parents[2]
