@@ -43,25 +43,25 @@ def answer(request: pb.CheckRequest) -> pb.CheckResponse:
 class NoopCheckService(check_pb2_grpc.CheckServiceServicer):
     """Every CheckService method, answered at once with a fixed-shape reply."""
 
-    def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:  # noqa: N802
+    def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         """One fixed answer."""
         return answer(request)
 
-    def BatchCheck(self, request: pb.BatchCheckRequest, context: Any) -> pb.BatchCheckResponse:  # noqa: N802
+    def BatchCheck(self, request: pb.BatchCheckRequest, context: Any) -> pb.BatchCheckResponse:
         """One fixed answer per item, in order."""
         return _batch(request)
 
-    def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],  # noqa: N802
+    def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],
                     context: Any) -> Iterator[pb.CheckResponse]:
         """One fixed answer per streamed request."""
         for request in request_iterator:
             yield answer(request)
 
-    def SubmitFeedback(self, request: pb.FeedbackRequest, context: Any) -> pb.FeedbackResponse:  # noqa: N802
+    def SubmitFeedback(self, request: pb.FeedbackRequest, context: Any) -> pb.FeedbackResponse:
         """An acknowledgement."""
         return pb.FeedbackResponse(feedback_id=uuid.uuid4().hex)
 
-    def GetCheck(self, request: pb.GetCheckRequest, context: Any) -> pb.CheckRecord:  # noqa: N802
+    def GetCheck(self, request: pb.GetCheckRequest, context: Any) -> pb.CheckRecord:
         """An empty record under the asked id."""
         return pb.CheckRecord(check_id=request.check_id)
 
@@ -69,25 +69,25 @@ class NoopCheckService(check_pb2_grpc.CheckServiceServicer):
 class AioNoopCheckService(check_pb2_grpc.CheckServiceServicer):
     """The same answers for a grpc.aio server."""
 
-    async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:  # noqa: N802
+    async def Check(self, request: pb.CheckRequest, context: Any) -> pb.CheckResponse:
         """One fixed answer."""
         return answer(request)
 
-    async def BatchCheck(self, request: pb.BatchCheckRequest, context: Any) -> pb.BatchCheckResponse:  # noqa: N802
+    async def BatchCheck(self, request: pb.BatchCheckRequest, context: Any) -> pb.BatchCheckResponse:
         """One fixed answer per item, in order."""
         return _batch(request)
 
-    async def StreamCheck(self, request_iterator: AsyncIterator[pb.CheckRequest],  # noqa: N802
+    async def StreamCheck(self, request_iterator: AsyncIterator[pb.CheckRequest],
                           context: Any) -> AsyncIterator[pb.CheckResponse]:
         """One fixed answer per streamed request."""
         async for request in request_iterator:
             yield answer(request)
 
-    async def SubmitFeedback(self, request: pb.FeedbackRequest, context: Any) -> pb.FeedbackResponse:  # noqa: N802
+    async def SubmitFeedback(self, request: pb.FeedbackRequest, context: Any) -> pb.FeedbackResponse:
         """An acknowledgement."""
         return pb.FeedbackResponse(feedback_id=uuid.uuid4().hex)
 
-    async def GetCheck(self, request: pb.GetCheckRequest, context: Any) -> pb.CheckRecord:  # noqa: N802
+    async def GetCheck(self, request: pb.GetCheckRequest, context: Any) -> pb.CheckRecord:
         """An empty record under the asked id."""
         return pb.CheckRecord(check_id=request.check_id)
 

@@ -71,6 +71,10 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> GuardedOutput:
         if json_lines
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # GuardedOutput is a file-like wrapper, not the BinaryIO/TextIO the factories are annotated with.
+    stream: Any = output
+    factory: Any = (structlog.BytesLoggerFactory(file=stream) if json_lines
+                    else structlog.PrintLoggerFactory(file=stream))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -80,8 +84,7 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> GuardedOutput:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=(structlog.BytesLoggerFactory(file=output) if json_lines  # type: ignore[arg-type]
-                        else structlog.PrintLoggerFactory(file=output)),  # type: ignore[arg-type]
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=logging.WARNING, stream=output)

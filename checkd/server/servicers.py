@@ -46,12 +46,12 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         self._max_batch = max_batch
 
     @guarded
-    def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:  # noqa: N802
+    def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
         """One check."""
         return self._checker.check(convert.check_input(request))
 
     @guarded
-    def BatchCheck(self, request: pb.BatchCheckRequest,  # noqa: N802
+    def BatchCheck(self, request: pb.BatchCheckRequest,
                    context: grpc.ServicerContext) -> pb.BatchCheckResponse:
         """Many checks; each item answered or failed in its own slot, in order."""
         if len(request.requests) > self._max_batch:
@@ -79,7 +79,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         return response
 
     @guarded
-    def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],  # noqa: N802
+    def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],
                     context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
         """A stream of checks, answered in order; a bad item ends the stream naming its position.
 
@@ -150,13 +150,13 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 ))
 
     @guarded
-    def SubmitFeedback(self, request: pb.FeedbackRequest,  # noqa: N802
+    def SubmitFeedback(self, request: pb.FeedbackRequest,
                        context: grpc.ServicerContext) -> pb.FeedbackResponse:
         """Feedback on a check's measures."""
         return self._checker.feedback(convert.feedback_input(request))
 
     @guarded
-    def GetCheck(self, request: pb.GetCheckRequest, context: grpc.ServicerContext) -> pb.CheckRecord:  # noqa: N802
+    def GetCheck(self, request: pb.GetCheckRequest, context: grpc.ServicerContext) -> pb.CheckRecord:
         """A stored check with its feedback."""
         return self._checker.get_check(request.check_id)
 
@@ -178,12 +178,12 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         self._statistics = statistics
 
     @guarded
-    def Stats(self, request: reg.StatsRequest, context: grpc.ServicerContext) -> reg.StatsResponse:  # noqa: N802
+    def Stats(self, request: reg.StatsRequest, context: grpc.ServicerContext) -> reg.StatsResponse:
         """Closed-loop statistics per department and month."""
         return convert.stats_response(convert.report_for(self._statistics, request))
 
     @guarded
-    def UpsertEntries(self, request: reg.UpsertEntriesRequest,  # noqa: N802
+    def UpsertEntries(self, request: reg.UpsertEntriesRequest,
                       context: grpc.ServicerContext) -> reg.UpsertEntriesResponse:
         """Insert or replace entries, all or nothing."""
         rows = []
@@ -212,7 +212,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         return response
 
     @guarded
-    def RevokeEntry(self, request: reg.RevokeEntryRequest,  # noqa: N802
+    def RevokeEntry(self, request: reg.RevokeEntryRequest,
                     context: grpc.ServicerContext) -> reg.RevokeEntryResponse:
         """Credit repair or upheld objection."""
         revocation, state = self._registry.revoke(request.entry_id, request.reason, request.document_no,
@@ -221,7 +221,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
                                        revoked_at=answers.timestamp(revocation.at))
 
     @guarded
-    def ReinstateEntry(self, request: reg.ReinstateEntryRequest,  # noqa: N802
+    def ReinstateEntry(self, request: reg.ReinstateEntryRequest,
                        context: grpc.ServicerContext) -> reg.ReinstateEntryResponse:
         """Bring a revoked entry back in force (an explicit, audited act)."""
         reinstatement, state = self._registry.reinstate(request.entry_id, request.reason, request.document_no,
@@ -232,7 +232,7 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
                                           revoke_document_no=reinstatement.lifted_document_no)
 
     @guarded
-    def GetSubject(self, request: reg.GetSubjectRequest,  # noqa: N802
+    def GetSubject(self, request: reg.GetSubjectRequest,
                    context: grpc.ServicerContext) -> reg.GetSubjectResponse:
         """All entries about a subject."""
         declared = convert.parse_id_type(request.id_type, "id_type")
@@ -248,14 +248,14 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         return response
 
     @guarded
-    def Reload(self, request: reg.ReloadRequest, context: grpc.ServicerContext) -> reg.ReloadResponse:  # noqa: N802
+    def Reload(self, request: reg.ReloadRequest, context: grpc.ServicerContext) -> reg.ReloadResponse:
         """Reload catalogue and index."""
         state = self._registry.reload(caller=_peer(context))
         return reg.ReloadResponse(catalogue_version=state.catalogue.version,
                                   data_version=state.index.version, entries=state.index.size)
 
     @guarded
-    def GetCatalogue(self, request: reg.GetCatalogueRequest,  # noqa: N802
+    def GetCatalogue(self, request: reg.GetCatalogueRequest,
                      context: grpc.ServicerContext) -> reg.CatalogueView:
         """The catalogue in force, narrowed to a department / scene / matter."""
         return catalogue_view(self._registry.catalogue, request.department, request.scene, request.matter)
