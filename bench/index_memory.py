@@ -27,8 +27,10 @@ def main(argv: list[str]) -> int:
     database = Database(argv[0])
     before, started = rss_mb(), time.perf_counter()
     index = Index(EntryRepository(database).iter_all(), "bench", dt.datetime.now(dt.UTC))
-    print(f"entries {index.size:,} built in {time.perf_counter() - started:.1f} s, "
-          f"RSS +{rss_mb() - before:,} MB")
+    print(
+        f"entries {index.size:,} built in {time.perf_counter() - started:.1f} s, "
+        f"RSS +{rss_mb() - before:,} MB"
+    )
     database.close()
     return 0
 

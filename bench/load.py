@@ -20,8 +20,10 @@ from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc
 
 OnResponse = Callable[[pb.CheckRequest, pb.CheckResponse], None]
-CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 * 1024 * 1024),
-                   ("grpc.max_send_message_length", 64 * 1024 * 1024)]
+CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+]
 
 
 @dataclass
@@ -47,8 +49,13 @@ class Result:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
 
 
-async def unary(stub: check_pb2_grpc.CheckServiceStub, requests: Sequence[pb.CheckRequest], concurrency: int,
-                max_seconds: float, on_response: OnResponse | None = None) -> Result:
+async def unary(
+    stub: check_pb2_grpc.CheckServiceStub,
+    requests: Sequence[pb.CheckRequest],
+    concurrency: int,
+    max_seconds: float,
+    on_response: OnResponse | None = None,
+) -> Result:
     """`concurrency` callers each sending Check one at a time until the requests or the time run out."""
     result = Result("Check")
     position = 0
@@ -76,8 +83,14 @@ async def unary(stub: check_pb2_grpc.CheckServiceStub, requests: Sequence[pb.Che
     return result
 
 
-async def batch(stub: check_pb2_grpc.CheckServiceStub, requests: Sequence[pb.CheckRequest], size: int,
-                concurrency: int, max_seconds: float, on_response: OnResponse | None = None) -> Result:
+async def batch(
+    stub: check_pb2_grpc.CheckServiceStub,
+    requests: Sequence[pb.CheckRequest],
+    size: int,
+    concurrency: int,
+    max_seconds: float,
+    on_response: OnResponse | None = None,
+) -> Result:
     """`concurrency` callers each sending BatchCheck of `size` items; latency is per batch call."""
     result = Result(f"BatchCheck x{size}")
     batches = [requests[i : i + size] for i in range(0, len(requests), size)]
@@ -110,8 +123,14 @@ async def batch(stub: check_pb2_grpc.CheckServiceStub, requests: Sequence[pb.Che
     return result
 
 
-async def stream(stub: check_pb2_grpc.CheckServiceStub, requests: Sequence[pb.CheckRequest], streams: int,
-                 window: int, max_seconds: float, on_response: OnResponse | None = None) -> Result:
+async def stream(
+    stub: check_pb2_grpc.CheckServiceStub,
+    requests: Sequence[pb.CheckRequest],
+    streams: int,
+    window: int,
+    max_seconds: float,
+    on_response: OnResponse | None = None,
+) -> Result:
     """`streams` StreamCheck calls sharing the requests, each with at most `window` items in flight."""
     result = Result("StreamCheck")
     deadline = time.perf_counter() + max_seconds
@@ -200,8 +219,13 @@ def start_server(name: str, args: Sequence[str], workdir: Path, timeout: float =
     env = {**os.environ, "CHECKD_SECRET": BENCH_SECRET, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
     with log_path.open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", *args, "--port-file", str(port_file)], cwd=workdir,
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args, "--port-file", str(port_file)],
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     deadline = started + timeout
     while not port_file.exists() or not port_file.read_text().strip():
         if process.poll() is not None or time.perf_counter() > deadline:
@@ -212,8 +236,9 @@ def start_server(name: str, args: Sequence[str], workdir: Path, timeout: float =
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         # checkd binds before it loads the index and says NOT_SERVING until then: poll for SERVING.
         while True:
-            answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""),
-                                                              timeout=timeout, wait_for_ready=True)
+            answer = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=timeout, wait_for_ready=True
+            )
             if answer.status == health_pb2.HealthCheckResponse.SERVING or time.perf_counter() > deadline:
                 break
             time.sleep(0.02)
@@ -228,9 +253,27 @@ def start_server(name: str, args: Sequence[str], workdir: Path, timeout: float =
 
 def checkd_args(db_url: str, workers: int = 16) -> list[str]:
     """The arguments of `python -m checkd serve` for a bench run."""
-    return ["checkd", "serve", "--listen", "127.0.0.1:0", "--db", db_url, "--rules", str(ROOT / "rules"),
-            "--no-sample", "--log-format", "json", "--poll", "3600", "--grace", "30",
-            "--workers", str(workers), "--max-batch", "1000"]
+    return [
+        "checkd",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db_url,
+        "--rules",
+        str(ROOT / "rules"),
+        "--no-sample",
+        "--log-format",
+        "json",
+        "--poll",
+        "3600",
+        "--grace",
+        "30",
+        "--workers",
+        str(workers),
+        "--max-batch",
+        "1000",
+    ]
 
 
 def noop_args(aio: bool = False) -> list[str]:

@@ -42,8 +42,9 @@ class LocustInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     def __init__(self, environment: Environment) -> None:
         self.env = environment
 
-    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: Any,
-                              request: Any) -> Any:
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
         """Time the call to completion and report it."""
         started = time.perf_counter()
         exception: BaseException | None = None
@@ -54,9 +55,13 @@ class LocustInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
         except grpc.RpcError as exc:
             exception = exc
         self.env.events.request.fire(  # type: ignore[no-untyped-call]
-            request_type="grpc", name=client_call_details.method.rsplit("/", 1)[-1],
-            response_time=(time.perf_counter() - started) * 1000, response_length=length,
-            response=call, context=None, exception=exception,
+            request_type="grpc",
+            name=client_call_details.method.rsplit("/", 1)[-1],
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=length,
+            response=call,
+            context=None,
+            exception=exception,
         )
         return call
 

@@ -99,8 +99,9 @@ class Mix:
         listed = rng.random() < LISTED_SHARE
         if listed and rng.random() < 0.5 and self._listed_persons:
             person = self._listed_persons[int(rng.random() * len(self._listed_persons))]
-            subjects.append(pb.Subject(id=self.population.person_id(person),
-                                       name=self.population.person_name(person)))
+            subjects.append(
+                pb.Subject(id=self.population.person_id(person), name=self.population.person_name(person))
+            )
         elif listed or rng.random() < ORG_SHARE:
             if listed and self._listed_orgs:
                 org = self._listed_orgs[int(rng.random() * len(self._listed_orgs))]
@@ -109,15 +110,24 @@ class Mix:
             subjects.append(pb.Subject(id=self.population.org_id(org), name=self.population.org_name(org)))
             if rng.random() < WITH_REPRESENTATIVE:
                 rep = self.population.legal_representative(org)
-                subjects.append(pb.Subject(id=self.population.person_id(rep),
-                                           name=self.population.person_name(rep),
-                                           role=pb.ROLE_LEGAL_REPRESENTATIVE))
+                subjects.append(
+                    pb.Subject(
+                        id=self.population.person_id(rep),
+                        name=self.population.person_name(rep),
+                        role=pb.ROLE_LEGAL_REPRESENTATIVE,
+                    )
+                )
         else:
             person = self._persons.draw(rng)
-            subjects.append(pb.Subject(id=self.population.person_id(person),
-                                       name=self.population.person_name(person)))
-        return pb.CheckRequest(request_id=f"{self.request_prefix}{next(self._serial)}",
-                               department=desk.department, scene=scene, subjects=subjects)
+            subjects.append(
+                pb.Subject(id=self.population.person_id(person), name=self.population.person_name(person))
+            )
+        return pb.CheckRequest(
+            request_id=f"{self.request_prefix}{next(self._serial)}",
+            department=desk.department,
+            scene=scene,
+            subjects=subjects,
+        )
 
     def requests(self, count: int) -> list[pb.CheckRequest]:
         """`count` requests of the mix."""

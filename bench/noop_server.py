@@ -31,12 +31,23 @@ SERVICE = pb.DESCRIPTOR.services_by_name["CheckService"].full_name
 def answer(request: pb.CheckRequest) -> pb.CheckResponse:
     """A CheckResponse of the shape checkd gives for a clear subject, built without any lookup."""
     stamp = Timestamp(seconds=1_780_000_000)
-    response = pb.CheckResponse(check_id=uuid.uuid4().hex, verdict=pb.VERDICT_CLEAR, catalogue_version="c0",
-                                data_version="d0", evaluated_at=stamp, request_id=request.request_id,
-                                as_of=stamp)
+    response = pb.CheckResponse(
+        check_id=uuid.uuid4().hex,
+        verdict=pb.VERDICT_CLEAR,
+        catalogue_version="c0",
+        data_version="d0",
+        evaluated_at=stamp,
+        request_id=request.request_id,
+        as_of=stamp,
+    )
     for i, subject in enumerate(request.subjects):
-        response.subjects.add(id=subject.id, index=i, subject_type=pb.SUBJECT_TYPE_ENTERPRISE,
-                              id_type=pb.ID_TYPE_USCC, verdict=pb.VERDICT_CLEAR)
+        response.subjects.add(
+            id=subject.id,
+            index=i,
+            subject_type=pb.SUBJECT_TYPE_ENTERPRISE,
+            id_type=pb.ID_TYPE_USCC,
+            verdict=pb.VERDICT_CLEAR,
+        )
     return response
 
 
@@ -51,8 +62,9 @@ class NoopCheckService(check_pb2_grpc.CheckServiceServicer):
         """One fixed answer per item, in order."""
         return _batch(request)
 
-    def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],
-                    context: Any) -> Iterator[pb.CheckResponse]:
+    def StreamCheck(
+        self, request_iterator: Iterator[pb.CheckRequest], context: Any
+    ) -> Iterator[pb.CheckResponse]:
         """One fixed answer per streamed request."""
         for request in request_iterator:
             yield answer(request)
@@ -77,8 +89,9 @@ class AioNoopCheckService(check_pb2_grpc.CheckServiceServicer):
         """One fixed answer per item, in order."""
         return _batch(request)
 
-    async def StreamCheck(self, request_iterator: AsyncIterator[pb.CheckRequest],
-                          context: Any) -> AsyncIterator[pb.CheckResponse]:
+    async def StreamCheck(
+        self, request_iterator: AsyncIterator[pb.CheckRequest], context: Any
+    ) -> AsyncIterator[pb.CheckResponse]:
         """One fixed answer per streamed request."""
         async for request in request_iterator:
             yield answer(request)
@@ -105,8 +118,11 @@ def _health(server: Any) -> None:
 
 def serve_sync(listen: str, workers: int, port_file: Path | None) -> None:
     """Serve with the thread-pool server (checkd's model) until SIGTERM/SIGINT."""
-    server = grpc.server(ThreadPoolExecutor(max_workers=workers), maximum_concurrent_rpcs=256,
-                         options=[("grpc.so_reuseport", 0)])
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=workers),
+        maximum_concurrent_rpcs=256,
+        options=[("grpc.so_reuseport", 0)],
+    )
     check_pb2_grpc.add_CheckServiceServicer_to_server(NoopCheckService(), server)
     _health(server)
     port = server.add_insecure_port(listen)

@@ -50,8 +50,9 @@ class Tally:
     error_codes: Counter[str] = field(default_factory=Counter)  # status code -> checks or feedback failed
 
 
-async def replay(target: str, mix: Mix, checks: int, mode: str, batch: int, callers: int,
-                 feedback_callers: int) -> tuple[Tally, float]:
+async def replay(
+    target: str, mix: Mix, checks: int, mode: str, batch: int, callers: int, feedback_callers: int
+) -> tuple[Tally, float]:
     """Push `checks` checks and their feedback; return the tally and the wall time."""
     tally = Tally()
     queue: asyncio.Queue[pb.FeedbackRequest | None] = asyncio.Queue(maxsize=10_000)
@@ -93,8 +94,15 @@ async def replay(target: str, mix: Mix, checks: int, mode: str, batch: int, call
         return tally, time.perf_counter() - started
 
 
-async def _by_batch(stub: check_pb2_grpc.CheckServiceStub, mix: Mix, checks: int, size: int, callers: int,
-                    answered: load.OnResponse, tally: Tally) -> None:
+async def _by_batch(
+    stub: check_pb2_grpc.CheckServiceStub,
+    mix: Mix,
+    checks: int,
+    size: int,
+    callers: int,
+    answered: load.OnResponse,
+    tally: Tally,
+) -> None:
     remaining = checks
 
     async def caller() -> None:
@@ -118,8 +126,14 @@ async def _by_batch(stub: check_pb2_grpc.CheckServiceStub, mix: Mix, checks: int
     await asyncio.gather(*(caller() for _ in range(callers)))
 
 
-async def _by_stream(stub: check_pb2_grpc.CheckServiceStub, mix: Mix, checks: int, streams: int,
-                     answered: load.OnResponse, tally: Tally) -> None:
+async def _by_stream(
+    stub: check_pb2_grpc.CheckServiceStub,
+    mix: Mix,
+    checks: int,
+    streams: int,
+    answered: load.OnResponse,
+    tally: Tally,
+) -> None:
     share = [checks // streams + (1 if i < checks % streams else 0) for i in range(streams)]
 
     async def one(count: int) -> None:
@@ -159,9 +173,11 @@ def confirm(db_url: str, target: str, tally: Tally, before: tuple[int, int], pre
         checks = connection.execute(text("SELECT count(*) FROM checks")).scalar_one() - before[0]
         feedback = connection.execute(text("SELECT count(*) FROM feedback")).scalar_one() - before[1]
         ledger = connection.execute(text("SELECT count(*) FROM ledger")).scalar_one()
-        stored = set(connection.execute(
-            text("SELECT request_id FROM checks WHERE request_id LIKE :prefix"), {"prefix": prefix + "%"}
-        ).scalars())
+        stored = set(
+            connection.execute(
+                text("SELECT request_id FROM checks WHERE request_id LIKE :prefix"), {"prefix": prefix + "%"}
+            ).scalars()
+        )
     engine.dispose()
     print(f"store: {checks:,} new checks, {feedback:,} new feedback, {ledger:,} ledger records in all")
     missing = tally.answered_ids - stored
@@ -169,8 +185,9 @@ def confirm(db_url: str, target: str, tally: Tally, before: tuple[int, int], pre
     if missing:
         problems.append(f"{len(missing):,} acknowledged checks are not stored, e.g. {sorted(missing)[:3]}")
     if unacknowledged:
-        print(f"stored though the caller saw a failure: {unacknowledged:,} "
-              f"(of {tally.check_errors:,} failed)")
+        print(
+            f"stored though the caller saw a failure: {unacknowledged:,} (of {tally.check_errors:,} failed)"
+        )
     if unacknowledged > tally.check_errors:
         problems.append(f"{unacknowledged:,} checks stored that were neither answered nor failed")
     if feedback != tally.feedback:
@@ -190,16 +207,21 @@ def confirm(db_url: str, target: str, tally: Tally, before: tuple[int, int], pre
 def _counts(db_url: str) -> tuple[int, int]:
     engine = create_engine(db_url)
     with engine.connect() as connection:
-        found = (connection.execute(text("SELECT count(*) FROM checks")).scalar_one(),
-                 connection.execute(text("SELECT count(*) FROM feedback")).scalar_one())
+        found = (
+            connection.execute(text("SELECT count(*) FROM checks")).scalar_one(),
+            connection.execute(text("SELECT count(*) FROM feedback")).scalar_one(),
+        )
     engine.dispose()
     return found
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the replay against a fresh checkd (or --target with its --db) and confirm the ledger."""
-    parser = argparse.ArgumentParser(prog="python -m bench.replay", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.replay",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--scale", choices=sorted(SCALES), default="city")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--checks", type=int, default=YEAR)
@@ -227,12 +249,15 @@ def main(argv: list[str] | None = None) -> int:
         mix = Mix(Population(SCALES[args.scale], args.seed), ROOT / "rules", args.seed + 100)
         before = _counts(db_url)
         try:
-            tally, seconds = asyncio.run(replay(target, mix, args.checks, args.mode, args.batch, args.callers,
-                                                args.feedback_callers))
-            print(f"replay ({args.mode}, scale {args.scale}): {tally.checks:,} checks in {seconds:.1f} s = "
-                  f"{tally.checks / seconds:,.0f} checks/s; {tally.hits:,} hits "
-                  f"({100 * tally.hits / max(tally.checks, 1):.1f}%), {tally.feedback:,} feedback; errors: "
-                  f"{tally.check_errors} checks, {tally.feedback_errors} feedback")
+            tally, seconds = asyncio.run(
+                replay(target, mix, args.checks, args.mode, args.batch, args.callers, args.feedback_callers)
+            )
+            print(
+                f"replay ({args.mode}, scale {args.scale}): {tally.checks:,} checks in {seconds:.1f} s = "
+                f"{tally.checks / seconds:,.0f} checks/s; {tally.hits:,} hits "
+                f"({100 * tally.hits / max(tally.checks, 1):.1f}%), {tally.feedback:,} feedback; errors: "
+                f"{tally.check_errors} checks, {tally.feedback_errors} feedback"
+            )
             for cause, count in tally.error_codes.most_common():
                 print(f"  failed: {count:,} x {cause}")
             problems = confirm(db_url, target, tally, before, mix.request_prefix)

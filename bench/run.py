@@ -29,8 +29,10 @@ from checkd.api.v1 import check_pb2_grpc
 
 DEFAULT_DATA = Path(tempfile.gettempdir()) / "checkd-bench"
 PART_ORGS = 228_000  # organisations per imported file: about 500,000 entries
-HEADER = ("| phase            | noop ch/s |  p50ms |  p99ms | checkd/s  |  p50ms |  p99ms | ratio | errors |"
-          "\n|------------------|-----------|--------|--------|-----------|--------|--------|-------|--------|")
+HEADER = (
+    "| phase            | noop ch/s |  p50ms |  p99ms | checkd/s  |  p50ms |  p99ms | ratio | errors |"
+    "\n|------------------|-----------|--------|--------|-----------|--------|--------|-------|--------|"
+)
 
 
 def prepare_store(scale: str, seed: int, data_dir: Path, workdir: Path, db_url: str | None) -> str:
@@ -85,8 +87,12 @@ def phases(args: argparse.Namespace, pool: list[pb.CheckRequest]) -> list[Phase]
     ]
 
 
-async def drive(target: str, plan: list[Phase], on_response: load.OnResponse | None,
-                profile: Callable[[int], subprocess.Popen[bytes] | None] | None = None) -> list[load.Result]:
+async def drive(
+    target: str,
+    plan: list[Phase],
+    on_response: load.OnResponse | None,
+    profile: Callable[[int], subprocess.Popen[bytes] | None] | None = None,
+) -> list[load.Result]:
     """Run every phase against one server, one after the other, through one channel."""
     results = []
     async with load.channel(target) as channel:
@@ -141,21 +147,28 @@ def engine_figure(db_url: str, mix: Mix, decisions: int, max_seconds: float) -> 
             decide(case, index, catalogue, now)
         done += len(cases)
     rate = done / (time.perf_counter() - began)
-    return {"entries": float(index.size), "index_build_s": built, "decide_per_s": rate,
-            "parse_per_s": parse_rate}
+    return {
+        "entries": float(index.size),
+        "index_build_s": built,
+        "decide_per_s": rate,
+        "parse_per_s": parse_rate,
+    }
 
 
 def _row(name: str, base: load.Result, ours: load.Result) -> str:
     ratio = ours.rate / base.rate if base.rate else 0.0
-    return (f"| {name:16} | {base.rate:>9,.0f} | {base.percentile(0.5):6.1f} | {base.percentile(0.99):6.1f} "
-            f"| {ours.rate:>9,.0f} | {ours.percentile(0.5):6.1f} | {ours.percentile(0.99):6.1f} "
-            f"| {ratio:5.2f} | {ours.errors} |")
+    return (
+        f"| {name:16} | {base.rate:>9,.0f} | {base.percentile(0.5):6.1f} | {base.percentile(0.99):6.1f} "
+        f"| {ours.rate:>9,.0f} | {ours.percentile(0.5):6.1f} | {ours.percentile(0.99):6.1f} "
+        f"| {ratio:5.2f} | {ours.errors} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the whole bench once and print its figures."""
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", choices=sorted(SCALES), default="sample")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--db", help="a PostgreSQL store to use instead of a SQLite copy (imported if empty)")
@@ -171,8 +184,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine-decisions", type=int, default=200_000)
     parser.add_argument("--aio-baseline", action="store_true", help="baseline on grpc.aio, not a thread pool")
     parser.add_argument("--workers", type=int, default=16, help="checkd --workers")
-    parser.add_argument("--profile", type=Path,
-                        help="py-spy (GIL holder only: CPU, not waits) each checkd phase into this directory")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy (GIL holder only: CPU, not waits) each checkd phase into this directory",
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows live
 
@@ -183,8 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         mix = Mix(population, ROOT / "rules", args.seed)
         started = time.perf_counter()
         pool = mix.requests(args.unary_checks + 2 * args.bulk_checks)
-        print(f"scale {args.scale}: {population.scale.orgs:,} organisations, {population.scale.persons:,} "
-              f"persons; {len(pool):,} requests of the mix built in {time.perf_counter() - started:.1f} s")
+        print(
+            f"scale {args.scale}: {population.scale.orgs:,} organisations, {population.scale.persons:,} "
+            f"persons; {len(pool):,} requests of the mix built in {time.perf_counter() - started:.1f} s"
+        )
         plan = phases(args, pool)
 
         noop = load.start_server("noop", load.noop_args(args.aio_baseline), workdir)
@@ -204,22 +222,29 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             print(f"checkd exited with {code}:\n{checkd.log_path.read_text(errors='replace')[-3000:]}")
 
-        print(f"\nbaseline: no-op {'grpc.aio' if args.aio_baseline else 'thread-pool'} server; "
-              f"checkd store: {'PostgreSQL' if args.db else 'SQLite'} (ledger on, durable)")
+        print(
+            f"\nbaseline: no-op {'grpc.aio' if args.aio_baseline else 'thread-pool'} server; "
+            f"checkd store: {'PostgreSQL' if args.db else 'SQLite'} (ledger on, durable)"
+        )
         print(HEADER)
         names = [f"Check x{args.concurrency}", f"BatchCheck x{args.batch}", f"StreamCheck x{args.streams}"]
         for name, b, o in zip(names, base, ours, strict=True):
             print(_row(name, b, o))
         share = hits.hits / hits.answers if hits.answers else 0.0
-        print(f"\nhits (answers that pushed a measure): {hits.hits:,} of {hits.answers:,} "
-              f"({100 * share:.1f}%)")
-        print(f"checkd cold start (process start -> health SERVING): {checkd.cold_start:.2f} s "
-              f"(no-op: {noop.cold_start:.2f} s)")
+        print(
+            f"\nhits (answers that pushed a measure): {hits.hits:,} of {hits.answers:,} ({100 * share:.1f}%)"
+        )
+        print(
+            f"checkd cold start (process start -> health SERVING): {checkd.cold_start:.2f} s "
+            f"(no-op: {noop.cold_start:.2f} s)"
+        )
         print(f"checkd RSS: {checkd.rss_at_start_mb:,.0f} MB when serving, peak {peak:,.0f} MB")
         engine = engine_figure(db_url, mix, args.engine_decisions, args.seconds)
-        print(f"engine (in-process, one core): {engine['decide_per_s']:,.0f} decisions/s over "
-              f"{engine['entries']:,.0f} entries (index built in {engine['index_build_s']:.1f} s; "
-              f"request validation + keying {engine['parse_per_s']:,.0f}/s)")
+        print(
+            f"engine (in-process, one core): {engine['decide_per_s']:,.0f} decisions/s over "
+            f"{engine['entries']:,.0f} entries (index built in {engine['index_build_s']:.1f} s; "
+            f"request validation + keying {engine['parse_per_s']:,.0f}/s)"
+        )
     return 0
 
 
@@ -230,9 +255,24 @@ def _profiler(directory: Path, pid: int, seconds: float) -> Callable[[int], subp
 
     def start(number: int) -> subprocess.Popen[bytes] | None:
         out = directory / f"{names[number]}.collapsed"
-        return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-                                 "--format", "raw", "--nonblocking", "--gil", "-o", str(out)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(int(seconds)),
+                "--format",
+                "raw",
+                "--nonblocking",
+                "--gil",
+                "-o",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     return start
 

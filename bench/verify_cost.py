@@ -36,8 +36,11 @@ def main(argv: list[str]) -> int:
     snapshots = Snapshots(ROOT / "rules", EntryRepository(database), utc_now)
     snapshots.reload()
     checker = Checker(snapshots, ledger, records, SubjectKeyer(b"bench" * 8), utc_now)
-    request = pb.CheckRequest(department="market_regulation", scene="administrative_licensing",
-                              subjects=[pb.Subject(id="91350100M000100Y43")])
+    request = pb.CheckRequest(
+        department="market_regulation",
+        scene="administrative_licensing",
+        subjects=[pb.Subject(id="91350100M000100Y43")],
+    )
     for answer in [checker.check_async(convert.check_input(request)) for _ in range(count)]:
         answer()
     ledger.close()

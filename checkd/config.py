@@ -75,8 +75,12 @@ class Config:
 
     def _security_problems(self) -> list[str]:
         problems = []
-        for flag, path in (("--tls-cert", self.tls_cert), ("--tls-key", self.tls_key),
-                           ("--tls-client-ca", self.tls_client_ca), ("--policy", self.policy_file)):
+        for flag, path in (
+            ("--tls-cert", self.tls_cert),
+            ("--tls-key", self.tls_key),
+            ("--tls-client-ca", self.tls_client_ca),
+            ("--policy", self.policy_file),
+        ):
             if path is not None and not path.is_file():
                 problems.append(f"{flag}: {path} is not a file")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -87,12 +91,16 @@ class Config:
             problems.append("--tls-client-ca: needs --policy to map certificates to departments")
         plain_on_network = ":" in self.listen and not is_loopback(self.listen)
         if self.tls_cert is None and not self.insecure and plain_on_network:
-            problems.append(f"--listen: {self.listen} is not a loopback address; plain text there needs "
-                            "--insecure (or serve TLS with --tls-cert/--tls-key)")
+            problems.append(
+                f"--listen: {self.listen} is not a loopback address; plain text there needs "
+                "--insecure (or serve TLS with --tls-cert/--tls-key)"
+            )
         ops_on_network = self.ops_listen is not None and not is_loopback(self.ops_listen)
         if self.tls_cert is None and not self.insecure and ops_on_network:
-            problems.append(f"--ops-listen: {self.ops_listen} is not a loopback address; plain text there "
-                            "needs --insecure (or serve TLS with --tls-cert/--tls-key)")
+            problems.append(
+                f"--ops-listen: {self.ops_listen} is not a loopback address; plain text there "
+                "needs --insecure (or serve TLS with --tls-cert/--tls-key)"
+            )
         if not problems and self.tls_cert is not None and self.tls_key is not None:
             problems.extend(_key_pair_problems(self.tls_cert, self.tls_key))
         return problems

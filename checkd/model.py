@@ -224,9 +224,7 @@ class Trigger:
 
     def matches(self, entry: ListEntry) -> bool:
         """True when the entry's list and severity fire this trigger."""
-        return entry.list_id == self.list_id and (
-            not self.severities or entry.severity in self.severities
-        )
+        return entry.list_id == self.list_id and (not self.severities or entry.severity in self.severities)
 
 
 @dataclass(frozen=True, slots=True)

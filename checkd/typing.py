@@ -17,8 +17,9 @@ def utc_now() -> dt.datetime:
 class CheckCounters(Protocol):
     """What the use cases count; `checkd.ops.metrics.Metrics` implements it for Prometheus."""
 
-    def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int,
-                       count: int = 1) -> None:
+    def check_recorded(
+        self, department: str, scene: str, verdict: str, *, measures: int, count: int = 1
+    ) -> None:
         """Count durable checks."""
 
     def check_recorded_measures(self) -> None:
@@ -31,8 +32,9 @@ class CheckCounters(Protocol):
 class NullCounters:
     """Counts nothing: the counters of a use case run without metrics (tests, bench, commands)."""
 
-    def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int,
-                       count: int = 1) -> None:
+    def check_recorded(
+        self, department: str, scene: str, verdict: str, *, measures: int, count: int = 1
+    ) -> None:
         """Count nothing."""
 
     def check_recorded_measures(self) -> None:

@@ -78,23 +78,38 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
     guard = _access(config, snapshots, records, keyer, metrics)
     registry = Registry(entries, snapshots, ledger, keyer, clock, also_reload=guard.reload_steps)
     max_age = None if config.max_data_age is None else dt.timedelta(seconds=config.max_data_age)
-    checker = Checker(snapshots, ledger, records, keyer, clock, metrics=metrics, max_data_age=max_age,
-                      on_decided=guard.on_decided)
+    checker = Checker(
+        snapshots,
+        ledger,
+        records,
+        keyer,
+        clock,
+        metrics=metrics,
+        max_data_age=max_age,
+        on_decided=guard.on_decided,
+    )
     stats_store = StatsRepository(database)
     stats_store.ensure_indexes()  # an older store gets the statistics indexes
     statistics = Statistics(stats_store, clock, config.overdue_days)
     if signing_key is not None:
         # Signed checkpoints of the chain, in the background and once more at close (after the flush).
-        checkpointer = Checkpointer(records, CheckpointRepository(database), signing_key, clock,
-                                    ledger.algorithm, seconds=config.checkpoint_seconds,
-                                    records_every=config.checkpoint_records)
+        checkpointer = Checkpointer(
+            records,
+            CheckpointRepository(database),
+            signing_key,
+            clock,
+            ledger.algorithm,
+            seconds=config.checkpoint_seconds,
+            records_every=config.checkpoint_records,
+        )
         checkpointer.start()
         opened.append(checkpointer)
     _watch(metrics, snapshots, ledger, statistics, clock)
     ops = None
     if config.ops_listen is not None:
-        ops = OpsServer(config.ops_listen, metrics,
-                        tls=ops_tls(config.tls_cert, config.tls_key, config.tls_client_ca))
+        ops = OpsServer(
+            config.ops_listen, metrics, tls=ops_tls(config.tls_cert, config.tls_key, config.tls_client_ca)
+        )
         opened.append(ops)
     return Daemon(
         database=database,
@@ -108,8 +123,12 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
         poll_seconds=config.poll_seconds,
         reload=lambda caller: registry.reload(caller=caller),
         # One readiness source: gRPC health follows it, /readyz shows its latest finding.
-        readiness=readiness_probe(lambda: snapshots.loaded, database.writable,
-                                  lambda: _data_age(snapshots, clock), config.max_data_age),
+        readiness=readiness_probe(
+            lambda: snapshots.loaded,
+            database.writable,
+            lambda: _data_age(snapshots, clock),
+            config.max_data_age,
+        ),
         after_load=(lambda: _seed_sample(registry, entries),) if config.sample_wanted() else (),
         ops=ops,
         # The metrics and request-id interceptor outermost, so it sees every rejection.
@@ -125,16 +144,22 @@ def _data_age(snapshots: Snapshots, clock: Clock) -> float | None:
     return None if age is None else age.total_seconds()
 
 
-def _watch(metrics: Metrics, snapshots: Snapshots, ledger: Ledger, statistics: Statistics,
-           clock: Clock) -> None:
+def _watch(
+    metrics: Metrics, snapshots: Snapshots, ledger: Ledger, statistics: Statistics, clock: Clock
+) -> None:
     """The scrape-time gauges: snapshots in force, ledger queue, feedback follow-up."""
 
     def live() -> LiveFigures | None:
         if not snapshots.loaded:
             return None
         state = snapshots.current
-        return LiveFigures(state.index.size, state.index.version, _data_age(snapshots, clock) or 0.0,
-                           state.catalogue.version, ledger.depth())
+        return LiveFigures(
+            state.index.size,
+            state.index.version,
+            _data_age(snapshots, clock) or 0.0,
+            state.catalogue.version,
+            ledger.depth(),
+        )
 
     metrics.watch(live, statistics.follow_up)
 
@@ -155,13 +180,17 @@ def _credentials(config: Config) -> grpc.ServerCredentials | None:
     if config.tls_cert is not None and config.tls_key is not None:
         return tls.server_credentials(config.tls_cert, config.tls_key, config.tls_client_ca)
     if not is_loopback(config.listen):
-        log.warning("plain_text_on_network", listen=config.listen,
-                    detail="--insecure: calls, tokens and answers cross the network unencrypted")
+        log.warning(
+            "plain_text_on_network",
+            listen=config.listen,
+            detail="--insecure: calls, tokens and answers cross the network unencrypted",
+        )
     return None
 
 
-def _access(config: Config, snapshots: Snapshots, records: LedgerRepository, keyer: SubjectKeyer,
-            metrics: Metrics) -> _Guard:
+def _access(
+    config: Config, snapshots: Snapshots, records: LedgerRepository, keyer: SubjectKeyer, metrics: Metrics
+) -> _Guard:
     """With a policy file, the authentication/authorization interceptor and its person-probe limit."""
     from checkd.server import auth, policy
 
@@ -179,10 +208,17 @@ def _access(config: Config, snapshots: Snapshots, records: LedgerRepository, key
         except policy.PolicyError as exc:
             log.error("policy_reload_failed", problems=exc.problems)
 
-    log.info("access_policy", policy=str(config.policy_file),
-             departments=len(access.current.departments), mutual_tls=config.tls_client_ca is not None)
-    return _Guard((auth.AuthInterceptor(access, auth.owner_lookup(records), probes=probes),),
-                  (probes.decided,), (reload_policy,))
+    log.info(
+        "access_policy",
+        policy=str(config.policy_file),
+        departments=len(access.current.departments),
+        mutual_tls=config.tls_client_ca is not None,
+    )
+    return _Guard(
+        (auth.AuthInterceptor(access, auth.owner_lookup(records), probes=probes),),
+        (probes.decided,),
+        (reload_policy,),
+    )
 
 
 def _seed_sample(registry: Registry, entries: EntryRepository) -> None:

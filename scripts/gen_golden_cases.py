@@ -30,14 +30,26 @@ RULES = ROOT / "rules"
 OUT = ROOT / "tests" / "cases"
 AS_OF = "2026-06-01T08:00:00Z"
 START, END = "2025-09-01", "2027-06-30"  # within every list's maximum (>= 24 months)
-USCC_PREFIX = {"enterprise": "91", "social_organisation": "51", "public_institution": "12",
-               "government_agency": "11"}
+USCC_PREFIX = {
+    "enterprise": "91",
+    "social_organisation": "51",
+    "public_institution": "12",
+    "government_agency": "11",
+}
 TYPE_ORDER = ["enterprise", "person", "social_organisation", "public_institution", "government_agency"]
 VERDICT_OF_ACTION = {
-    "prohibit": "prohibit", "revoke_qualification": "prohibit", "restrict": "restrict",
-    "prudent_review": "review", "more_inspections": "review", "public_disclosure": "review",
-    "fewer_inspections": "reward", "green_channel": "reward", "accept_with_missing_documents": "reward",
-    "priority_handling": "reward", "deposit_reduction": "reward", "preference": "reward",
+    "prohibit": "prohibit",
+    "revoke_qualification": "prohibit",
+    "restrict": "restrict",
+    "prudent_review": "review",
+    "more_inspections": "review",
+    "public_disclosure": "review",
+    "fewer_inspections": "reward",
+    "green_channel": "reward",
+    "accept_with_missing_documents": "reward",
+    "priority_handling": "reward",
+    "deposit_reduction": "reward",
+    "preference": "reward",
 }
 VERDICT_ORDER = ["clear", "reward", "review", "restrict", "prohibit"]
 _serial = itertools.count(1)
@@ -104,8 +116,13 @@ def in_scope(measure: dict[str, Any], request: dict[str, Any]) -> bool:
     return not scenes or scene in scenes or (scene == "" and bool(matters))
 
 
-def expected(subject: dict[str, Any], entries: list[dict[str, Any]], request: dict[str, Any],
-             lists: dict[str, Any], measures: list[dict[str, Any]]) -> dict[str, Any]:
+def expected(
+    subject: dict[str, Any],
+    entries: list[dict[str, Any]],
+    request: dict[str, Any],
+    lists: dict[str, Any],
+    measures: list[dict[str, Any]],
+) -> dict[str, Any]:
     """What the rules say this subject gets: entries, measures, withheld measures, verdict."""
     day = china_day(dt.datetime.fromisoformat(AS_OF.replace("Z", "+00:00")))  # dates are CST days
     hits = []  # (entry, role)
@@ -127,9 +144,11 @@ def expected(subject: dict[str, Any], entries: list[dict[str, Any]], request: di
         if subject["type"] not in measure["subject_types"] or not measure_in_effect(measure, day):
             continue
         fired = any(
-            role in measure["roles"] and trigger["list"] == entry["list"]
+            role in measure["roles"]
+            and trigger["list"] == entry["list"]
             and (not trigger.get("severities") or entry.get("severity", "") in trigger["severities"])
-            for entry, role in hits for trigger in measure["triggers"]
+            for entry, role in hits
+            for trigger in measure["triggers"]
         )
         if not fired:
             continue
@@ -138,8 +157,9 @@ def expected(subject: dict[str, Any], entries: list[dict[str, Any]], request: di
         else:
             pushed.add(measure["id"])
     by_id = {m["id"]: m for m in measures}
-    verdict = max((VERDICT_OF_ACTION[by_id[m]["action"]] for m in pushed), key=VERDICT_ORDER.index,
-                  default="clear")
+    verdict = max(
+        (VERDICT_OF_ACTION[by_id[m]["action"]] for m in pushed), key=VERDICT_ORDER.index, default="clear"
+    )
     return {
         "verdict": verdict,
         "entries": sorted({e["entry_id"] for e, _ in hits}),
@@ -158,16 +178,28 @@ class CaseBuilder:
         self.entries: list[dict[str, Any]] = []
         self.subjects: list[dict[str, Any]] = []
 
-    def listed(self, subject_type: str, list_id: str, severity: str = "", role: str = "subject",
-               start: str = START, end: str = END, also: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    def listed(
+        self,
+        subject_type: str,
+        list_id: str,
+        severity: str = "",
+        role: str = "subject",
+        start: str = START,
+        end: str = END,
+        also: tuple[tuple[str, str], ...] = (),
+    ) -> dict[str, Any]:
         """Add a subject listed on `list_id` (or a person related in `role` to a listed organisation)."""
         organisation_type = subject_type if role == "subject" else "enterprise"
         listed_id = resident_id() if organisation_type == "person" else uscc(organisation_type)
         number = len(self.entries) + 1
         entry: dict[str, Any] = {
-            "entry_id": f"{self.name}-E{number}", "subject_id": listed_id,
-            "subject_name": f"黄金用例主体{number}", "list": list_id, "severity": severity,
-            "start": start, "end": end,
+            "entry_id": f"{self.name}-E{number}",
+            "subject_id": listed_id,
+            "subject_name": f"黄金用例主体{number}",
+            "list": list_id,
+            "severity": severity,
+            "start": start,
+            "end": end,
         }
         checked = {"id": listed_id, "type": organisation_type}
         if role != "subject":
@@ -176,8 +208,15 @@ class CaseBuilder:
             checked = {"id": person, "type": "person"}
         self.entries.append(entry)
         for extra_list, extra_severity in also:
-            self.entries.append({**entry, "entry_id": f"{self.name}-E{number}{extra_list[:3].upper()}",
-                                 "list": extra_list, "severity": extra_severity, "related": []})
+            self.entries.append(
+                {
+                    **entry,
+                    "entry_id": f"{self.name}-E{number}{extra_list[:3].upper()}",
+                    "list": extra_list,
+                    "severity": extra_severity,
+                    "related": [],
+                }
+            )
         self.subjects.append(checked)
         return checked
 
@@ -189,9 +228,15 @@ class CaseBuilder:
             subjects.append({"id": subject["id"], "subject_type": subject["type"], "expect": outcome})
         verdict = max((s["expect"]["verdict"] for s in subjects), key=VERDICT_ORDER.index, default="clear")
         entries = [{k: v for k, v in e.items() if k != "related" or v} for e in self.entries]
-        return {"name": self.name, "description": self.description, "as_of": AS_OF,
-                "request": self.request, "entries": entries, "subjects": subjects,
-                "expect_verdict": verdict}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "as_of": AS_OF,
+            "request": self.request,
+            "entries": entries,
+            "subjects": subjects,
+            "expect_verdict": verdict,
+        }
 
 
 def pick_type(measure: dict[str, Any], list_type: dict[str, Any], role: str) -> str:
@@ -213,17 +258,32 @@ def coverage_cases(lists: dict[str, Any], measures: list[dict[str, Any]]) -> lis
         scene = sorted(measure.get("scenes") or [])[0]
         # A measure narrowed to matters is reached only in one of them: check in its first.
         matter = sorted(measure.get("matters") or [""])[0]
-        role = next(r for r in ("subject", "legal_representative", "principal_responsible",
-                                "actual_controller", "directly_responsible") if r in measure["roles"])
+        role = next(
+            r
+            for r in (
+                "subject",
+                "legal_representative",
+                "principal_responsible",
+                "actual_controller",
+                "directly_responsible",
+            )
+            if r in measure["roles"]
+        )
         # Relations other than the legal representative get cases of their own, so a data
         # format that cannot carry them yet affects only those cases.
         key = (department, scene, matter, "" if role in ("subject", "legal_representative") else role)
         if key not in cases:
             short = (department, scene, matter.split(".", 1)[-1], key[3])  # a matter repeats its department
             name = "-".join(p for p in ("cov", *short) if p).replace("_", "-")
-            cases[key] = CaseBuilder(name, f"every measure {department} applies in {scene}"
-                                     + (f", matter {matter}" if matter else "")
-                                     + (f" to a {role}" if key[3] else ""), department, scene, matter)
+            cases[key] = CaseBuilder(
+                name,
+                f"every measure {department} applies in {scene}"
+                + (f", matter {matter}" if matter else "")
+                + (f" to a {role}" if key[3] else ""),
+                department,
+                scene,
+                matter,
+            )
         case = cases[key]
         trigger = measure["triggers"][0]
         list_type = lists[trigger["list"]]
@@ -237,59 +297,93 @@ def coverage_cases(lists: dict[str, Any], measures: list[dict[str, Any]]) -> lis
 def semantic_cases() -> list[CaseBuilder]:
     """Cases that pin the semantics of item 4 on real measures."""
     cases = []
-    both = CaseBuilder("sem-penalty-withholds-rewards",
-                       "a red-listed enterprise with a serious-dishonesty entry in force gets the "
-                       "penalties and none of its rewards; a red-listed one gets the rewards",
-                       "market_regulation", "administrative_licensing")
+    both = CaseBuilder(
+        "sem-penalty-withholds-rewards",
+        "a red-listed enterprise with a serious-dishonesty entry in force gets the "
+        "penalties and none of its rewards; a red-listed one gets the rewards",
+        "market_regulation",
+        "administrative_licensing",
+    )
     both.listed("enterprise", "red_list", also=(("serious_illegal_dishonest", ""),))
     both.listed("enterprise", "red_list")
     cases.append(both)
 
-    grade = CaseBuilder("sem-graded-a-with-tax-d", "tax level A rewards are withheld when the same "
-                        "enterprise's market regulation class is D (a penalty grade)",
-                        "taxation", "public_services")
+    grade = CaseBuilder(
+        "sem-graded-a-with-tax-d",
+        "tax level A rewards are withheld when the same "
+        "enterprise's market regulation class is D (a penalty grade)",
+        "taxation",
+        "public_services",
+    )
     grade.listed("enterprise", "tax_credit_level", "A", also=(("market_credit_level", "D"),))
     grade.listed("enterprise", "tax_credit_level", "B")
     cases.append(grade)
 
-    role = CaseBuilder("sem-legal-representative-reach",
-                       "the listed enterprise gets subject measures; its legal representative only "
-                       "the measures that name that role", "market_regulation", "administrative_licensing")
+    role = CaseBuilder(
+        "sem-legal-representative-reach",
+        "the listed enterprise gets subject measures; its legal representative only "
+        "the measures that name that role",
+        "market_regulation",
+        "administrative_licensing",
+    )
     role.listed("enterprise", "serious_illegal_dishonest")
     role.listed("person", "serious_illegal_dishonest", role="legal_representative")
     cases.append(role)
 
-    court = CaseBuilder("sem-court-legal-representative",
-                        "a judgment defaulter's legal representative in public services",
-                        "court", "public_services")
+    court = CaseBuilder(
+        "sem-court-legal-representative",
+        "a judgment defaulter's legal representative in public services",
+        "court",
+        "public_services",
+    )
     court.listed("person", "judgment_defaulter", role="legal_representative")
     court.listed("enterprise", "judgment_defaulter")
     cases.append(court)
 
-    scene = CaseBuilder("sem-scene-scoping", "market regulation honours: measures of other scenes "
-                        "and departments never appear", "market_regulation", "honours_evaluations")
+    scene = CaseBuilder(
+        "sem-scene-scoping",
+        "market regulation honours: measures of other scenes and departments never appear",
+        "market_regulation",
+        "honours_evaluations",
+    )
     scene.listed("enterprise", "serious_illegal_dishonest")
     scene.listed("enterprise", "tax_major_violation")
     cases.append(scene)
 
-    other = CaseBuilder("sem-department-scoping", "a department with no measure for a list returns "
-                        "clear", "meteorology", "administrative_licensing")
+    other = CaseBuilder(
+        "sem-department-scoping",
+        "a department with no measure for a list returns clear",
+        "meteorology",
+        "administrative_licensing",
+    )
     other.listed("enterprise", "serious_illegal_dishonest")
     cases.append(other)
 
-    matter = CaseBuilder("sem-matter-only", "a matter code without a scene reaches only measures "
-                         "naming that matter", "market_regulation", "",
-                         "market_regulation.licence_by_commitment")
+    matter = CaseBuilder(
+        "sem-matter-only",
+        "a matter code without a scene reaches only measures naming that matter",
+        "market_regulation",
+        "",
+        "market_regulation.licence_by_commitment",
+    )
     matter.listed("enterprise", "serious_illegal_dishonest")
     cases.append(matter)
 
-    expired = CaseBuilder("sem-expired-entry", "an entry past its end pushes nothing",
-                          "market_regulation", "administrative_licensing")
+    expired = CaseBuilder(
+        "sem-expired-entry",
+        "an entry past its end pushes nothing",
+        "market_regulation",
+        "administrative_licensing",
+    )
     expired.listed("enterprise", "serious_illegal_dishonest", start="2022-01-01", end="2024-06-30")
     cases.append(expired)
 
-    neutral = CaseBuilder("sem-neutral-grade", "a neutral grade (market class B) triggers nothing "
-                          "and withholds nothing", "market_regulation", "supervision")
+    neutral = CaseBuilder(
+        "sem-neutral-grade",
+        "a neutral grade (market class B) triggers nothing and withholds nothing",
+        "market_regulation",
+        "supervision",
+    )
     neutral.listed("enterprise", "market_credit_level", "B", also=(("red_list", ""),))
     neutral.listed("enterprise", "market_credit_level", "D")
     cases.append(neutral)
@@ -299,14 +393,24 @@ def semantic_cases() -> list[CaseBuilder]:
 def matter_narrowed_cases() -> list[CaseBuilder]:
     """A measure narrowed by matter (MR-P-014: administrative licensing, three licence matters)."""
     cases = []
-    narrowed = (("in", "market_regulation.food_business_licence", "its matter: pushed"),
-                ("other", "market_regulation.enterprise_registration",
-                 "another matter of the same scene: not pushed"),
-                ("none", "", "no matter given: not pushed"))
+    narrowed = (
+        ("in", "market_regulation.food_business_licence", "its matter: pushed"),
+        (
+            "other",
+            "market_regulation.enterprise_registration",
+            "another matter of the same scene: not pushed",
+        ),
+        ("none", "", "no matter given: not pushed"),
+    )
     for suffix, narrowed_matter, what in narrowed:
-        fraud = CaseBuilder(f"sem-matter-narrowed-{suffix}", f"a licence-fraud enterprise in "
-                            f"administrative licensing, MR-P-014 (narrowed by matter) in {what}",
-                            "market_regulation", "administrative_licensing", narrowed_matter)
+        fraud = CaseBuilder(
+            f"sem-matter-narrowed-{suffix}",
+            f"a licence-fraud enterprise in "
+            f"administrative licensing, MR-P-014 (narrowed by matter) in {what}",
+            "market_regulation",
+            "administrative_licensing",
+            narrowed_matter,
+        )
         fraud.listed("enterprise", "licence_fraud", "fraudulently_obtained")
         cases.append(fraud)
 
@@ -321,8 +425,10 @@ def main() -> None:
         old.unlink()
     # Appended last, so the serial numbers (subject ids) of the older cases stay as they were.
     cases = semantic_cases() + coverage_cases(lists, measures) + matter_narrowed_cases()
-    header = ("# Generated by scripts/gen_golden_cases.py from the rules/ YAML (expectations read off\n"
-              "# the measures' departments, scenes, triggers, subject types and roles). Do not edit.\n")
+    header = (
+        "# Generated by scripts/gen_golden_cases.py from the rules/ YAML (expectations read off\n"
+        "# the measures' departments, scenes, triggers, subject types and roles). Do not edit.\n"
+    )
     for case in cases:
         document = case.render(lists, measures)
         text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)

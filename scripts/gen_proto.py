@@ -22,8 +22,15 @@ def generate(out_dir: Path) -> list[Path]:
     with resources.as_file(well_known_dir) as well_known, tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         sources = sorted(str(p) for p in (PROTO_DIR / "checkd" / "v1").glob("*.proto"))
-        args = ["protoc", f"-I{PROTO_DIR}", f"-I{well_known}", f"--python_out={staging}",
-                f"--pyi_out={staging}", f"--grpc_python_out={staging}", *sources]
+        args = [
+            "protoc",
+            f"-I{PROTO_DIR}",
+            f"-I{well_known}",
+            f"--python_out={staging}",
+            f"--pyi_out={staging}",
+            f"--grpc_python_out={staging}",
+            *sources,
+        ]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed")
         written = []

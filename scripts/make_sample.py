@@ -326,18 +326,13 @@ class Generator:
             elif head == "92":
                 name = self._unique_name(
                     lambda place=place: (
-                        place.county_name
-                        + self.rng.choice(SURNAMES)
-                        + "记"
-                        + self.rng.choice(SHOP_KINDS)
+                        place.county_name + self.rng.choice(SURNAMES) + "记" + self.rng.choice(SHOP_KINDS)
                     )
                 )
             else:
                 name = self._unique_name(
                     lambda place=place: (
-                        place.county_name
-                        + self.rng.choice(TRADE_NAMES)
-                        + self.rng.choice(COOP_KINDS)
+                        place.county_name + self.rng.choice(TRADE_NAMES) + self.rng.choice(COOP_KINDS)
                     )
                 )
             out.append(Subject(self.uscc(head, place), "enterprise", name, place))
@@ -369,9 +364,7 @@ class Generator:
         agencies, institutions, societies = [], [], []
         for i, dept in enumerate(AGENCY_DEPTS):
             place = CITY if i % 2 == 0 else COUNTIES[i % len(COUNTIES)]
-            agencies.append(
-                Subject(self.uscc("11", place), "government_agency", place.name + dept, place)
-            )
+            agencies.append(Subject(self.uscc("11", place), "government_agency", place.name + dept, place))
         for i, inst in enumerate(INSTITUTIONS):
             place = CITY if i % 3 else COUNTIES[i % len(COUNTIES)]
             institutions.append(
@@ -379,9 +372,7 @@ class Generator:
             )
         for i, (head, soc) in enumerate(SOCIETIES):
             place = CITY if i % 2 == 0 else COUNTIES[(i * 3) % len(COUNTIES)]
-            societies.append(
-                Subject(self.uscc(head, place), "social_organisation", place.name + soc, place)
-            )
+            societies.append(Subject(self.uscc(head, place), "social_organisation", place.name + soc, place))
         return agencies, institutions, societies
 
     # dates ------------------------------------------------------------------------------
@@ -508,9 +499,7 @@ def generate() -> Iterator[dict[str, Any]]:
     enterprises = g.enterprises(60)
     persons = g.persons(48)
     agencies, institutions, societies = g.public_bodies()
-    legacy = [
-        Subject(g.legacy_person_id(p.code), "person", g.person_name(), p) for p in COUNTIES[:2]
-    ]
+    legacy = [Subject(g.legacy_person_id(p.code), "person", g.person_name(), p) for p in COUNTIES[:2]]
     organisations = agencies + institutions + societies
     ordinary = [e for e in enterprises if e.subject_id[1] == "1"]
     pick = rng.sample

@@ -33,10 +33,22 @@ def synthetic_checks(count: int, seed: int) -> Iterator[tuple[Any, ...]]:
         at = start + dt.timedelta(seconds=rng.random() * seconds)
         draw = rng.random()
         penalty, reward = draw < 0.02, 0.02 <= draw < 0.03
-        yield (f"c{i:010d}", rng.choice(DEPARTMENTS), None, "matter", "administrative_licensing",
-               "restrict" if penalty else "reward" if reward else "clear",
-               at, i + 1, 1, int(penalty), int(reward),
-               2 if penalty else 0, 2 if reward else 0, penalty)
+        yield (
+            f"c{i:010d}",
+            rng.choice(DEPARTMENTS),
+            None,
+            "matter",
+            "administrative_licensing",
+            "restrict" if penalty else "reward" if reward else "clear",
+            at,
+            i + 1,
+            1,
+            int(penalty),
+            int(reward),
+            2 if penalty else 0,
+            2 if reward else 0,
+            penalty,
+        )
 
 
 def fill(url: str, count: int, seed: int) -> None:
@@ -46,17 +58,34 @@ def fill(url: str, count: int, seed: int) -> None:
     hits = [r for r in rows if r[9] or r[10]]
     answered = [r for r in hits if hash(r[0]) % 5]  # ~80% of checks with measures get feedback
     feedback = [(f"f{r[0]}", r[0], "d" * 64, r[6], r[7]) for r in answered]
-    outcomes = [(f"f{r[0]}", r[0], f"M-{k}", "91330000MA0000000X", "applied" if k else "not_applied",
-                 "restrict", r[6]) for r in answered for k in range(2)]
-    insert_checks = ("INSERT INTO checks (check_id, department, request_id, matter, scene, verdict, "
-                     "recorded_at, seq, subjects, subjects_hit_penalty, subjects_hit_reward, "
-                     "measures_mandatory, measures_discretionary, has_penalty) VALUES "
-                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-    insert_feedback = ("INSERT INTO feedback (feedback_id, check_id, digest, recorded_at, seq) "
-                       "VALUES (?, ?, ?, ?, ?)")
-    insert_outcomes = ("INSERT INTO feedback_outcomes (feedback_id, check_id, measure_id, subject_id, "
-                       "outcome, action, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    outcomes = [
+        (
+            f"f{r[0]}",
+            r[0],
+            f"M-{k}",
+            "91330000MA0000000X",
+            "applied" if k else "not_applied",
+            "restrict",
+            r[6],
+        )
+        for r in answered
+        for k in range(2)
+    ]
+    insert_checks = (
+        "INSERT INTO checks (check_id, department, request_id, matter, scene, verdict, "
+        "recorded_at, seq, subjects, subjects_hit_penalty, subjects_hit_reward, "
+        "measures_mandatory, measures_discretionary, has_penalty) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    insert_feedback = (
+        "INSERT INTO feedback (feedback_id, check_id, digest, recorded_at, seq) VALUES (?, ?, ?, ?, ?)"
+    )
+    insert_outcomes = (
+        "INSERT INTO feedback_outcomes (feedback_id, check_id, measure_id, subject_id, "
+        "outcome, action, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    )
     if url.startswith("sqlite"):
+
         def text(row: tuple[Any, ...]) -> tuple[Any, ...]:
             # SQLite keeps instants as naive UTC text, as the daemon's store writes them.
             return tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v for v in row)
@@ -70,14 +99,21 @@ def fill(url: str, count: int, seed: int) -> None:
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain) as conn, conn.cursor() as cursor:
-        for statement, data in ((insert_checks, rows), (insert_feedback, feedback),
-                                (insert_outcomes, outcomes)):
+        for statement, data in (
+            (insert_checks, rows),
+            (insert_feedback, feedback),
+            (insert_outcomes, outcomes),
+        ):
             table = statement.split(" (", 1)[0].split()[-1]
             columns = statement.split("(", 1)[1].split(")")[0]
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in data:
-                    copy.write_row([bool(v) if c == "has_penalty" else v
-                                    for c, v in zip(columns.split(", "), row, strict=True)])
+                    copy.write_row(
+                        [
+                            bool(v) if c == "has_penalty" else v
+                            for c, v in zip(columns.split(", "), row, strict=True)
+                        ]
+                    )
         conn.execute("ANALYZE")
 
 
@@ -98,12 +134,18 @@ def main() -> None:
     as_of = dt.datetime(YEAR + 1, 1, 15, tzinfo=CST)
     statistics = Statistics(repository, lambda: as_of)
     for label, run in (
-        ("report, year, all departments",
-         lambda: statistics.report(dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31))),
-        ("report, year, one department",
-         lambda: statistics.report(dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31), DEPARTMENTS[3])),
-        ("report, one month, all departments",
-         lambda: statistics.report(dt.date(YEAR, 6, 1), dt.date(YEAR, 6, 30))),
+        (
+            "report, year, all departments",
+            lambda: statistics.report(dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31)),
+        ),
+        (
+            "report, year, one department",
+            lambda: statistics.report(dt.date(YEAR, 1, 1), dt.date(YEAR, 12, 31), DEPARTMENTS[3]),
+        ),
+        (
+            "report, one month, all departments",
+            lambda: statistics.report(dt.date(YEAR, 6, 1), dt.date(YEAR, 6, 30)),
+        ),
         ("follow-up gauges (store-wide)", statistics.follow_up),
     ):
         started = time.perf_counter()

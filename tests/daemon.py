@@ -46,16 +46,23 @@ class RunningDaemon:
         return self.process.wait(timeout)
 
 
-def start_daemon(db_url: str, workdir: Path, *extra: str, sample: bool | None = False,
-                 env: dict[str, str] | None = None, serving: bool = True) -> RunningDaemon:
+def start_daemon(
+    db_url: str,
+    workdir: Path,
+    *extra: str,
+    sample: bool | None = False,
+    env: dict[str, str] | None = None,
+    serving: bool = True,
+) -> RunningDaemon:
     """Run `checkd serve` on port 0 and (unless `serving` is False) wait until its health says SERVING.
 
     `sample`: True passes --sample (seed an empty store with the bundled lists), False --no-sample,
     None neither (the daemon's own rule: only the embedded default store is seeded).
     """
     flags = {True: ("--sample",), False: ("--no-sample",), None: ()}[sample]
-    process, port, log_path = launch(db_url, workdir, *extra, *flags,
-                                     env={"CHECKD_SECRET": TEST_SECRET, **(env or {})})
+    process, port, log_path = launch(
+        db_url, workdir, *extra, *flags, env={"CHECKD_SECRET": TEST_SECRET, **(env or {})}
+    )
     daemon = RunningDaemon(process, port, log_path)
     if serving:
         try:
@@ -77,17 +84,35 @@ def wait_until_serving(health: health_pb2_grpc.HealthStub, timeout: float = 60.0
         time.sleep(0.05)
 
 
-def launch(db_url: str, workdir: Path, *extra: str, listen: str = "127.0.0.1:0",
-           env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int, Path]:
+def launch(
+    db_url: str, workdir: Path, *extra: str, listen: str = "127.0.0.1:0", env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], int, Path]:
     """Start `checkd serve` with `extra` options; (process, bound port, log file) once it has bound."""
     stamp = time.monotonic_ns()
     port_file, log_path = workdir / f"port-{stamp}", workdir / f"daemon-{stamp}.log"
-    args = [sys.executable, "-m", "checkd", "serve", "--listen", listen, "--db", db_url,
-            "--rules", str(ROOT / "rules"), "--port-file", str(port_file), "--poll", "0.5",
-            "--grace", "5", *extra]
+    args = [
+        sys.executable,
+        "-m",
+        "checkd",
+        "serve",
+        "--listen",
+        listen,
+        "--db",
+        db_url,
+        "--rules",
+        str(ROOT / "rules"),
+        "--port-file",
+        str(port_file),
+        "--poll",
+        "0.5",
+        "--grace",
+        "5",
+        *extra,
+    ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **env})
+        process = subprocess.Popen(
+            args, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
+        )
     deadline = time.monotonic() + 60
     while not port_file.exists() or not port_file.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -100,5 +125,12 @@ def launch(db_url: str, workdir: Path, *extra: str, listen: str = "127.0.0.1:0",
 def run_cli(*args: str, workdir: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `checkd` command and capture its output."""
     environment = {**os.environ, "CHECKD_SECRET": TEST_SECRET, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "checkd", *args], cwd=workdir, env=environment,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "checkd", *args],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -40,9 +40,13 @@ class Pki:
         subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         now = dt.datetime.now(dt.UTC)
         self._cert = (
-            x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(self._key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(self._key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .sign(self._key, hashes.SHA256())
         )
@@ -60,9 +64,11 @@ class Pki:
         builder = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(self._cert.subject).public_key(key.public_key())
+            .issuer_name(self._cert.subject)
+            .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         )
@@ -72,9 +78,11 @@ class Pki:
         stem = self.directory / _slug(common_name)
         issued = Issued(stem.with_suffix(".crt"), stem.with_suffix(".key"))
         issued.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        issued.key.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                 serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
+        issued.key.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         return issued
 
 
@@ -96,8 +104,9 @@ class _Bearer(grpc.UnaryUnaryClientInterceptor, grpc.StreamStreamClientIntercept
         """Unary calls."""
         return continuation(self._details(details), request)
 
-    def intercept_stream_stream(self, continuation: Callable[..., Any], details: Any,
-                                request_iterator: Any) -> Any:
+    def intercept_stream_stream(
+        self, continuation: Callable[..., Any], details: Any, request_iterator: Any
+    ) -> Any:
         """Streaming calls."""
         return continuation(self._details(details), request_iterator)
 
@@ -127,8 +136,14 @@ class SecureDaemon:
     ca: Path | None  # the CA that signed the server certificate; None: plain text
     clients: list[Client] = field(default_factory=list)
 
-    def connect(self, cert: Issued | None = None, token: str | None = None, *,
-                header: str | None = None, ca: Path | None = None) -> Client:
+    def connect(
+        self,
+        cert: Issued | None = None,
+        token: str | None = None,
+        *,
+        header: str | None = None,
+        ca: Path | None = None,
+    ) -> Client:
         """A client presenting `cert` (mutual TLS) and/or a bearer token (or a raw `header`)."""
         target = f"127.0.0.1:{self.port}"
         if self.ca is None:
@@ -160,12 +175,19 @@ class SecureDaemon:
         return self.process.wait(timeout)
 
 
-def start_secure_daemon(db_url: str, workdir: Path, *extra: str, ca: Path | None,
-                        probe: Callable[[SecureDaemon], Client], listen: str = "127.0.0.1:0",
-                        secret: str = TEST_SECRET) -> SecureDaemon:
+def start_secure_daemon(
+    db_url: str,
+    workdir: Path,
+    *extra: str,
+    ca: Path | None,
+    probe: Callable[[SecureDaemon], Client],
+    listen: str = "127.0.0.1:0",
+    secret: str = TEST_SECRET,
+) -> SecureDaemon:
     """Run `checkd serve` with `extra` options; wait until `probe`'s client sees SERVING."""
-    process, port, log_path = launch(db_url, workdir, *extra, "--no-sample", listen=listen,
-                                     env={"CHECKD_SECRET": secret})
+    process, port, log_path = launch(
+        db_url, workdir, *extra, "--no-sample", listen=listen, env={"CHECKD_SECRET": secret}
+    )
     daemon = SecureDaemon(process, port, log_path, ca)
     wait_until_serving(probe(daemon).health)  # NOT_SERVING while the index loads, then SERVING
     return daemon

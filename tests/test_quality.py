@@ -12,8 +12,13 @@ BIN = Path(sys.executable).parent
 
 def test_ruff_is_clean() -> None:
     """ruff, configured in pyproject.toml, reports nothing."""
-    result = subprocess.run([str(BIN / "ruff"), "check", "checkd", "tests", "scripts", "bench"], cwd=ROOT,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(BIN / "ruff"), "check", "checkd", "tests", "scripts", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -25,8 +30,9 @@ def test_mypy_is_clean() -> None:
 
 def test_layering_contract_is_kept() -> None:
     """import-linter's contracts in pyproject.toml hold: dependencies point inward, stubs stay at the edge."""
-    result = subprocess.run([str(BIN / "lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [str(BIN / "lint-imports"), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -30,14 +30,18 @@ def _check(args: argparse.Namespace) -> int:
     from checkd.api.v1 import check_pb2, check_pb2_grpc
 
     request = check_pb2.CheckRequest(
-        request_id=args.request_id, department=args.department, matter=args.matter, scene=args.scene,
+        request_id=args.request_id,
+        department=args.department,
+        matter=args.matter,
+        scene=args.scene,
         subjects=[check_pb2.Subject(id=subject) for subject in args.subject],
     )
     options = call_options(args)
     with options["channel"] as channel:
         try:
             response = check_pb2_grpc.CheckServiceStub(channel).Check(
-                request, timeout=args.timeout, metadata=options["metadata"])
+                request, timeout=args.timeout, metadata=options["metadata"]
+            )
         except grpc.RpcError as exc:
             return print_rpc_error(exc)
     print(json_format.MessageToJson(response, ensure_ascii=False, indent=2))

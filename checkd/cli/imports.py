@@ -35,8 +35,9 @@ def _import(args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue(args.rules)
         database = Database(args.db)
-        config = Config(db_url=args.db, rules_dir=args.rules, secret_file=args.secret_file,
-                        secret=secret_from_env())
+        config = Config(
+            db_url=args.db, rules_dir=args.rules, secret_file=args.secret_file, secret=secret_from_env()
+        )
         keyer = open_keyer(config, database)
         entries = parse_entries(read_rows(args.files), catalogue, keyer)
         change = EntryRepository(database).upsert_change(entries, utc_now())
@@ -48,16 +49,22 @@ def _import(args: argparse.Namespace) -> int:
         print(f"checkd import: {exc}", file=sys.stderr)
         return EXIT_FAILED
     lists = Counter(entry.list_id for entry in entries)
-    print(f"imported {len(entries)} entries ({', '.join(f'{k}: {v}' for k, v in sorted(lists.items()))}); "
-          f"data version d{result.version}")
+    print(
+        f"imported {len(entries)} entries ({', '.join(f'{k}: {v}' for k, v in sorted(lists.items()))}); "
+        f"data version d{result.version}"
+    )
     if result.kept_revoked:
         # The credit office's revocations outlive the feed: say which rows did not bring an entry back.
-        print(f"kept revoked: {len(result.kept_revoked)} entries (revoked by the credit office; "
-              "`checkd reinstate` brings one back)")
+        print(
+            f"kept revoked: {len(result.kept_revoked)} entries (revoked by the credit office; "
+            "`checkd reinstate` brings one back)"
+        )
         for entry in result.kept_revoked:
             assert entry.revocation is not None
-            print(f"  {entry.entry_id}: revoked {entry.revocation.at.isoformat()} "
-                  f"({entry.revocation.kind}, document {entry.revocation.document_no})")
+            print(
+                f"  {entry.entry_id}: revoked {entry.revocation.at.isoformat()} "
+                f"({entry.revocation.kind}, document {entry.revocation.document_no})"
+            )
     return EXIT_OK
 
 
@@ -79,5 +86,6 @@ def _audit_import(database: Any, files: list[Path], change: Any) -> Any:
     repository = LedgerRepository(database)
     ledger = Ledger(repository, utc_now, algorithm=chain_algorithm(database, repository, None))
     result, _ = ledger.commit_change(
-        change, lambda done: upsert_payloads("import", caller, done, files=[f.name for f in files]))
+        change, lambda done: upsert_payloads("import", caller, done, files=[f.name for f in files])
+    )
     return result

@@ -17,20 +17,41 @@ def register(commands: Any) -> None:
     ledger_commands = ledger.add_subparsers(title="ledger commands")
     verify = ledger_commands.add_parser("verify", help="walk the hash chain")
     verify.add_argument("--db", default=DEFAULT_DB)
-    verify.add_argument("--anchor", action="append", default=[], metavar="SEQ:HASH",
-                        help="a chain head from a `ledger_anchor` log event (repeatable)")
-    verify.add_argument("--checkpoint-pubkeys", type=Path, metavar="PATH",
-                        help="trusted checkpoint public keys: a PEM file or a directory of them")
-    verify.add_argument("--allow-uncovered", action="store_true",
-                        help="with --checkpoint-pubkeys: records after the last checkpoint do not fail")
-    verify.add_argument("--receipt", action="append", default=[], metavar="SEQ:HASH",
-                        help="a receipt from a check answer to confirm (repeatable)")
+    verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a chain head from a `ledger_anchor` log event (repeatable)",
+    )
+    verify.add_argument(
+        "--checkpoint-pubkeys",
+        type=Path,
+        metavar="PATH",
+        help="trusted checkpoint public keys: a PEM file or a directory of them",
+    )
+    verify.add_argument(
+        "--allow-uncovered",
+        action="store_true",
+        help="with --checkpoint-pubkeys: records after the last checkpoint do not fail",
+    )
+    verify.add_argument(
+        "--receipt",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a receipt from a check answer to confirm (repeatable)",
+    )
     verify.set_defaults(run=_ledger_verify)
     key = ledger_commands.add_parser("key", help="checkpoint signing keys")
     key_commands = key.add_subparsers(title="key commands")
     key_new = key_commands.add_parser("new", help="make a checkpoint key pair; print the public key")
-    key_new.add_argument("--out", type=Path, required=True,
-                         help="private key file (created mode 0600); the public key goes to OUT.pub")
+    key_new.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="private key file (created mode 0600); the public key goes to OUT.pub",
+    )
     key_new.add_argument("--algorithm", choices=("ed25519", "sm2"), default="ed25519")
     key_new.set_defaults(run=_ledger_key_new)
 
@@ -68,19 +89,27 @@ def _ledger_verify(args: argparse.Namespace) -> int:
         records = LedgerRepository(database)
         algorithm = cp.stored_chain_algorithm(database)
         stored = CheckpointRepository(database).all()
-        signed, signature_problems = ([], []) if trusted is None else cp.check_signatures(stored, trusted,
-                                                                                            algorithm)
-        report = verify(records.iter_records(), anchors, algorithm=algorithm, checkpoints=signed,
-                        receipts=receipts,
-                        derived=row_checkers(records, EntryRepository(database)))
+        signed, signature_problems = (
+            ([], []) if trusted is None else cp.check_signatures(stored, trusted, algorithm)
+        )
+        report = verify(
+            records.iter_records(),
+            anchors,
+            algorithm=algorithm,
+            checkpoints=signed,
+            receipts=receipts,
+            derived=row_checkers(records, EntryRepository(database)),
+        )
     except CheckdError as exc:
         print(f"checkd ledger verify: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
     problems = [*report.all_problems(), *signature_problems]
     uncovered = ""
     if trusted is not None and report.uncovered:
-        uncovered = (f"{report.uncovered} records after the last checkpoint at seq {report.last_checkpoint}, "
-                     "not yet covered")
+        uncovered = (
+            f"{report.uncovered} records after the last checkpoint at seq {report.last_checkpoint}, "
+            "not yet covered"
+        )
         if not args.allow_uncovered:
             problems.append(uncovered)
     for note in report.notes:
@@ -88,18 +117,24 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     if trusted is None:
         print(f"checkpoints: {len(stored)} stored, not verified (no --checkpoint-pubkeys)")
     else:
-        print(f"checkpoints: {report.checkpoints} verified of {len(stored)}, "
-              f"last at seq {report.last_checkpoint}")
+        print(
+            f"checkpoints: {report.checkpoints} verified of {len(stored)}, "
+            f"last at seq {report.last_checkpoint}"
+        )
         if uncovered and args.allow_uncovered:
             print(f"note: {uncovered}")
     if problems:
         for problem in problems:
             print(f"ledger BROKEN: {problem}")
-        print(f"ledger BROKEN: {len(problems)} problems ({algorithm} chain, verified up to record "
-              f"{report.head_seq})")
+        print(
+            f"ledger BROKEN: {len(problems)} problems ({algorithm} chain, verified up to record "
+            f"{report.head_seq})"
+        )
         return EXIT_BAD_INPUT
-    print(f"ledger ok: {report.records} records, head {report.head_seq} {report.head_hash} ({algorithm}; "
-          "derived rows agree)")
+    print(
+        f"ledger ok: {report.records} records, head {report.head_seq} {report.head_hash} ({algorithm}; "
+        "derived rows agree)"
+    )
     return EXIT_OK
 
 

@@ -13,11 +13,16 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_FAILED = 0, 1, 2
 
 
 def store_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=default("db_url"), help="SQLAlchemy URL (sqlite:///... or "
-                        "postgresql+psycopg://...)")
+    parser.add_argument(
+        "--db", default=default("db_url"), help="SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...)"
+    )
     parser.add_argument("--rules", type=Path, default=default("rules_dir"))
-    parser.add_argument("--secret-file", type=Path, default=default("secret_file"),
-                        help="personal-data HMAC secret (CHECKD_SECRET wins)")
+    parser.add_argument(
+        "--secret-file",
+        type=Path,
+        default=default("secret_file"),
+        help="personal-data HMAC secret (CHECKD_SECRET wins)",
+    )
 
 
 def client_options(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +39,7 @@ def call_options(args: argparse.Namespace) -> dict[str, Any]:
     metadata = []
     if args.token_file is not None:
         metadata.append(("authorization", f"Bearer {args.token_file.read_text().strip()}"))
-    return {"channel": client_channel(args.target, args.ca, args.cert, args.key),
-            "metadata": tuple(metadata)}
+    return {"channel": client_channel(args.target, args.ca, args.cert, args.key), "metadata": tuple(metadata)}
 
 
 def print_rpc_error(exc: Any) -> int:

@@ -16,8 +16,11 @@ def register(commands: Any) -> None:
     client_options(reload_)
     reload_.set_defaults(run=_reload)
 
-    reinstate = commands.add_parser("reinstate", help="bring an entry the credit office revoked back in "
-                                    "force, on a running daemon (recorded in the ledger)")
+    reinstate = commands.add_parser(
+        "reinstate",
+        help="bring an entry the credit office revoked back in "
+        "force, on a running daemon (recorded in the ledger)",
+    )
     reinstate.add_argument("entry_id")
     reinstate.add_argument("--document", required=True, help="the decision that reinstates the entry")
     reinstate.add_argument("--reason", required=True, help="why the entry applies again")
@@ -40,8 +43,10 @@ def _reload(args: argparse.Namespace) -> int:
             )
         except grpc.RpcError as exc:
             return print_rpc_error(exc)
-    print(f"reloaded: catalogue {response.catalogue_version}, data {response.data_version}, "
-          f"{response.entries} entries")
+    print(
+        f"reloaded: catalogue {response.catalogue_version}, data {response.data_version}, "
+        f"{response.entries} entries"
+    )
     return EXIT_OK
 
 
@@ -50,16 +55,20 @@ def _reinstate(args: argparse.Namespace) -> int:
 
     from checkd.api.v1 import registry_pb2, registry_pb2_grpc
 
-    request = registry_pb2.ReinstateEntryRequest(entry_id=args.entry_id, reason=args.reason,
-                                                 document_no=args.document)
+    request = registry_pb2.ReinstateEntryRequest(
+        entry_id=args.entry_id, reason=args.reason, document_no=args.document
+    )
     options = call_options(args)
     with options["channel"] as channel:
         try:
             response = registry_pb2_grpc.RegistryServiceStub(channel).ReinstateEntry(
-                request, timeout=args.timeout, metadata=options["metadata"])
+                request, timeout=args.timeout, metadata=options["metadata"]
+            )
         except grpc.RpcError as exc:
             return print_rpc_error(exc)
-    print(f"reinstated {args.entry_id} at {response.reinstated_at.ToJsonString()} (revoked since "
-          f"{response.revoked_at.ToJsonString()}, document {response.revoke_document_no}); "
-          f"data {response.data_version}")
+    print(
+        f"reinstated {args.entry_id} at {response.reinstated_at.ToJsonString()} (revoked since "
+        f"{response.revoked_at.ToJsonString()}, document {response.revoke_document_no}); "
+        f"data {response.data_version}"
+    )
     return EXIT_OK

@@ -13,12 +13,14 @@ from checkd.config import DEFAULT_DB
 
 def register(commands: Any) -> None:
     """The rekey command."""
-    rekey = commands.add_parser("rekey", help="re-key stored personal data under a new secret "
-                                "(stop the daemon first)")
+    rekey = commands.add_parser(
+        "rekey", help="re-key stored personal data under a new secret (stop the daemon first)"
+    )
     rekey.add_argument("--db", default=DEFAULT_DB)
     rekey.add_argument("--old-secret-file", type=Path, required=True)
-    rekey.add_argument("--new-secret-file", type=Path, required=True,
-                       help="created (random, mode 0600) if it does not exist")
+    rekey.add_argument(
+        "--new-secret-file", type=Path, required=True, help="created (random, mode 0600) if it does not exist"
+    )
     rekey.set_defaults(run=_rekey)
 
 
@@ -50,7 +52,9 @@ def _rekey(args: argparse.Namespace) -> int:
     except (RekeyRefused, StoreMissing, ValueError, OSError) as exc:
         print(f"checkd rekey: {exc}; nothing was changed", file=sys.stderr)
         return EXIT_FAILED
-    print(f"re-keyed {report.persons} persons ({report.entries} entries, {report.relations} relations); "
-          f"key fingerprint now {new.fingerprint()}; data version d{report.data_version}. "
-          f"Start the daemon with the new secret ({args.new_secret_file}).")
+    print(
+        f"re-keyed {report.persons} persons ({report.entries} entries, {report.relations} relations); "
+        f"key fingerprint now {new.fingerprint()}; data version d{report.data_version}. "
+        f"Start the daemon with the new secret ({args.new_secret_file})."
+    )
     return EXIT_OK

@@ -37,8 +37,10 @@ def _rules_check(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     departments = {d for m in catalogue.measures for d in m.departments}
     scenes = {s for m in catalogue.measures for s in m.scenes}
-    print(f"ok: {len(catalogue.measures)} measures, {len(departments)} departments, {len(scenes)} scenes, "
-          f"{len(catalogue.list_types)} lists (version {catalogue.version})")
+    print(
+        f"ok: {len(catalogue.measures)} measures, {len(departments)} departments, {len(scenes)} scenes, "
+        f"{len(catalogue.list_types)} lists (version {catalogue.version})"
+    )
     return EXIT_OK
 
 

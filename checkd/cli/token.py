@@ -24,5 +24,5 @@ def _token_new(args: argparse.Namespace) -> int:
 
     token = secrets.token_urlsafe(32)
     print(f"token (give it to the department system; it is not stored): {token}")
-    print(f"policy entry:  - {{id: {args.id}, sha256: \"{hash_token(token)}\"}}")
+    print(f'policy entry:  - {{id: {args.id}, sha256: "{hash_token(token)}"}}')
     return EXIT_OK

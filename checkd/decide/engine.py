@@ -25,8 +25,15 @@ from checkd.rules.catalogue import Catalogue
 from checkd.subjects.names import names_differ
 
 
-def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt.datetime, *,
-           data_age: dt.timedelta | None = None, max_data_age: dt.timedelta | None = None) -> Decision:
+def decide(
+    case: CheckCase,
+    index: Index,
+    catalogue: Catalogue,
+    evaluated_at: dt.datetime,
+    *,
+    data_age: dt.timedelta | None = None,
+    max_data_age: dt.timedelta | None = None,
+) -> Decision:
     """Decide a whole check case against one consistent pair of snapshots.
 
     Data older than max_data_age (time since it was last confirmed current) cannot vouch for a
@@ -36,8 +43,10 @@ def decide(case: CheckCase, index: Index, catalogue: Catalogue, evaluated_at: dt
     notes: tuple[str, ...] = ()
     if data_age is not None and max_data_age is not None and data_age > max_data_age:
         age, limit = data_age.total_seconds(), max_data_age.total_seconds()
-        note = (f"data is stale: data version {index.version} was last confirmed current "
-                f"{age:.1f}s ago, more than the maximum {limit:g}s; review before relying on this answer")
+        note = (
+            f"data is stale: data version {index.version} was last confirmed current "
+            f"{age:.1f}s ago, more than the maximum {limit:g}s; review before relying on this answer"
+        )
         notes = (note,)
         subjects = tuple(_stale(subject, note) for subject in subjects)
     verdict = max((s.verdict for s in subjects), key=_strength, default=Verdict.CLEAR)

@@ -49,7 +49,10 @@ class Index:
         new = Index((), version, loaded_at)
         new._by_id = dict(self._by_id)
         new._by_key, new._by_org_code, new._related = (
-            dict(self._by_key), dict(self._by_org_code), dict(self._related))
+            dict(self._by_key),
+            dict(self._by_org_code),
+            dict(self._related),
+        )
         touched = list({e.entry_id: e for e in changed}.values())  # the last version of each wins
         stale = [new._by_id[e.entry_id] for e in touched if e.entry_id in new._by_id]
         ids = {e.entry_id for e in touched}
@@ -61,10 +64,12 @@ class Index:
                 by_key[key] = [e for e in new._by_key.get(key, ()) if e.entry_id not in ids]
             if entry.org_code:
                 by_org_code[entry.org_code] = [
-                    e for e in new._by_org_code.get(entry.org_code, ()) if e.entry_id not in ids]
+                    e for e in new._by_org_code.get(entry.org_code, ()) if e.entry_id not in ids
+                ]
             for person in entry.related:
                 related[person.subject_key] = [
-                    r for r in new._related.get(person.subject_key, ()) if r.entry.entry_id not in ids]
+                    r for r in new._related.get(person.subject_key, ()) if r.entry.entry_id not in ids
+                ]
         for entry in touched:
             new._by_id[entry.entry_id] = entry
             _add(entry, by_key, by_org_code, related)
@@ -101,8 +106,12 @@ def _keys(entry: ListEntry) -> tuple[str, ...]:
     return (entry.subject_key,)
 
 
-def _add(entry: ListEntry, by_key: dict[str, list[ListEntry]], by_org_code: dict[str, list[ListEntry]],
-         related: dict[str, list[_Relation]]) -> None:
+def _add(
+    entry: ListEntry,
+    by_key: dict[str, list[ListEntry]],
+    by_org_code: dict[str, list[ListEntry]],
+    related: dict[str, list[_Relation]],
+) -> None:
     for key in _keys(entry):
         by_key[key].append(entry)
     if entry.org_code:

@@ -49,8 +49,13 @@ class State:
 class Snapshots:
     """Holds the current State; a reload builds a new one beside it and swaps one reference."""
 
-    def __init__(self, rules_dir: Path, entries: EntryReader,
-                 clock: Callable[[], dt.datetime], catalogue: Catalogue | None = None) -> None:
+    def __init__(
+        self,
+        rules_dir: Path,
+        entries: EntryReader,
+        clock: Callable[[], dt.datetime],
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self._rules_dir = rules_dir
         # A catalogue read before the first load (the access policy is checked against it before
         # the port is bound); the first load uses it instead of reading rules/ again.
@@ -112,8 +117,12 @@ class Snapshots:
             index = _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
             self._state = State(new_catalogue, index)
             self._note_confirmed(confirmed, index.loaded_at)
-            log.info("snapshot_swapped", catalogue_version=new_catalogue.version,
-                     data_version=index.version, entries=index.size)
+            log.info(
+                "snapshot_swapped",
+                catalogue_version=new_catalogue.version,
+                data_version=index.version,
+                entries=index.size,
+            )
             return self._state
 
     def apply(self, changed: Sequence[ListEntry], version: int) -> State:
@@ -128,8 +137,9 @@ class Snapshots:
                 index = state.index.updated(changed, f"d{version}", self._clock())
                 self._state = State(state.catalogue, index)
                 self._note_confirmed(self._entries.data_state()[1], index.loaded_at)
-                log.info("snapshot_updated", data_version=index.version, changed=len(changed),
-                         entries=index.size)
+                log.info(
+                    "snapshot_updated", data_version=index.version, changed=len(changed), entries=index.size
+                )
                 return self._state
         return self.reload(catalogue=False)
 

@@ -39,6 +39,7 @@ ID_TYPES: dict[int, IdKind | None] = {
 }
 _ID_TYPE_OF_KIND: dict[IdKind, Any] = {kind: number for number, kind in ID_TYPES.items() if kind}
 
+
 @functools.cache  # a handful of (enum, value) pairs, asked for several times per check
 def to_pb_enum(enum_type: Any, prefix: str, value: StrEnum | None) -> Any:
     """Model enum -> protobuf enum number (None -> *_UNSPECIFIED)."""
@@ -67,8 +68,14 @@ def from_timestamp(stamp: Timestamp) -> dt.datetime:
     return stamp.ToDatetime(tzinfo=dt.UTC)
 
 
-def check_response(decision: Decision, catalogue: Catalogue, check_id: str, request_id: str,
-                   as_of: dt.datetime, data_age_seconds: int = 0) -> pb.CheckResponse:
+def check_response(
+    decision: Decision,
+    catalogue: Catalogue,
+    check_id: str,
+    request_id: str,
+    as_of: dt.datetime,
+    data_age_seconds: int = 0,
+) -> pb.CheckResponse:
     """A Decision as the CheckResponse the caller receives (and the ledger keeps)."""
     response = pb.CheckResponse(
         check_id=check_id,
@@ -99,13 +106,15 @@ def check_response(decision: Decision, catalogue: Catalogue, check_id: str, requ
         for measure_hit in subject.measures:
             result.measures.append(measure_message(measure_hit.measure, measure_hit.entry_ids))
         for withheld in subject.withheld:
-            result.withheld.add(measure=measure_message(withheld.measure, withheld.entry_ids),
-                                reason=withheld.reason)
+            result.withheld.add(
+                measure=measure_message(withheld.measure, withheld.entry_ids), reason=withheld.reason
+            )
     return response
 
 
-def entry_message(entry: ListEntry, polarity: Polarity | None, matched_by: str = "",
-                  with_revocation: bool = False) -> pb.ListEntry:
+def entry_message(
+    entry: ListEntry, polarity: Polarity | None, matched_by: str = "", with_revocation: bool = False
+) -> pb.ListEntry:
     """A list entry as shown to callers (persons masked)."""
     message = pb.ListEntry(
         entry_id=entry.entry_id,
@@ -170,10 +179,18 @@ def check_ref_of(record: pb.CheckRecord) -> CheckRef:
             discretionary += not measure.mandatory
             has_penalty = has_penalty or measure.polarity == pb.POLARITY_PENALTY
     return CheckRef(
-        record.check_id, record.department, record.request_id or None, record.matter, record.scene,
-        verdict_of(record.response).value, subjects=len(record.response.subjects),
-        subjects_hit_penalty=hit_penalty, subjects_hit_reward=hit_reward, measures_mandatory=mandatory,
-        measures_discretionary=discretionary, has_penalty=has_penalty,
+        record.check_id,
+        record.department,
+        record.request_id or None,
+        record.matter,
+        record.scene,
+        verdict_of(record.response).value,
+        subjects=len(record.response.subjects),
+        subjects_hit_penalty=hit_penalty,
+        subjects_hit_reward=hit_reward,
+        measures_mandatory=mandatory,
+        measures_discretionary=discretionary,
+        has_penalty=has_penalty,
         fingerprint=record.request_fingerprint,
     )
 
@@ -212,11 +229,25 @@ FeedbackResponse = pb.FeedbackResponse
 Receipt = pb.Receipt
 
 
-def check_record(check_id: str, department: str, matter: str, scene: str, request_id: str,
-                 response: pb.CheckResponse, fingerprint: str) -> pb.CheckRecord:
+def check_record(
+    check_id: str,
+    department: str,
+    matter: str,
+    scene: str,
+    request_id: str,
+    response: pb.CheckResponse,
+    fingerprint: str,
+) -> pb.CheckRecord:
     """The record a check is chained as: the answer with who asked, in which matter and scene."""
-    return pb.CheckRecord(check_id=check_id, department=department, matter=matter, scene=scene,
-                          request_id=request_id, response=response, request_fingerprint=fingerprint)
+    return pb.CheckRecord(
+        check_id=check_id,
+        department=department,
+        matter=matter,
+        scene=scene,
+        request_id=request_id,
+        response=response,
+        request_fingerprint=fingerprint,
+    )
 
 
 def receipt(seq: int, digest: str, algorithm: str) -> pb.Receipt:
@@ -236,8 +267,7 @@ def outcome_label(number: int) -> str:
 
 def feedback_outcome(measure_id: str, subject_id: str, outcome: int, reason: str) -> pb.FeedbackOutcome:
     """One outcome as a feedback record keeps it."""
-    return pb.FeedbackOutcome(measure_id=measure_id, subject_id=subject_id,
-                              outcome=outcome, reason=reason)  # type: ignore[arg-type]  # a checked number
+    return pb.FeedbackOutcome(measure_id=measure_id, subject_id=subject_id, outcome=outcome, reason=reason)  # type: ignore[arg-type]  # a checked number
 
 
 def feedback_record(feedback_id: str, outcomes: Iterable[pb.FeedbackOutcome]) -> pb.FeedbackRecord:
@@ -247,8 +277,11 @@ def feedback_record(feedback_id: str, outcomes: Iterable[pb.FeedbackOutcome]) ->
 
 def feedback_ack(payload: bytes, recorded_at: dt.datetime, *, duplicate: bool) -> pb.FeedbackResponse:
     """The acknowledgement of a stored feedback (a resend is acknowledged as a duplicate)."""
-    return pb.FeedbackResponse(feedback_id=read_feedback(payload).feedback_id, duplicate=duplicate,
-                               recorded_at=timestamp(recorded_at))
+    return pb.FeedbackResponse(
+        feedback_id=read_feedback(payload).feedback_id,
+        duplicate=duplicate,
+        recorded_at=timestamp(recorded_at),
+    )
 
 
 def read_check(payload: bytes) -> pb.CheckRecord:

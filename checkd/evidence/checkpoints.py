@@ -37,7 +37,6 @@ KEY_ENV = "CHECKD_CHECKPOINT_KEY"
 _PEM_PUBLIC = b"-----BEGIN PUBLIC KEY-----"
 
 
-
 class CheckpointKeyError(ValueError):
     """A checkpoint key that cannot be read or used, with the path and the reason."""
 
@@ -56,13 +55,17 @@ def chain_algorithm(database: Database, records: LedgerRepository, requested: st
             first = "sha256"  # an existing chain from before the algorithm was recorded
         recorded = database.set_meta_if_absent(CHAIN_ALGORITHM_KEY, first)
     if requested is not None and requested != recorded:
-        raise ValueError(f"--ledger-algorithm: this store's chain is hashed with {recorded}; it cannot be "
-                         f"switched to {requested}")
+        raise ValueError(
+            f"--ledger-algorithm: this store's chain is hashed with {recorded}; it cannot be "
+            f"switched to {requested}"
+        )
     try:  # refuse at start, not at the first commit, where SM3 is missing from this Python's OpenSSL
         hashlib.new(recorded)
     except ValueError:
-        raise ValueError(f"--ledger-algorithm: this store's chain is hashed with {recorded}, which this "
-                         "Python's hashlib (OpenSSL) does not provide") from None
+        raise ValueError(
+            f"--ledger-algorithm: this store's chain is hashed with {recorded}, which this "
+            "Python's hashlib (OpenSSL) does not provide"
+        ) from None
     return recorded
 
 
@@ -142,19 +145,23 @@ def new_key(algorithm: str = "ed25519") -> tuple[bytes, bytes]:
         ec, _, serialization = _sm2()
         key = ec.generate_private_key(ec.SM2())
     else:
-        raise CheckpointKeyError(f"unknown checkpoint algorithm {algorithm!r}: one of "
-                                 f"{', '.join(SIGNATURE_ALGORITHMS)}")
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+        raise CheckpointKeyError(
+            f"unknown checkpoint algorithm {algorithm!r}: one of {', '.join(SIGNATURE_ALGORITHMS)}"
+        )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return bytes(private), bytes(public)
 
 
 def _public_der(key: Any, serialization: Any) -> bytes:
     """A public key's SubjectPublicKeyInfo DER (what its key id is computed over)."""
-    return bytes(key.public_bytes(serialization.Encoding.DER,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+    return bytes(
+        key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 def load_signing_key(path: Path) -> SigningKey:
@@ -171,8 +178,9 @@ def load_signing_key(path: Path) -> SigningKey:
     except Exception:
         key = None
     if isinstance(key, Ed25519PrivateKey):
-        public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         return SigningKey("ed25519", key_id_of(_public_der(key.public_key(), serialization)), public_pem, key)
     if b"PRIVATE KEY" in pem:
         try:
@@ -184,8 +192,9 @@ def load_signing_key(path: Path) -> SigningKey:
             sm_key = None
         if sm_key is not None and isinstance(getattr(sm_key, "curve", None), ec.SM2):
             public = sm_key.public_key()
-            public_pem = public.public_bytes(sm_serialization.Encoding.PEM,
-                                             sm_serialization.PublicFormat.SubjectPublicKeyInfo)
+            public_pem = public.public_bytes(
+                sm_serialization.Encoding.PEM, sm_serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             key_id = key_id_of(_public_der(public, sm_serialization))
             return SigningKey("sm2", key_id, bytes(public_pem), sm_key)
     raise CheckpointKeyError(f"--checkpoint-key: {path} holds no Ed25519 or SM2 private key (PEM, PKCS#8)")
@@ -232,23 +241,28 @@ def load_public_keys(path: Path) -> dict[str, PublicKey]:
 # ----------------------------------------------------------------- checkpoints
 
 
-def signed_message(seq: int, head_hash: str, signed_at: dt.datetime, key_id: str, algorithm: str,
-                   chain_algorithm: str) -> bytes:
+def signed_message(
+    seq: int, head_hash: str, signed_at: dt.datetime, key_id: str, algorithm: str, chain_algorithm: str
+) -> bytes:
     """The exact bytes a checkpoint signature covers (algorithms included: no downgrade)."""
-    return (f"checkd-ledger-checkpoint/1\n{chain_algorithm}\n{seq}\n{head_hash}\n{signed_at.isoformat()}\n"
-            f"{key_id}\n{algorithm}").encode()
+    return (
+        f"checkd-ledger-checkpoint/1\n{chain_algorithm}\n{seq}\n{head_hash}\n{signed_at.isoformat()}\n"
+        f"{key_id}\n{algorithm}"
+    ).encode()
 
 
-def sign(key: SigningKey, seq: int, head_hash: str, signed_at: dt.datetime,
-         chain_algorithm: str) -> Checkpoint:
+def sign(
+    key: SigningKey, seq: int, head_hash: str, signed_at: dt.datetime, chain_algorithm: str
+) -> Checkpoint:
     """A checkpoint of the chain head, signed."""
     message = signed_message(seq, head_hash, signed_at, key.key_id, key.algorithm, chain_algorithm)
     signature = base64.b64encode(key.sign(message)).decode()
     return Checkpoint(seq, head_hash, signed_at, key.key_id, key.algorithm, chain_algorithm, signature)
 
 
-def check_signatures(checkpoints: Iterable[Checkpoint], trusted: dict[str, PublicKey],
-                     chain_algorithm: str) -> tuple[list[tuple[int, str]], list[str]]:
+def check_signatures(
+    checkpoints: Iterable[Checkpoint], trusted: dict[str, PublicKey], chain_algorithm: str
+) -> tuple[list[tuple[int, str]], list[str]]:
     """The (seq, hash) of checkpoints whose signature verifies, and a problem for each that does not."""
     valid: list[tuple[int, str]] = []
     problems: list[str] = []
@@ -263,13 +277,15 @@ def check_signatures(checkpoints: Iterable[Checkpoint], trusted: dict[str, Publi
         except ValueError:
             problems.append(f"{name} has a malformed signature")
             continue
-        message = signed_message(point.seq, point.head_hash, point.signed_at, point.key_id, key.algorithm,
-                                 point.chain_algorithm)
+        message = signed_message(
+            point.seq, point.head_hash, point.signed_at, point.key_id, key.algorithm, point.chain_algorithm
+        )
         if key.algorithm != point.algorithm or not key.verify(signature, message):
             problems.append(f"{name}: the signature does not verify")
         elif point.chain_algorithm != chain_algorithm:
-            problems.append(f"{name} vouches for a {point.chain_algorithm} chain, the store is "
-                            f"{chain_algorithm}")
+            problems.append(
+                f"{name} vouches for a {point.chain_algorithm} chain, the store is {chain_algorithm}"
+            )
         else:
             valid.append((point.seq, point.head_hash))
     return valid, problems
@@ -282,9 +298,17 @@ class Checkpointer:
     for a stretch of chain that does not link to what it signed before.
     """
 
-    def __init__(self, records: LedgerRepository, checkpoints: CheckpointRepository, key: SigningKey,
-                 clock: Clock, chain_algorithm: str, *, seconds: float = 60.0,
-                 records_every: int = 10_000) -> None:
+    def __init__(
+        self,
+        records: LedgerRepository,
+        checkpoints: CheckpointRepository,
+        key: SigningKey,
+        clock: Clock,
+        chain_algorithm: str,
+        *,
+        seconds: float = 60.0,
+        records_every: int = 10_000,
+    ) -> None:
         self._records = records
         self._checkpoints = checkpoints
         self._key = key
@@ -301,8 +325,12 @@ class Checkpointer:
 
     def start(self) -> None:
         """Start signing in the background."""
-        log.info("checkpoint_key", key_id=self._key.key_id, algorithm=self._key.algorithm,
-                 chain_algorithm=self._chain_algorithm)
+        log.info(
+            "checkpoint_key",
+            key_id=self._key.key_id,
+            algorithm=self._key.algorithm,
+            chain_algorithm=self._chain_algorithm,
+        )
         self._thread.start()
 
     def close(self) -> None:
@@ -332,8 +360,10 @@ class Checkpointer:
         seq, head_hash = self._records.head()
         if seq <= self._signed[0]:
             return None
-        due = (time.monotonic() - self._last_time >= self._seconds
-               or seq - self._signed[0] >= self._records_every)
+        due = (
+            time.monotonic() - self._last_time >= self._seconds
+            or seq - self._signed[0] >= self._records_every
+        )
         if not (force or due):
             return None
         problem = self._extension_problem(self._signed, seq, head_hash)
@@ -346,8 +376,9 @@ class Checkpointer:
         self._checkpoints.add(point)
         self._signed, self._last_time = (seq, head_hash), time.monotonic()
         # Also in the log, which lives apart from the store: a copy the store's holder cannot delete.
-        log.info("ledger_checkpoint", seq=seq, hash=head_hash, key_id=point.key_id,
-                 at=point.signed_at.isoformat())
+        log.info(
+            "ledger_checkpoint", seq=seq, hash=head_hash, key_id=point.key_id, at=point.signed_at.isoformat()
+        )
         return point
 
     def _trusted_start(self) -> tuple[int, str]:
@@ -364,8 +395,15 @@ class Checkpointer:
                 break
             if record.seq != seq + 1 or record.prev_hash != prev:
                 return f"record {record.seq} does not follow record {seq}"
-            digest = chain_hash(prev, record.seq, record.kind, record.ref_id, record.recorded_at,
-                                record.payload, self._chain_algorithm)
+            digest = chain_hash(
+                prev,
+                record.seq,
+                record.kind,
+                record.ref_id,
+                record.recorded_at,
+                record.payload,
+                self._chain_algorithm,
+            )
             if digest != record.hash:
                 return f"record {record.seq} does not match its hash"
             seq, prev = record.seq, record.hash

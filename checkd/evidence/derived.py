@@ -61,8 +61,9 @@ def _batches(items: Iterable[LedgerRecord], size: int = BATCH) -> Iterator[list[
         yield batch
 
 
-def _differences(seq: int | None, table: str, expected: Mapping[str, Any],
-                 actual: Mapping[str, Any]) -> Iterator[Problem]:
+def _differences(
+    seq: int | None, table: str, expected: Mapping[str, Any], actual: Mapping[str, Any]
+) -> Iterator[Problem]:
     """A problem for each expected field the stored row does not hold."""
     for name, value in expected.items():
         if actual.get(name) != value:
@@ -71,13 +72,23 @@ def _differences(seq: int | None, table: str, expected: Mapping[str, Any],
 
 def _check_row(record: LedgerRecord, ref: CheckRef) -> dict[str, Any]:
     """The `checks` row a check record must have, column by column."""
-    return {"check_id": ref.check_id, "department": ref.department, "request_id": ref.request_id,
-            "matter": ref.matter, "scene": ref.scene, "verdict": ref.verdict,
-            "recorded_at": record.recorded_at, "seq": record.seq, "subjects": ref.subjects,
-            "subjects_hit_penalty": ref.subjects_hit_penalty, "subjects_hit_reward": ref.subjects_hit_reward,
-            "measures_mandatory": ref.measures_mandatory,
-            "measures_discretionary": ref.measures_discretionary, "has_penalty": ref.has_penalty,
-            "request_fingerprint": ref.fingerprint}
+    return {
+        "check_id": ref.check_id,
+        "department": ref.department,
+        "request_id": ref.request_id,
+        "matter": ref.matter,
+        "scene": ref.scene,
+        "verdict": ref.verdict,
+        "recorded_at": record.recorded_at,
+        "seq": record.seq,
+        "subjects": ref.subjects,
+        "subjects_hit_penalty": ref.subjects_hit_penalty,
+        "subjects_hit_reward": ref.subjects_hit_reward,
+        "measures_mandatory": ref.measures_mandatory,
+        "measures_discretionary": ref.measures_discretionary,
+        "has_penalty": ref.has_penalty,
+        "request_fingerprint": ref.fingerprint,
+    }
 
 
 def check_rows(records: LedgerRepository) -> Iterator[Problem]:
@@ -95,8 +106,9 @@ def check_rows(records: LedgerRepository) -> Iterator[Problem]:
             row = rows.get(record.ref_id)
             if row is None:
                 reported.add(record.ref_id)
-                yield Problem(record.seq, "checks", "check_id",
-                              f"check {record.ref_id} has a record but no row")
+                yield Problem(
+                    record.seq, "checks", "check_id", f"check {record.ref_id} has a record but no row"
+                )
                 continue
             problems = list(_differences(record.seq, "checks", _check_row(record, ref), row))
             if problems:
@@ -104,8 +116,12 @@ def check_rows(records: LedgerRepository) -> Iterator[Problem]:
             yield from problems
     for row in records.stray_check_rows():
         if row["check_id"] not in reported:
-            yield Problem(None, "checks", "check_id",
-                          f"row of check {row['check_id']} (seq {row['seq']}) has no check record")
+            yield Problem(
+                None,
+                "checks",
+                "check_id",
+                f"row of check {row['check_id']} (seq {row['seq']}) has no check record",
+            )
 
 
 def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
@@ -128,17 +144,30 @@ def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
                 continue
             check = checks.get(record.ref_id)
             if check is None:
-                yield Problem(record.seq, "feedback", "check_id",
-                              f"the check {record.ref_id} this feedback is about has no record")
+                yield Problem(
+                    record.seq,
+                    "feedback",
+                    "check_id",
+                    f"the check {record.ref_id} this feedback is about has no record",
+                )
                 continue
             ref = feedback_ref_of(read_check(check.payload), message)
             row = rows.get(ref.feedback_id)
             if row is None:
-                yield Problem(record.seq, "feedback", "feedback_id",
-                              f"feedback {ref.feedback_id} has a record but no row")
+                yield Problem(
+                    record.seq,
+                    "feedback",
+                    "feedback_id",
+                    f"feedback {ref.feedback_id} has a record but no row",
+                )
             else:
-                expected = {"feedback_id": ref.feedback_id, "check_id": ref.check_id, "digest": ref.digest,
-                            "recorded_at": record.recorded_at, "seq": record.seq}
+                expected = {
+                    "feedback_id": ref.feedback_id,
+                    "check_id": ref.check_id,
+                    "digest": ref.digest,
+                    "recorded_at": record.recorded_at,
+                    "seq": record.seq,
+                }
                 yield from _differences(record.seq, "feedback", expected, row)
             yield from _outcome_problems(record, ref, outcomes.get(ref.feedback_id, []))
     stray = records.stray_feedback_rows()
@@ -147,11 +176,19 @@ def feedback_rows(records: LedgerRepository) -> Iterator[Problem]:
         if _feedback_id(payload) != row["feedback_id"] and row not in stray:
             stray.append(row)
     for row in stray:
-        yield Problem(None, "feedback", "feedback_id",
-                      f"row of feedback {row['feedback_id']} (seq {row['seq']}) has no feedback record")
+        yield Problem(
+            None,
+            "feedback",
+            "feedback_id",
+            f"row of feedback {row['feedback_id']} (seq {row['seq']}) has no feedback record",
+        )
     for row in records.stray_outcome_rows():
-        yield Problem(None, "feedback_outcomes", "feedback_id",
-                      f"row {row['id']} of feedback {row['feedback_id']} has no feedback row or record")
+        yield Problem(
+            None,
+            "feedback_outcomes",
+            "feedback_id",
+            f"row {row['id']} of feedback {row['feedback_id']} has no feedback row or record",
+        )
 
 
 def _feedback_id(payload: bytes | None) -> str:
@@ -165,11 +202,20 @@ def _feedback_id(payload: bytes | None) -> str:
 _OUTCOME_FIELDS = ("measure_id", "subject_id", "outcome", "action", "recorded_at")
 
 
-def _outcome_problems(record: LedgerRecord, ref: FeedbackRef,
-                      rows: Sequence[Mapping[str, Any]]) -> Iterator[Problem]:
+def _outcome_problems(
+    record: LedgerRecord, ref: FeedbackRef, rows: Sequence[Mapping[str, Any]]
+) -> Iterator[Problem]:
     """The outcome rows of one feedback against its record: missing, extra, or differing fields."""
-    expected = [{"measure_id": o.measure_id, "subject_id": o.subject_id, "outcome": o.outcome,
-                 "action": o.action, "recorded_at": record.recorded_at} for o in ref.outcomes]
+    expected = [
+        {
+            "measure_id": o.measure_id,
+            "subject_id": o.subject_id,
+            "outcome": o.outcome,
+            "action": o.action,
+            "recorded_at": record.recorded_at,
+        }
+        for o in ref.outcomes
+    ]
     left = [dict(row) for row in rows]
     unmatched: list[dict[str, Any]] = []
     for want in expected:  # exact matches first, so one edited row is reported as one edit
@@ -179,21 +225,39 @@ def _outcome_problems(record: LedgerRecord, ref: FeedbackRef,
         else:
             left.remove(match)
     for want in unmatched:
-        same = next((row for row in left if (row.get("measure_id"), row.get("subject_id"))
-                     == (want["measure_id"], want["subject_id"])), None)
+        same = next(
+            (
+                row
+                for row in left
+                if (row.get("measure_id"), row.get("subject_id")) == (want["measure_id"], want["subject_id"])
+            ),
+            None,
+        )
         if same is None:
-            yield Problem(record.seq, "feedback_outcomes", "measure_id",
-                          f"outcome for {want['measure_id']}/{want['subject_id']} has a record but no row")
+            yield Problem(
+                record.seq,
+                "feedback_outcomes",
+                "measure_id",
+                f"outcome for {want['measure_id']}/{want['subject_id']} has a record but no row",
+            )
             continue
         left.remove(same)
         for name in _OUTCOME_FIELDS:
             if same.get(name) != want[name]:
-                yield Problem(record.seq, "feedback_outcomes", name,
-                              f"row {same.get('id')} is {same.get(name)!r}, the record says {want[name]!r}")
+                yield Problem(
+                    record.seq,
+                    "feedback_outcomes",
+                    name,
+                    f"row {same.get('id')} is {same.get(name)!r}, the record says {want[name]!r}",
+                )
     for row in left:
-        yield Problem(record.seq, "feedback_outcomes", "id",
-                      f"row {row.get('id')} ({row.get('measure_id')}/{row.get('subject_id')} "
-                      f"{row.get('outcome')}) is not in the record")
+        yield Problem(
+            record.seq,
+            "feedback_outcomes",
+            "id",
+            f"row {row.get('id')} ({row.get('measure_id')}/{row.get('subject_id')} "
+            f"{row.get('outcome')}) is not in the record",
+        )
 
 
 __all__ = ["Problem", "RowChecker", "check_rows", "entry_rows", "feedback_rows", "row_checkers"]

@@ -48,11 +48,18 @@ def entry_digest(entry: ListEntry) -> str:
         "org_code": entry.org_code,
         "registration_no": entry.registration_no,
         "related": [[p.role.value, p.subject_key, p.masked_id, p.name] for p in entry.related],
-        "revocation": None if revocation is None else [
-            _instant(revocation.at), revocation.reason, revocation.document_no, revocation.kind],
-        "reinstatement": None if reinstated is None else [
-            _instant(reinstated.at), reinstated.reason, reinstated.document_no,
-            _instant(reinstated.lifted_at), reinstated.lifted_document_no],
+        "revocation": None
+        if revocation is None
+        else [_instant(revocation.at), revocation.reason, revocation.document_no, revocation.kind],
+        "reinstatement": None
+        if reinstated is None
+        else [
+            _instant(reinstated.at),
+            reinstated.reason,
+            reinstated.document_no,
+            _instant(reinstated.lifted_at),
+            reinstated.lifted_document_no,
+        ],
     }
     return hashlib.sha256(orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
@@ -62,8 +69,14 @@ def _instant(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def change_payloads(action: str, caller: str, changed: Sequence[ListEntry], *,
-                    kept_revoked: AbstractSet[str] | None = None, **facts: Any) -> list[bytes]:
+def change_payloads(
+    action: str,
+    caller: str,
+    changed: Sequence[ListEntry],
+    *,
+    kept_revoked: AbstractSet[str] | None = None,
+    **facts: Any,
+) -> list[bytes]:
     """The admin record payloads of a registry act: who, what, and each changed entry's digest.
 
     One record per ENTRIES_PER_RECORD entries (`part`/`parts` say which); all of them are
@@ -72,8 +85,12 @@ def change_payloads(action: str, caller: str, changed: Sequence[ListEntry], *,
     chunks = [changed[i : i + ENTRIES_PER_RECORD] for i in range(0, len(changed), ENTRIES_PER_RECORD)] or [[]]
     payloads = []
     for part, chunk in enumerate(chunks, start=1):
-        body: dict[str, Any] = {"action": action, "caller": caller, **facts,
-                                ENTRIES: {e.entry_id: entry_digest(e) for e in chunk}}
+        body: dict[str, Any] = {
+            "action": action,
+            "caller": caller,
+            **facts,
+            ENTRIES: {e.entry_id: entry_digest(e) for e in chunk},
+        }
         if kept_revoked is not None:
             body["kept_revoked"] = [e.entry_id for e in chunk if e.entry_id in kept_revoked]
         if len(chunks) > 1:
@@ -82,8 +99,9 @@ def change_payloads(action: str, caller: str, changed: Sequence[ListEntry], *,
     return payloads
 
 
-def entry_problems(entries: Iterable[ListEntry], admin_payloads: Iterable[tuple[int, Mapping[str, Any]]]
-                   ) -> list[str]:
+def entry_problems(
+    entries: Iterable[ListEntry], admin_payloads: Iterable[tuple[int, Mapping[str, Any]]]
+) -> list[str]:
     """Entries that differ from the last admin record naming them, have none, or are named but missing.
 
     `admin_payloads` are (seq, decoded payload) of the chain's admin records, in any order;
@@ -102,14 +120,19 @@ def entry_problems(entries: Iterable[ListEntry], admin_payloads: Iterable[tuple[
         seen.add(entry.entry_id)
         recorded = last.get(entry.entry_id)
         if recorded is None:
-            problems.append(f"entry {entry.entry_id}: no admin record names it (changed outside the "
-                            "audited registry path)")
+            problems.append(
+                f"entry {entry.entry_id}: no admin record names it (changed outside the "
+                "audited registry path)"
+            )
         elif recorded[1] != entry_digest(entry):
-            problems.append(f"entry {entry.entry_id}: differs from admin record {recorded[0]}, "
-                            "the last act that changed it")
+            problems.append(
+                f"entry {entry.entry_id}: differs from admin record {recorded[0]}, "
+                "the last act that changed it"
+            )
     for entry_id in sorted(last.keys() - seen, key=lambda e: last[e][0]):
-        problems.append(f"entry {entry_id}: named by admin record {last[entry_id][0]} but missing "
-                        "from list_entries")
+        problems.append(
+            f"entry {entry_id}: named by admin record {last[entry_id][0]} but missing from list_entries"
+        )
     return problems
 
 

@@ -35,8 +35,15 @@ CHANGE_ATTEMPTS = 5
 CHAIN_ALGORITHMS = ("sha256", "sm3")
 
 
-def chain_hash(prev_hash: str, seq: int, kind: str, ref_id: str, recorded_at: dt.datetime,
-               payload: bytes, algorithm: str = "sha256") -> str:
+def chain_hash(
+    prev_hash: str,
+    seq: int,
+    kind: str,
+    ref_id: str,
+    recorded_at: dt.datetime,
+    payload: bytes,
+    algorithm: str = "sha256",
+) -> str:
     """The hash that links a record to its predecessor over its canonical content."""
     header = f"{prev_hash}\n{seq}\n{kind}\n{ref_id}\n{recorded_at.isoformat()}\n".encode()
     return hashlib.new(algorithm, header + payload).hexdigest()
@@ -70,10 +77,17 @@ class Ledger:
     check or feedback survives a crash; batching makes that durability cheap under load.
     """
 
-    def __init__(self, repository: LedgerRepository, clock: Clock, *, max_batch: int = 512,
-                 max_pending: int = 20_000,
-                 on_commit: Callable[[int, float], None] | None = None,
-                 anchor_seconds: float = 60.0, algorithm: str = "sha256") -> None:
+    def __init__(
+        self,
+        repository: LedgerRepository,
+        clock: Clock,
+        *,
+        max_batch: int = 512,
+        max_pending: int = 20_000,
+        on_commit: Callable[[int, float], None] | None = None,
+        anchor_seconds: float = 60.0,
+        algorithm: str = "sha256",
+    ) -> None:
         self._repo = repository
         self.algorithm = algorithm  # the chain hash of the store (see chain_algorithm)
         self._on_commit = on_commit  # (records, seconds) of each committed batch, for metrics
@@ -94,8 +108,15 @@ class Ledger:
         """Records waiting to be committed."""
         return self._queue.qsize()
 
-    def submit(self, kind: RecordKind, ref_id: str, payload: bytes, *, check: CheckRef | None = None,
-               feedback: FeedbackRef | None = None) -> Future[LedgerRecord]:
+    def submit(
+        self,
+        kind: RecordKind,
+        ref_id: str,
+        payload: bytes,
+        *,
+        check: CheckRef | None = None,
+        feedback: FeedbackRef | None = None,
+    ) -> Future[LedgerRecord]:
         """Queue a record; the future resolves once it is durable (or fails with the reason)."""
         if self._closed:
             raise Unavailable("ledger is closed: the daemon is stopping")
@@ -106,8 +127,16 @@ class Ledger:
             raise ResourceExhausted("ledger queue is full; retry later") from None
         return future
 
-    def append(self, kind: RecordKind, ref_id: str, payload: bytes, *, check: CheckRef | None = None,
-               feedback: FeedbackRef | None = None, timeout: float | None = 30.0) -> LedgerRecord:
+    def append(
+        self,
+        kind: RecordKind,
+        ref_id: str,
+        payload: bytes,
+        *,
+        check: CheckRef | None = None,
+        feedback: FeedbackRef | None = None,
+        timeout: float | None = 30.0,
+    ) -> LedgerRecord:
         """Queue a record and wait until it is durable."""
         future = self.submit(kind, ref_id, payload, check=check, feedback=feedback)
         try:
@@ -115,8 +144,9 @@ class Ledger:
         except TimeoutError:
             raise Unavailable("ledger commit timed out") from None
 
-    def record_change(self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]], *,
-                      timeout: float = 120.0) -> tuple[T, list[LedgerRecord]]:
+    def record_change(
+        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]], *, timeout: float = 120.0
+    ) -> tuple[T, list[LedgerRecord]]:
         """Have the writer commit a store change and its admin records in one transaction; wait for it.
 
         The change's own refusals (NotFound, FailedPrecondition, ...) reach the caller as raised,
@@ -135,8 +165,9 @@ class Ledger:
             raise Unavailable("ledger commit timed out") from None
         return cast(T, result), records
 
-    def commit_change(self, apply: Callable[[Tx], T],
-                      describe: Callable[[T], list[bytes]]) -> tuple[T, list[LedgerRecord]]:
+    def commit_change(
+        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]]
+    ) -> tuple[T, list[LedgerRecord]]:
         """Apply a change and append its admin records in ONE transaction, on the head read inside it.
 
         Runs in the calling thread: the writer's, or a process that has no writer (`checkd import`).
@@ -154,14 +185,17 @@ class Ledger:
             return result, records
         raise Unavailable(f"ledger head kept moving: the change was not applied ({CHANGE_ATTEMPTS} tries)")
 
-    def _change_work(self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]],
-                     used: list[tuple[int, str]]) -> Callable[[Tx], tuple[T, list[LedgerRecord]]]:
+    def _change_work(
+        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]], used: list[tuple[int, str]]
+    ) -> Callable[[Tx], tuple[T, list[LedgerRecord]]]:
         """The transaction body of a change: apply it, then chain its records on the head it sees."""
 
         def work(tx: Tx) -> tuple[T, list[LedgerRecord]]:
             result = apply(tx)
-            pending = [Pending(RecordKind.ADMIN.value, uuid_utils.uuid7().hex, payload, None, None, Future())
-                       for payload in describe(result)]
+            pending = [
+                Pending(RecordKind.ADMIN.value, uuid_utils.uuid7().hex, payload, None, None, Future())
+                for payload in describe(result)
+            ]
             used.append(self._repo.head_in(tx))
             return result, self._chain(pending, used[-1])
 
@@ -184,8 +218,7 @@ class Ledger:
             return
         if force or now - self._last_anchor >= self._anchor_seconds:
             self._last_anchor = now
-            log.info("ledger_anchor", seq=self._head[0], hash=self._head[1],
-                     at=self._clock().isoformat())
+            log.info("ledger_anchor", seq=self._head[0], hash=self._head[1], at=self._clock().isoformat())
 
     def _run(self) -> None:
         stop = False
@@ -303,11 +336,19 @@ class Ledger:
         records = []
         for pending in batch:
             seq += 1
-            digest = chain_hash(prev, seq, pending.kind, pending.ref_id, now, pending.payload,
-                                self.algorithm)
+            digest = chain_hash(prev, seq, pending.kind, pending.ref_id, now, pending.payload, self.algorithm)
             records.append(
-                LedgerRecord(seq, pending.kind, pending.ref_id, now, pending.payload, prev, digest,
-                             check=pending.check, feedback=pending.feedback)
+                LedgerRecord(
+                    seq,
+                    pending.kind,
+                    pending.ref_id,
+                    now,
+                    pending.payload,
+                    prev,
+                    digest,
+                    check=pending.check,
+                    feedback=pending.feedback,
+                )
             )
             prev = digest
         return records
@@ -315,8 +356,9 @@ class Ledger:
 
 def record_admin(ledger: Ledger, action: str, caller: str, **facts: Any) -> LedgerRecord:
     """Record an administrative act (import, revoke, reload, rekey) with who did it."""
-    payload = json.dumps({"action": action, "caller": caller, **facts}, ensure_ascii=False,
-                         sort_keys=True, default=str).encode()
+    payload = json.dumps(
+        {"action": action, "caller": caller, **facts}, ensure_ascii=False, sort_keys=True, default=str
+    ).encode()
     return ledger.append(RecordKind.ADMIN, uuid_utils.uuid7().hex, payload)
 
 
@@ -345,10 +387,15 @@ class VerifyReport:
         return ((self.problem,) if self.problem else ()) + self.problems
 
 
-def verify(records: Iterable[LedgerRecord], anchors: Iterable[tuple[int, str]] = (), *,
-           algorithm: str = "sha256", checkpoints: Iterable[tuple[int, str]] = (),
-           receipts: Iterable[tuple[int, str]] = (),
-           derived: Iterable[Callable[[], Iterable[object]]] = ()) -> VerifyReport:
+def verify(
+    records: Iterable[LedgerRecord],
+    anchors: Iterable[tuple[int, str]] = (),
+    *,
+    algorithm: str = "sha256",
+    checkpoints: Iterable[tuple[int, str]] = (),
+    receipts: Iterable[tuple[int, str]] = (),
+    derived: Iterable[Callable[[], Iterable[object]]] = (),
+) -> VerifyReport:
     """Recompute every hash and link; report the first record modified, missing or reordered.
 
     `anchors` are (seq, hash) chain heads logged earlier, `checkpoints` the (seq, hash) of
@@ -373,10 +420,16 @@ def verify(records: Iterable[LedgerRecord], anchors: Iterable[tuple[int, str]] =
             problem = f"record {seq + 1} is missing (next is {record.seq})"
         elif record.prev_hash != prev:
             problem = f"record {record.seq} does not link to record {seq}"
-        elif chain_hash(prev, record.seq, record.kind, record.ref_id, record.recorded_at, record.payload,
-                        algorithm) != record.hash:
-            problem = (f"record {record.seq} ({record.kind} {record.ref_id}) was modified: its hash does "
-                       "not match its content")
+        elif (
+            chain_hash(
+                prev, record.seq, record.kind, record.ref_id, record.recorded_at, record.payload, algorithm
+            )
+            != record.hash
+        ):
+            problem = (
+                f"record {record.seq} ({record.kind} {record.ref_id}) was modified: its hash does "
+                "not match its content"
+            )
         elif expected.pop(record.seq, record.hash) != record.hash:
             problem = f"record {record.seq} differs from its anchor"
         elif any(point != record.hash for point in points):
@@ -403,8 +456,18 @@ def verify(records: Iterable[LedgerRecord], anchors: Iterable[tuple[int, str]] =
     for checker in derived:
         problems.extend(str(item) for item in checker())
     last = max(reached, default=0)
-    return VerifyReport(count, seq, prev, problem, tuple(problems), tuple(notes), algorithm,
-                        len(reached), last, max(seq - last, 0))
+    return VerifyReport(
+        count,
+        seq,
+        prev,
+        problem,
+        tuple(problems),
+        tuple(notes),
+        algorithm,
+        len(reached),
+        last,
+        max(seq - last, 0),
+    )
 
 
 __all__ = ["CHAIN_ALGORITHMS", "Ledger", "VerifyReport", "chain_hash", "record_admin", "verify"]

@@ -34,6 +34,7 @@ from checkd.typing import NO_COUNTERS, CheckCounters, Clock
 
 log = structlog.get_logger(__name__)
 
+
 @dataclass(frozen=True, slots=True)
 class CheckInput:
     """A check request as the use case takes it: how to read its case, and its idempotency facts.
@@ -70,10 +71,19 @@ class FeedbackInput:
 class Checker:
     """Runs checks and feedback against the current snapshots and records them in the ledger."""
 
-    def __init__(self, snapshots: Snapshots, ledger: Ledger, records: LedgerRepository,
-                 keyer: SubjectKeyer, clock: Clock, *, recent: int = 50_000,
-                 metrics: CheckCounters = NO_COUNTERS, max_data_age: dt.timedelta | None = None,
-                 on_decided: Sequence[Callable[[CheckCase, Decision], None]] = ()) -> None:
+    def __init__(
+        self,
+        snapshots: Snapshots,
+        ledger: Ledger,
+        records: LedgerRepository,
+        keyer: SubjectKeyer,
+        clock: Clock,
+        *,
+        recent: int = 50_000,
+        metrics: CheckCounters = NO_COUNTERS,
+        max_data_age: dt.timedelta | None = None,
+        on_decided: Sequence[Callable[[CheckCase, Decision], None]] = (),
+    ) -> None:
         self._snapshots = snapshots
         self._metrics = metrics
         self._max_data_age = max_data_age
@@ -93,8 +103,9 @@ class Checker:
         """Decide, record durably, then answer; a repeated request_id gets the original answer."""
         return self.check_async(given)()
 
-    def check_async(self, given: CheckInput,
-                    tally: Tally | None = None) -> Callable[[], answers.CheckResponse]:
+    def check_async(
+        self, given: CheckInput, tally: Tally | None = None
+    ) -> Callable[[], answers.CheckResponse]:
         """Decide and queue the record now; the returned call waits for durability and answers.
 
         Batches and streams queue all their items first so one group commit covers them, and
@@ -115,17 +126,25 @@ class Checker:
                 original = self._with_receipt(stored_record)
                 return lambda: original
         age = self._snapshots.data_age(now)
-        decision = decide(case, state.index, state.catalogue, now, data_age=age,
-                          max_data_age=self._max_data_age)
+        decision = decide(
+            case, state.index, state.catalogue, now, data_age=age, max_data_age=self._max_data_age
+        )
         for hook in self._on_decided:
             hook(case, decision)
         # Time-ordered ids keep the store's check index append-mostly instead of scattering
         # every insert across the whole B-tree.
         check_id = uuid_utils.uuid7().hex
-        response = answers.check_response(decision, state.catalogue, check_id, request_id, case.as_of,
-                                          int(age.total_seconds()) if age else 0)
-        record = answers.check_record(check_id, department, case.matter, case.scene, request_id, response,
-                                      fingerprint)
+        response = answers.check_response(
+            decision,
+            state.catalogue,
+            check_id,
+            request_id,
+            case.as_of,
+            int(age.total_seconds()) if age else 0,
+        )
+        record = answers.check_record(
+            check_id, department, case.matter, case.scene, request_id, response, fingerprint
+        )
         payload = record.SerializeToString(deterministic=True)
         ref = check_ref_of(record)
         future = self._ledger.submit(RecordKind.CHECK, check_id, payload, check=ref)
@@ -144,8 +163,9 @@ class Checker:
             response.receipt.CopyFrom(self._receipt(written.seq, written.hash))
             if request_id:
                 record.ledger_seq, record.ledger_hash = written.seq, written.hash
-                self._recent.remember(department, request_id, record.SerializeToString(deterministic=True),
-                                      fingerprint)
+                self._recent.remember(
+                    department, request_id, record.SerializeToString(deterministic=True), fingerprint
+                )
             measures = ref.measures_mandatory + ref.measures_discretionary
             if tally is not None:
                 tally.add(department, case.scene, decision.verdict.value, check_id, measures)
@@ -219,17 +239,21 @@ class Checker:
             if again is None:
                 raise Unavailable("duplicate feedback could not be read back") from None
             return _feedback_ack(again, duplicate=True)
-        log.info("feedback", check_id=record.check_id, department=record.department,
-                 feedback_id=feedback_id, outcomes=[answers.outcome_label(o.outcome) for o in outcomes])
+        log.info(
+            "feedback",
+            check_id=record.check_id,
+            department=record.department,
+            feedback_id=feedback_id,
+            outcomes=[answers.outcome_label(o.outcome) for o in outcomes],
+        )
         self._metrics.feedback_recorded(record.department, (fact.outcome for fact in facts))
         return _feedback_ack(written, duplicate=False)
 
-    def _validated_outcomes(self, request: FeedbackInput,
-                            response: answers.CheckResponse) -> list[answers.FeedbackOutcome]:
+    def _validated_outcomes(
+        self, request: FeedbackInput, response: answers.CheckResponse
+    ) -> list[answers.FeedbackOutcome]:
         pushed = {
-            (subject.id, measure.measure_id)
-            for subject in response.subjects
-            for measure in subject.measures
+            (subject.id, measure.measure_id) for subject in response.subjects for measure in subject.measures
         }
         problems: list[Violation] = []
         outcomes: list[answers.FeedbackOutcome] = []
@@ -253,20 +277,30 @@ class Checker:
             if reason_problem:
                 problems.append(Violation(f"{where}.reason", reason_problem))
             if shown is not None and (shown, outcome.measure_id) not in pushed:
-                problems.append(Violation(
-                    f"{where}.measure_id",
-                    f"measure {outcome.measure_id[:40]!r} was not pushed for this subject by this check",
-                ))
+                problems.append(
+                    Violation(
+                        f"{where}.measure_id",
+                        f"measure {outcome.measure_id[:40]!r} was not pushed for this subject by this check",
+                    )
+                )
             if shown is not None:
                 # One outcome per measure and subject per feedback: repeats would inflate the
                 # statistics and contradictions would leave them undefined.
                 earlier = first_given.setdefault((shown, outcome.measure_id), i)
                 if earlier != i:
-                    problems.append(Violation(where, f"repeats outcomes[{earlier}] (measure "
-                                                     f"{outcome.measure_id[:40]!r}, same subject): one "
-                                                     "outcome per measure and subject in a feedback"))
-                outcomes.append(answers.feedback_outcome(outcome.measure_id, shown, outcome.outcome,
-                                                          outcome.reason.strip()))
+                    problems.append(
+                        Violation(
+                            where,
+                            f"repeats outcomes[{earlier}] (measure "
+                            f"{outcome.measure_id[:40]!r}, same subject): one "
+                            "outcome per measure and subject in a feedback",
+                        )
+                    )
+                outcomes.append(
+                    answers.feedback_outcome(
+                        outcome.measure_id, shown, outcome.outcome, outcome.reason.strip()
+                    )
+                )
         if problems:
             raise InvalidArgument(problems)
         return outcomes
@@ -310,10 +344,13 @@ def request_fingerprint(case: CheckCase, as_of_given: bool) -> str:
     retry of a request without as_of is the same request).
     """
     canonical = {
-        "department": case.department, "matter": case.matter, "scene": case.scene,
+        "department": case.department,
+        "matter": case.matter,
+        "scene": case.scene,
         "as_of": case.as_of.astimezone(dt.UTC).isoformat() if as_of_given else "now",
-        "subjects": [[s.key, s.org_code, s.role.value, s.subject_type.value, s.name.strip()]
-                     for s in case.subjects],
+        "subjects": [
+            [s.key, s.org_code, s.role.value, s.subject_type.value, s.name.strip()] for s in case.subjects
+        ],
     }
     text = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -342,8 +379,9 @@ def _feedback_ack(record: LedgerRecord, *, duplicate: bool) -> answers.FeedbackR
     return answers.feedback_ack(record.payload, record.recorded_at, duplicate=duplicate)
 
 
-def _log_check(case: CheckCase, decision: Decision, check_id: str, started: dt.datetime,
-               finished: dt.datetime) -> None:
+def _log_check(
+    case: CheckCase, decision: Decision, check_id: str, started: dt.datetime, finished: dt.datetime
+) -> None:
     log.info(
         "check",
         check_id=check_id,

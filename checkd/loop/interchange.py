@@ -17,19 +17,50 @@ from checkd.rules.catalogue import Catalogue
 from checkd.subjects.ids import Identifier, IdentifierError, IdKind, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
 
-REQUIRED = ("entry_id", "subject_id", "subject_name", "list", "authority", "document_no", "level",
-            "start", "reason")
+REQUIRED = (
+    "entry_id",
+    "subject_id",
+    "subject_name",
+    "list",
+    "authority",
+    "document_no",
+    "level",
+    "start",
+    "reason",
+)
 # Persons tied to a listed organisation, each as `<role>_id` and `<role>_name` columns.
-RELATED_ROLES = (Role.LEGAL_REPRESENTATIVE, Role.PRINCIPAL_RESPONSIBLE, Role.ACTUAL_CONTROLLER,
-                 Role.DIRECTLY_RESPONSIBLE)
-OPTIONAL = ("end", "severity", "subject_type", "id_type", "registration_no",
-            *(f"{role.value}_{part}" for role in RELATED_ROLES for part in ("id", "name")))
+RELATED_ROLES = (
+    Role.LEGAL_REPRESENTATIVE,
+    Role.PRINCIPAL_RESPONSIBLE,
+    Role.ACTUAL_CONTROLLER,
+    Role.DIRECTLY_RESPONSIBLE,
+)
+OPTIONAL = (
+    "end",
+    "severity",
+    "subject_type",
+    "id_type",
+    "registration_no",
+    *(f"{role.value}_{part}" for role in RELATED_ROLES for part in ("id", "name")),
+)
 MAX_FIELD = IMPORT_FIELD_CHARS
 # Fields the store keeps in bounded columns (checkd/store/tables.py).
-FIELD_LIMITS = {"entry_id": ENTRY_ID_CHARS, "subject_name": TEXT_CHARS, "authority": TEXT_CHARS,
-                "document_no": TEXT_CHARS, "severity": SEVERITY_CHARS,
-                **{f"{role}_name": TEXT_CHARS for role in ("legal_representative", "principal_responsible",
-                                                           "actual_controller", "directly_responsible")}}
+FIELD_LIMITS = {
+    "entry_id": ENTRY_ID_CHARS,
+    "subject_name": TEXT_CHARS,
+    "authority": TEXT_CHARS,
+    "document_no": TEXT_CHARS,
+    "severity": SEVERITY_CHARS,
+    **{
+        f"{role}_name": TEXT_CHARS
+        for role in (
+            "legal_representative",
+            "principal_responsible",
+            "actual_controller",
+            "directly_responsible",
+        )
+    },
+}
 
 Row = Mapping[str, Any]
 
@@ -71,8 +102,9 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, Row | str]]:
             yield where, row if isinstance(row, dict) else "not a JSON object"
 
 
-def parse_entries(rows: Iterable[tuple[str, Row | str]], catalogue: Catalogue,
-                  keyer: SubjectKeyer) -> list[ListEntry]:
+def parse_entries(
+    rows: Iterable[tuple[str, Row | str]], catalogue: Catalogue, keyer: SubjectKeyer
+) -> list[ListEntry]:
     """Validate every row; return the entries, or raise ImportRejected listing every bad row."""
     entries: list[ListEntry] = []
     problems: list[tuple[str, str]] = []
@@ -124,8 +156,10 @@ def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntr
     subject_type = identifier.subject_type if identifier else None
     if identifier and declared_type and declared_type is not subject_type:
         if identifier.is_person or declared_type is SubjectType.PERSON or identifier.kind is IdKind.USCC:
-            problems.append(f"subject_type: declared {declared_type.value} but the identifier is "
-                            f"of a {identifier.subject_type.value}")
+            problems.append(
+                f"subject_type: declared {declared_type.value} but the identifier is "
+                f"of a {identifier.subject_type.value}"
+            )
         subject_type = declared_type
     if list_type and subject_type and subject_type not in list_type.subject_types:
         problems.append(f"list: {list_type.list_id} cannot hold a {subject_type.value}")
@@ -141,8 +175,10 @@ def parse_entry(row: Row, catalogue: Catalogue, keyer: SubjectKeyer) -> ListEntr
         if end is None:
             end = catalogue.time_rules.default_end(list_type, start)
         if end and list_type.max_months and end >= add_months(start, list_type.max_months):
-            problems.append(f"end: beyond the {list_type.max_months}-month maximum publication "
-                            f"period of {list_type.list_id}")
+            problems.append(
+                f"end: beyond the {list_type.max_months}-month maximum publication "
+                f"period of {list_type.list_id}"
+            )
         elif end and (beyond := catalogue.time_rules.end_problem(list_type, start, end)):
             problems.append(f"end: {beyond}")
     related = _related(text, keyer, problems)

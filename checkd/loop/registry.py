@@ -25,13 +25,19 @@ from checkd.subjects.keys import SubjectKeyer
 log = structlog.get_logger(__name__)
 
 
-
 class Registry:
     """Changes list data in the store, swaps the index, and records each act in the ledger."""
 
-    def __init__(self, entries: EntryRepository, snapshots: Snapshots, ledger: Ledger,
-                 keyer: SubjectKeyer, clock: Callable[[], dt.datetime], *,
-                 also_reload: Sequence[Callable[[], None]] = ()) -> None:
+    def __init__(
+        self,
+        entries: EntryRepository,
+        snapshots: Snapshots,
+        ledger: Ledger,
+        keyer: SubjectKeyer,
+        clock: Callable[[], dt.datetime],
+        *,
+        also_reload: Sequence[Callable[[], None]] = (),
+    ) -> None:
         self._entries = entries
         self._also_reload = tuple(also_reload)  # what else a reload re-reads (the access policy)
         self._snapshots = snapshots
@@ -46,8 +52,9 @@ class Registry:
         """The catalogue in force."""
         return self._snapshots.current.catalogue
 
-    def upsert(self, rows: Iterable[tuple[str, Mapping[str, Any] | str]],
-               caller: str = "") -> tuple[UpsertResult, State]:
+    def upsert(
+        self, rows: Iterable[tuple[str, Mapping[str, Any] | str]], caller: str = ""
+    ) -> tuple[UpsertResult, State]:
         """Validate all rows, store them with their admin record in one transaction, swap the index.
 
         All or nothing. Entries the credit office revoked stay revoked (`kept_revoked`).
@@ -58,41 +65,60 @@ class Registry:
         with self._write_lock:
             result, _ = self._ledger.record_change(
                 self._entries.upsert_change(entries, self._clock()),
-                lambda done: upsert_payloads("upsert", caller, done))
+                lambda done: upsert_payloads("upsert", caller, done),
+            )
             state = self._snapshots.apply(result.stored, result.version)
-        self._log("upsert", caller, entries=len(entries), data_version=result.version,
-                  kept_revoked=len(result.kept_revoked))
+        self._log(
+            "upsert",
+            caller,
+            entries=len(entries),
+            data_version=result.version,
+            kept_revoked=len(result.kept_revoked),
+        )
         return result, state
 
-    def revoke(self, entry_id: str, reason: str, document_no: str, kind: str,
-               caller: str = "") -> tuple[Revocation, State]:
+    def revoke(
+        self, entry_id: str, reason: str, document_no: str, kind: str, caller: str = ""
+    ) -> tuple[Revocation, State]:
         """Stop an entry applying from now (credit repair or upheld objection); once, until reinstated."""
-        problems = _act_problems(entry_id, reason, document_no, "why the entry is revoked",
-                                 "the repair or objection decision")
+        problems = _act_problems(
+            entry_id, reason, document_no, "why the entry is revoked", "the repair or objection decision"
+        )
         if kind and kind not in tuple(RevokeKind):
             problems.append(Violation("kind", f"one of {[k.value for k in RevokeKind]}"))
         if problems:
             raise InvalidArgument(problems)
-        revocation = Revocation(self._clock(), reason.strip(), document_no.strip(),
-                                RevokeKind(kind) if kind else RevokeKind.REPAIR)
+        revocation = Revocation(
+            self._clock(),
+            reason.strip(),
+            document_no.strip(),
+            RevokeKind(kind) if kind else RevokeKind.REPAIR,
+        )
         entry_id = entry_id.strip()
         if revocation.kind is RevokeKind.REPAIR:
             self._check_repair(entry_id, china_day(revocation.at))
-        facts: dict[str, Any] = {"entry_id": entry_id, "kind": revocation.kind,
-                                 "document_no": revocation.document_no, "reason": revocation.reason}
+        facts: dict[str, Any] = {
+            "entry_id": entry_id,
+            "kind": revocation.kind,
+            "document_no": revocation.document_no,
+            "reason": revocation.reason,
+        }
         with self._write_lock:
             (entry, version), _ = self._ledger.record_change(
                 self._entries.revoke_change(entry_id, revocation),
-                lambda done: change_payloads("revoke", caller, [done[0]], data_version=done[1], **facts))
+                lambda done: change_payloads("revoke", caller, [done[0]], data_version=done[1], **facts),
+            )
             state = self._snapshots.apply([entry], version)
         self._log("revoke", caller, data_version=version, **facts)
         return revocation, state
 
-    def reinstate(self, entry_id: str, reason: str, document_no: str,
-                  caller: str = "") -> tuple[Reinstatement, State]:
+    def reinstate(
+        self, entry_id: str, reason: str, document_no: str, caller: str = ""
+    ) -> tuple[Reinstatement, State]:
         """Bring a revoked entry back in force from now: an explicit act, recorded with who and why."""
-        problems = _act_problems(entry_id, reason, document_no, "why the entry applies again",
-                                 "the decision that reinstates it")
+        problems = _act_problems(
+            entry_id, reason, document_no, "why the entry applies again", "the decision that reinstates it"
+        )
         if problems:
             raise InvalidArgument(problems)
         entry_id, reason, document_no = entry_id.strip(), reason.strip(), document_no.strip()
@@ -100,7 +126,8 @@ class Registry:
         with self._write_lock:
             (entry, version), _ = self._ledger.record_change(
                 self._entries.reinstate_change(entry_id, self._clock(), reason, document_no),
-                lambda done: change_payloads("reinstate", caller, [done[0]], data_version=done[1], **facts))
+                lambda done: change_payloads("reinstate", caller, [done[0]], data_version=done[1], **facts),
+            )
             state = self._snapshots.apply([entry], version)
         assert entry.reinstatement is not None  # the change sets it
         self._log("reinstate", caller, data_version=version, **facts)
@@ -114,8 +141,10 @@ class Registry:
         catalogue = self._snapshots.current.catalogue
         list_type = catalogue.list_types.get(entry.list_id)
         if list_type is not None and not list_type.repairable:
-            raise FailedPrecondition(f"entry {entry_id}: {entry.list_id} entries cannot be removed by "
-                                     "credit repair (only by an upheld objection)")
+            raise FailedPrecondition(
+                f"entry {entry_id}: {entry.list_id} entries cannot be removed by "
+                "credit repair (only by an upheld objection)"
+            )
         problem = catalogue.time_rules.repair_problem(entry.list_id, entry.start, day)
         if problem is not None:
             raise FailedPrecondition(f"entry {entry_id}: {problem}")
@@ -136,8 +165,9 @@ class Registry:
         for step in self._also_reload:
             step()
         state = self._snapshots.reload()
-        self._audit("reload", caller, catalogue_version=state.catalogue.version,
-                    data_version=state.index.version)
+        self._audit(
+            "reload", caller, catalogue_version=state.catalogue.version, data_version=state.index.version
+        )
         return state
 
     def _audit(self, action: str, caller: str, **facts: Any) -> None:
@@ -153,8 +183,15 @@ class Registry:
 def upsert_payloads(action: str, caller: str, result: UpsertResult, **facts: Any) -> list[bytes]:
     """The admin records of an upsert or import: every stored entry's digest, and those kept revoked."""
     kept = frozenset(e.entry_id for e in result.kept_revoked)
-    return change_payloads(action, caller, result.stored, kept_revoked=kept, data_version=result.version,
-                           entries_total=len(result.stored), **facts)
+    return change_payloads(
+        action,
+        caller,
+        result.stored,
+        kept_revoked=kept,
+        data_version=result.version,
+        entries_total=len(result.stored),
+        **facts,
+    )
 
 
 def _act_problems(entry_id: str, reason: str, document_no: str, why: str, document: str) -> list[Violation]:
@@ -166,8 +203,11 @@ def _act_problems(entry_id: str, reason: str, document_no: str, why: str, docume
         problems.append(Violation("reason", f"required: {why}"))
     if not document_no.strip():
         problems.append(Violation("document_no", f"required: {document}"))
-    for field, value, limit in (("entry_id", entry_id, ENTRY_ID_CHARS),
-                                ("document_no", document_no, TEXT_CHARS), ("reason", reason, REASON_CHARS)):
+    for field, value, limit in (
+        ("entry_id", entry_id, ENTRY_ID_CHARS),
+        ("document_no", document_no, TEXT_CHARS),
+        ("reason", reason, REASON_CHARS),
+    ):
         problem = text_problem(value, limit)
         if problem:
             problems.append(Violation(field, problem))

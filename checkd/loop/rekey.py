@@ -23,8 +23,14 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
 
-def rekey(ledger: Ledger, fingerprint_key: str, old: SubjectKeyer, new: SubjectKeyer, caller: str,
-          today: dt.date | None = None) -> RekeyReport:
+def rekey(
+    ledger: Ledger,
+    fingerprint_key: str,
+    old: SubjectKeyer,
+    new: SubjectKeyer,
+    caller: str,
+    today: dt.date | None = None,
+) -> RekeyReport:
     """Replace every person key made with `old` by the key `new` makes, audited in the same transaction."""
     if old.fingerprint() == new.fingerprint():
         raise RekeyRefused("the new secret is the old one")
@@ -34,9 +40,17 @@ def rekey(ledger: Ledger, fingerprint_key: str, old: SubjectKeyer, new: SubjectK
         return new.person_key(recover_number(old, old_key, masked, last_year))
 
     change = rekey_change(fingerprint_key, old.fingerprint(), new.fingerprint(), new_key_of)
-    (report, _), _ = ledger.commit_change(change, lambda done: change_payloads(
-        "rekey", caller, done[1], data_version=done[0].data_version, persons=done[0].persons,
-        key_fingerprint=new.fingerprint()))
+    (report, _), _ = ledger.commit_change(
+        change,
+        lambda done: change_payloads(
+            "rekey",
+            caller,
+            done[1],
+            data_version=done[0].data_version,
+            persons=done[0].persons,
+            key_fingerprint=new.fingerprint(),
+        ),
+    )
     return report
 
 
@@ -67,7 +81,7 @@ def recover_number(keyer: SubjectKeyer, key: str, masked: str, last_year: int) -
 
 
 def _weighted(digits: str, start: int) -> int:
-    return sum(int(c) * w for c, w in zip(digits, _WEIGHTS[start:start + len(digits)], strict=False))
+    return sum(int(c) * w for c, w in zip(digits, _WEIGHTS[start : start + len(digits)], strict=False))
 
 
 @cache

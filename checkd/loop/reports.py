@@ -41,9 +41,13 @@ def render_report(report: Report, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(report_dict(report), ensure_ascii=False, indent=2) + "\n"
     if fmt == "csv":
-        return _csv(["department", "month", *COLUMNS],
-                    [*([r.department, r.month, *_numbers(r.figures)] for r in report.rows),
-                     ["TOTAL", "", *_numbers(report.total)]])
+        return _csv(
+            ["department", "month", *COLUMNS],
+            [
+                *([r.department, r.month, *_numbers(r.figures)] for r in report.rows),
+                ["TOTAL", "", *_numbers(report.total)],
+            ],
+        )
     if fmt == "table":
         return _table(report)
     raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
@@ -62,8 +66,10 @@ def report_dict(report: Report) -> dict[str, Any]:
         "total": asdict(report.total),
         "plan": {
             "checks_per_year": report.plan_checks_per_year,
-            "years": {year: {"checks": n, "share_of_plan": round(n / report.plan_checks_per_year, 6)}
-                      for year, n in sorted(report.checks_by_year.items())},
+            "years": {
+                year: {"checks": n, "share_of_plan": round(n / report.plan_checks_per_year, 6)}
+                for year, n in sorted(report.checks_by_year.items())
+            },
         },
     }
 
@@ -71,11 +77,23 @@ def report_dict(report: Report) -> dict[str, Any]:
 def render_overdue(items: list[OverdueItem], fmt: str) -> str:
     """The overdue follow-up list in the chosen format."""
     header = ["check_id", "department", "matter", "scene", "recorded_at", "measures", "penalty_measures"]
-    rows = [[i.check_id, i.department, i.matter, i.scene, i.recorded_at.astimezone(CHINA_TZ).isoformat(),
-             i.measures, " ".join(i.penalty_measures)] for i in items]
+    rows = [
+        [
+            i.check_id,
+            i.department,
+            i.matter,
+            i.scene,
+            i.recorded_at.astimezone(CHINA_TZ).isoformat(),
+            i.measures,
+            " ".join(i.penalty_measures),
+        ]
+        for i in items
+    ]
     if fmt == "json":
-        return json.dumps([dict(zip(header, row, strict=True)) for row in rows], ensure_ascii=False,
-                          indent=2) + "\n"
+        return (
+            json.dumps([dict(zip(header, row, strict=True)) for row in rows], ensure_ascii=False, indent=2)
+            + "\n"
+        )
     if fmt == "csv":
         return _csv(header, rows)
     if fmt == "table":
@@ -90,15 +108,19 @@ def _numbers(figures: Figures) -> list[int]:
 def _table(report: Report) -> str:
     scope = report.department or "all departments"
     as_of = report.as_of.astimezone(CHINA_TZ)
-    lines = [f"checks {report.from_date} .. {report.to_date} ({CHINA_TZ}), {scope}; "
-             f"overdue after {report.overdue_days} days as of {as_of:%Y-%m-%d %H:%M}\n"]
+    lines = [
+        f"checks {report.from_date} .. {report.to_date} ({CHINA_TZ}), {scope}; "
+        f"overdue after {report.overdue_days} days as of {as_of:%Y-%m-%d %H:%M}\n"
+    ]
     rows: list[list[Any]] = [[r.department, r.month, *_numbers(r.figures)] for r in report.rows]
     rows.append(["TOTAL", "", *_numbers(report.total)])
     lines.append(_align(["department", "month", *COLUMNS], rows))
     for year, checks in sorted(report.checks_by_year.items()):
         share = 100 * checks / report.plan_checks_per_year
-        lines.append(f"{year}: {checks:,} checks in range = {share:.2f}% of the plan's "
-                     f"{report.plan_checks_per_year:,} a year\n")
+        lines.append(
+            f"{year}: {checks:,} checks in range = {share:.2f}% of the plan's "
+            f"{report.plan_checks_per_year:,} a year\n"
+        )
     return "".join(lines)
 
 
@@ -108,8 +130,12 @@ def _align(header: list[str], rows: list[list[Any]]) -> str:
     numeric = [all(isinstance(row[i], int) for row in rows) and bool(rows) for i in range(len(header))]
     out = io.StringIO()
     for row in cells:
-        out.write("  ".join(c.rjust(w) if n else c.ljust(w)
-                            for c, w, n in zip(row, widths, numeric, strict=True)).rstrip() + "\n")
+        out.write(
+            "  ".join(
+                c.rjust(w) if n else c.ljust(w) for c, w, n in zip(row, widths, numeric, strict=True)
+            ).rstrip()
+            + "\n"
+        )
     return out.getvalue()
 
 
@@ -128,6 +154,7 @@ def figure_names() -> list[str]:
 
 # ------------------------------------------------------------------- commands
 
+
 def run_report(args: argparse.Namespace) -> int:
     """`checkd report`: read the store directly and print the statistics."""
     from checkd.loop.statistics import Statistics, check_overdue_days, parse_as_of, parse_range
@@ -137,8 +164,7 @@ def run_report(args: argparse.Namespace) -> int:
         check_overdue_days(args.overdue_days, "--overdue-days")
         as_of = parse_as_of(args.as_of, "--as-of")
         statistics = Statistics(_repository(args.db), utc_now, args.overdue_days)
-        return render_report(statistics.report(start, end, args.department.strip(), None, as_of),
-                             args.format)
+        return render_report(statistics.report(start, end, args.department.strip(), None, as_of), args.format)
 
     return _run("report", compute)
 

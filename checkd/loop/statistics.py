@@ -70,14 +70,24 @@ class OverdueItem:
 class Statistics:
     """Computes reports, the overdue list and the follow-up gauges over a StatsRepository."""
 
-    def __init__(self, repository: StatsRepository, clock: Callable[[], dt.datetime],
-                 overdue_days: int = DEFAULT_OVERDUE_DAYS) -> None:
+    def __init__(
+        self,
+        repository: StatsRepository,
+        clock: Callable[[], dt.datetime],
+        overdue_days: int = DEFAULT_OVERDUE_DAYS,
+    ) -> None:
         self._repo = repository
         self._clock = clock
         self.overdue_days = overdue_days
 
-    def report(self, from_date: dt.date, to_date: dt.date, department: str = "",
-               overdue_days: int | None = None, as_of: dt.datetime | None = None) -> Report:
+    def report(
+        self,
+        from_date: dt.date,
+        to_date: dt.date,
+        department: str = "",
+        overdue_days: int | None = None,
+        as_of: dt.datetime | None = None,
+    ) -> Report:
         """Per department and month over [from_date, to_date] (CST), with totals."""
         days = self.overdue_days if overdue_days is None else overdue_days
         moment = as_of or self._clock()
@@ -91,17 +101,28 @@ class Statistics:
                 rows.append(Row(dept, month, figures))
                 total.add(figures)
                 by_year[month[:4]] = by_year.get(month[:4], 0) + figures.checks
-        return Report(from_date, to_date, department, days, moment, rows, total,
-                      checks_by_year=by_year)
+        return Report(from_date, to_date, department, days, moment, rows, total, checks_by_year=by_year)
 
-    def overdue(self, days: int | None = None, department: str = "", as_of: dt.datetime | None = None,
-                limit: int = 1000) -> list[OverdueItem]:
+    def overdue(
+        self,
+        days: int | None = None,
+        department: str = "",
+        as_of: dt.datetime | None = None,
+        limit: int = 1000,
+    ) -> list[OverdueItem]:
         """Penalty checks with no feedback after `days` days as of `as_of`, oldest first."""
         allowed = self.overdue_days if days is None else days
         cutoff = overdue_before(as_of or self._clock(), allowed)
         return [
-            OverdueItem(c.check_id, c.department, c.matter, c.scene, c.recorded_at, c.measures,
-                        penalty_measures(c.payload))
+            OverdueItem(
+                c.check_id,
+                c.department,
+                c.matter,
+                c.scene,
+                c.recorded_at,
+                c.measures,
+                penalty_measures(c.payload),
+            )
             for c in self._repo.overdue(cutoff, department or None, limit)
         ]
 
@@ -133,8 +154,9 @@ def month_windows(from_date: dt.date, to_date: dt.date) -> list[tuple[str, dt.da
     return windows
 
 
-def parse_range(from_text: str, to_text: str, *, from_field: str = "from_date",
-                to_field: str = "to_date") -> tuple[dt.date, dt.date]:
+def parse_range(
+    from_text: str, to_text: str, *, from_field: str = "from_date", to_field: str = "to_date"
+) -> tuple[dt.date, dt.date]:
     """Validate an inclusive date range; errors name the field."""
     problems: list[Violation] = []
     start = _date(from_text, from_field, problems)
@@ -159,8 +181,9 @@ def parse_as_of(text: str, field_name: str = "as_of") -> dt.datetime | None:
         whole_day = len(text) == 10
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidArgument([Violation(field_name, f"{text[:40]!r} is not an ISO date or timestamp")]) \
-            from None
+        raise InvalidArgument(
+            [Violation(field_name, f"{text[:40]!r} is not an ISO date or timestamp")]
+        ) from None
     problem = _out_of_range(moment.date())
     if problem:
         raise InvalidArgument([Violation(field_name, problem)])

@@ -36,8 +36,9 @@ class Tally:
 
     def due(self, answers: int, seconds: float) -> bool:
         """True once `answers` checks were counted or `seconds` passed since the last close."""
-        return bool(self._labels) and (self._labels.total() >= answers
-                                       or time.perf_counter() - self._started >= seconds)
+        return bool(self._labels) and (
+            self._labels.total() >= answers or time.perf_counter() - self._started >= seconds
+        )
 
     def close(self) -> None:
         """Log and count what was collected, then start over (a long stream closes repeatedly)."""
@@ -51,9 +52,15 @@ class Tally:
             self._metrics.check_recorded(department, scene, verdict, measures=0, count=count)
         if self._measures:
             self._metrics.check_recorded_measures()
-        log.info("checks", answered=self._labels.total(), verdicts=dict(verdicts),
-                 departments=dict(departments), measures=self._measures, pushed=self._pushed,
-                 duration_ms=round((time.perf_counter() - self._started) * 1000, 2))
+        log.info(
+            "checks",
+            answered=self._labels.total(),
+            verdicts=dict(verdicts),
+            departments=dict(departments),
+            measures=self._measures,
+            pushed=self._pushed,
+            duration_ms=round((time.perf_counter() - self._started) * 1000, 2),
+        )
         self._labels.clear()
         self._pushed = []
         self._measures = 0

@@ -61,8 +61,9 @@ class _BoundedServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128  # the default backlog of 5 would stall probes behind a few slow clients
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None
+    ) -> None:
         super().__init__(address, handler)
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         self._tls = tls
@@ -135,8 +136,9 @@ class OpsServer:
         server = _BoundedServer(self._address, _handler_class(self), self._tls)
         self._server = server
         self.port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="ops-http",
-                         daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="ops-http", daemon=True
+        ).start()
         log.info("ops_serving", address=f"{self._address[0]}:{self.port}", tls=self._tls is not None)
         return self.port
 
@@ -188,12 +190,19 @@ def _handler_class(ops: OpsServer) -> type[BaseHTTPRequestHandler]:
                     self._send(200, b"ok\n", "text/plain; charset=utf-8")
                 elif path == "/readyz":
                     found = ops.readiness()
-                    body = json.dumps({"ready": found.ready, "checks": found.checks},
-                                      ensure_ascii=False).encode() + b"\n"
+                    body = (
+                        json.dumps(
+                            {"ready": found.ready, "checks": found.checks}, ensure_ascii=False
+                        ).encode()
+                        + b"\n"
+                    )
                     self._send(200 if found.ready else 503, body, "application/json")
                 elif path == "/metrics" and not ops.may_scrape(self.connection):
-                    self._send(403, b"/metrics off loopback needs a client certificate (--tls-client-ca)\n",
-                               "text/plain; charset=utf-8")
+                    self._send(
+                        403,
+                        b"/metrics off loopback needs a client certificate (--tls-client-ca)\n",
+                        "text/plain; charset=utf-8",
+                    )
                 elif path == "/metrics":
                     self._send(200, ops.metrics_text(), CONTENT_TYPE_LATEST)
                 else:
@@ -217,14 +226,18 @@ def _handler_class(ops: OpsServer) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def readiness_probe(loaded: Callable[[], bool], store_problem: Callable[[], str | None],
-                    data_age: Callable[[], float | None],
-                    max_data_age: float | None) -> Callable[[], Readiness]:
+def readiness_probe(
+    loaded: Callable[[], bool],
+    store_problem: Callable[[], str | None],
+    data_age: Callable[[], float | None],
+    max_data_age: float | None,
+) -> Callable[[], Readiness]:
     """Compose readiness: catalogue and index loaded, store writable, data not older than allowed.
 
     The statuses say what failed, not why in detail: an unauthenticated probe sees no database
     host or driver message (those go to the log through `detail`).
     """
+
     def probe() -> Readiness:
         checks: dict[str, str] = {}
         detail: dict[str, str] = {}
@@ -243,10 +256,12 @@ def readiness_probe(loaded: Callable[[], bool], store_problem: Callable[[], str 
         if age is None:
             checks["data_age"] = "unknown"
         elif max_data_age is not None and age > max_data_age:
-            checks["data_age"] = (f"stale: {age:.0f}s since the source last confirmed the data "
-                                  f"(max {max_data_age:.0f}s)")
+            checks["data_age"] = (
+                f"stale: {age:.0f}s since the source last confirmed the data (max {max_data_age:.0f}s)"
+            )
             ready = False
         else:
             checks["data_age"] = f"ok: {age:.1f}s"
         return Readiness(ready, checks, detail)
+
     return probe

@@ -38,7 +38,7 @@ class GuardedOutput:
             else:
                 view = memoryview(data.encode() if isinstance(data, str) else data)
                 while view:
-                    view = view[os.write(self._fd, view):]
+                    view = view[os.write(self._fd, view) :]
         except (OSError, ValueError):  # ENOSPC, EPIPE, EIO; ValueError: the stream was closed
             self.failures += 1
             hook = _failure_hook
@@ -73,8 +73,9 @@ def configure(fmt: str = "console", level: int = logging.INFO) -> GuardedOutput:
     )
     # GuardedOutput is a file-like wrapper, not the BinaryIO/TextIO the factories are annotated with.
     stream: Any = output
-    factory: Any = (structlog.BytesLoggerFactory(file=stream) if json_lines
-                    else structlog.PrintLoggerFactory(file=stream))
+    factory: Any = (
+        structlog.BytesLoggerFactory(file=stream) if json_lines else structlog.PrintLoggerFactory(file=stream)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

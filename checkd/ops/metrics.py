@@ -37,32 +37,64 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         reg = self.registry
-        self.checks = Counter("checkd_checks", "Checks recorded, by department, scene and verdict.",
-                              ["department", "scene", "verdict"], registry=reg)
-        self.rpc_latency = Histogram("checkd_rpc_duration_seconds", "Server-side latency per RPC.",
-                                     ["rpc"], buckets=_LATENCY_BUCKETS, registry=reg)
-        self.rejected = Counter("checkd_rejected_calls", "RPCs that ended with a non-OK status, by code.",
-                                ["rpc", "code"], registry=reg)
-        self.batch_size = Histogram("checkd_batch_size", "Items per BatchCheck call.",
-                                    buckets=_BATCH_BUCKETS, registry=reg)
-        self.ledger_commit = Histogram("checkd_ledger_commit_seconds", "Time to commit one ledger batch.",
-                                       buckets=_COMMIT_BUCKETS, registry=reg)
-        self.ledger_batch = Histogram("checkd_ledger_commit_records", "Records per ledger group commit.",
-                                      buckets=_BATCH_BUCKETS, registry=reg)
-        self.feedback = Counter("checkd_feedback_outcomes", "Reported measure outcomes, by outcome.",
-                                ["department", "outcome"], registry=reg)
-        self.log_write_failures = Counter("checkd_log_write_failures",
-                                          "Log lines dropped because they could not be written "
-                                          "(log disk full, closed pipe).", registry=reg)
+        self.checks = Counter(
+            "checkd_checks",
+            "Checks recorded, by department, scene and verdict.",
+            ["department", "scene", "verdict"],
+            registry=reg,
+        )
+        self.rpc_latency = Histogram(
+            "checkd_rpc_duration_seconds",
+            "Server-side latency per RPC.",
+            ["rpc"],
+            buckets=_LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.rejected = Counter(
+            "checkd_rejected_calls",
+            "RPCs that ended with a non-OK status, by code.",
+            ["rpc", "code"],
+            registry=reg,
+        )
+        self.batch_size = Histogram(
+            "checkd_batch_size", "Items per BatchCheck call.", buckets=_BATCH_BUCKETS, registry=reg
+        )
+        self.ledger_commit = Histogram(
+            "checkd_ledger_commit_seconds",
+            "Time to commit one ledger batch.",
+            buckets=_COMMIT_BUCKETS,
+            registry=reg,
+        )
+        self.ledger_batch = Histogram(
+            "checkd_ledger_commit_records",
+            "Records per ledger group commit.",
+            buckets=_BATCH_BUCKETS,
+            registry=reg,
+        )
+        self.feedback = Counter(
+            "checkd_feedback_outcomes",
+            "Reported measure outcomes, by outcome.",
+            ["department", "outcome"],
+            registry=reg,
+        )
+        self.log_write_failures = Counter(
+            "checkd_log_write_failures",
+            "Log lines dropped because they could not be written (log disk full, closed pipe).",
+            registry=reg,
+        )
         log.on_write_failure(self.log_write_failures.inc)  # the log layer drops and reports them here
         self.person_probe_refusals = Counter(
-            "checkd_person_probe_refusals", "Checks refused because the department passed its limit of "
-            "distinct invalid or unlisted person numbers (an identity search?).", ["department"],
-            registry=reg)
+            "checkd_person_probe_refusals",
+            "Checks refused because the department passed its limit of "
+            "distinct invalid or unlisted person numbers (an identity search?).",
+            ["department"],
+            registry=reg,
+        )
         self._follow_up_dirty = threading.Event()
 
-    def check_recorded(self, department: str, scene: str, verdict: str, *, measures: int,
-                       count: int = 1) -> None:
+    def check_recorded(
+        self, department: str, scene: str, verdict: str, *, measures: int, count: int = 1
+    ) -> None:
         """Count durable checks (replays of a stored answer are not counted again)."""
         self.checks.labels(department, scene or "-", verdict).inc(count)
         if measures:
@@ -91,11 +123,18 @@ class Metrics:
         self.ledger_commit.observe(seconds)
         self.ledger_batch.observe(records)
 
-    def watch(self, live: Callable[[], LiveFigures | None], follow_up: Callable[[], FollowUp],
-              *, min_interval: float = 2.0, max_interval: float = 60.0) -> None:
+    def watch(
+        self,
+        live: Callable[[], LiveFigures | None],
+        follow_up: Callable[[], FollowUp],
+        *,
+        min_interval: float = 2.0,
+        max_interval: float = 60.0,
+    ) -> None:
         """Register the scrape-time gauges: snapshots, ledger queue, feedback follow-up."""
-        self.registry.register(_LiveCollector(live, _FollowUpCache(
-            follow_up, self._follow_up_dirty, min_interval, max_interval)))
+        self.registry.register(
+            _LiveCollector(live, _FollowUpCache(follow_up, self._follow_up_dirty, min_interval, max_interval))
+        )
 
     def exposition(self) -> bytes:
         """The registry in the Prometheus text format."""
@@ -109,8 +148,13 @@ class _FollowUpCache:
     'overdue', so they are recomputed at least every max_interval seconds too.
     """
 
-    def __init__(self, compute: Callable[[], FollowUp], dirty: threading.Event, min_interval: float,
-                 max_interval: float) -> None:
+    def __init__(
+        self,
+        compute: Callable[[], FollowUp],
+        dirty: threading.Event,
+        min_interval: float,
+        max_interval: float,
+    ) -> None:
         self._compute = compute
         self._dirty = dirty
         self._min = min_interval
@@ -150,28 +194,39 @@ class _LiveCollector(Collector):
         """Yield the current gauges."""
         figures = self._live()
         if figures is not None:
-            yield _gauge("checkd_index_entries", "List entries in the index in force.",
-                         figures.index_entries)
-            version = GaugeMetricFamily("checkd_data_version", "Data version in force (the number of dN).",
-                                        labels=["version"])
+            yield _gauge("checkd_index_entries", "List entries in the index in force.", figures.index_entries)
+            version = GaugeMetricFamily(
+                "checkd_data_version", "Data version in force (the number of dN).", labels=["version"]
+            )
             version.add_metric([figures.data_version], _version_number(figures.data_version))
             yield version
-            yield _gauge("checkd_data_age_seconds",
-                         "Seconds since the source (an import or upsert) last confirmed the data.",
-                         figures.data_age_seconds)
-            catalogue = GaugeMetricFamily("checkd_catalogue_info", "Catalogue version in force.",
-                                          labels=["version"])
+            yield _gauge(
+                "checkd_data_age_seconds",
+                "Seconds since the source (an import or upsert) last confirmed the data.",
+                figures.data_age_seconds,
+            )
+            catalogue = GaugeMetricFamily(
+                "checkd_catalogue_info", "Catalogue version in force.", labels=["version"]
+            )
             catalogue.add_metric([figures.catalogue_version], 1)
             yield catalogue
-            yield _gauge("checkd_ledger_queue_depth", "Records waiting for the ledger writer.",
-                         figures.ledger_queue_depth)
+            yield _gauge(
+                "checkd_ledger_queue_depth",
+                "Records waiting for the ledger writer.",
+                figures.ledger_queue_depth,
+            )
         follow_up = self._follow_up.get()
         if follow_up is not None:
-            yield _gauge("checkd_checks_awaiting_feedback",
-                         "Checks that pushed measures and have no feedback.", follow_up.awaiting)
-            yield _gauge("checkd_checks_overdue_feedback",
-                         "Penalty checks with no feedback after the configured number of days.",
-                         follow_up.overdue)
+            yield _gauge(
+                "checkd_checks_awaiting_feedback",
+                "Checks that pushed measures and have no feedback.",
+                follow_up.awaiting,
+            )
+            yield _gauge(
+                "checkd_checks_overdue_feedback",
+                "Penalty checks with no feedback after the configured number of days.",
+                follow_up.overdue,
+            )
 
 
 class _ProbeCollector(Collector):
@@ -186,9 +241,11 @@ class _ProbeCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """Yield the gauge, one sample per department that checked persons."""
-        family = GaugeMetricFamily("checkd_person_probe_numbers",
-                                   "Distinct invalid or unlisted person numbers a department checked "
-                                   "within its probe window.", labels=["department"])
+        family = GaugeMetricFamily(
+            "checkd_person_probe_numbers",
+            "Distinct invalid or unlisted person numbers a department checked within its probe window.",
+            labels=["department"],
+        )
         for department, count in sorted(self._distinct().items()):
             family.add_metric([department], count)
         yield family

@@ -76,8 +76,12 @@ class Catalogue:
         self._by_list = {k: tuple(v) for k, v in by_list.items()}
         # Polarity look-ups happen for every hit of every check: precompute them.
         self._fixed_polarity = {k: t.polarity for k, t in self.list_types.items() if t.polarity}
-        self._graded_polarity = {(k, grade): polarity for k, t in self.list_types.items()
-                                 for grade, polarity in t.severity_polarity if polarity is not None}
+        self._graded_polarity = {
+            (k, grade): polarity
+            for k, t in self.list_types.items()
+            for grade, polarity in t.severity_polarity
+            if polarity is not None
+        }
         # Candidate measures per (department, matter, scene, list); the cache lives and dies with
         # this snapshot, so a reload can never serve measures of an older catalogue.
         # The lock matters: RPC threads share it, and an LRUCache is not thread-safe.
@@ -142,16 +146,26 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
     scenes = _unique_ids(catalogue_doc["scenes"], CATALOGUE_FILE, "scenes", problems)
     departments = _unique_ids(catalogue_doc["departments"], CATALOGUE_FILE, "departments", problems)
     list_types = _list_types(lists_doc, problems)
-    time_rules = (build_time_rules(time_doc, list_types, TIME_RULES_FILE, problems)
-                  if time_doc is not None else TimeRules())
+    time_rules = (
+        build_time_rules(time_doc, list_types, TIME_RULES_FILE, problems)
+        if time_doc is not None
+        else TimeRules()
+    )
     uncertain = {item["id"]: item.get("uncertain", "") for item in lists_doc["list_types"]}
     titles: dict[str, str] = {}
     measures: dict[str, Measure] = {}
     for path, document in measure_docs:
         rel = path.relative_to(root).as_posix()
         for i, item in enumerate(document["measures"]):
-            measure = _measure(item, f"{rel}:{document['measures'].item_lines[i]}", i, scenes,
-                               departments, list_types, problems)
+            measure = _measure(
+                item,
+                f"{rel}:{document['measures'].item_lines[i]}",
+                i,
+                scenes,
+                departments,
+                list_types,
+                problems,
+            )
             if measure is None:
                 continue
             if measure.measure_id in measures:
@@ -160,8 +174,10 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
                     f"{measure.measure_id}"
                 )
             if measure.title in titles:
-                problems.append(f"{rel}:{item.key_lines['title']}: measures[{i}].title: same title as "
-                                f"{titles[measure.title]}")
+                problems.append(
+                    f"{rel}:{item.key_lines['title']}: measures[{i}].title: same title as "
+                    f"{titles[measure.title]}"
+                )
             titles.setdefault(measure.title, measure.measure_id)
             measures[measure.measure_id] = measure
             uncertain[measure.measure_id] = item.get("uncertain", "")
@@ -191,6 +207,7 @@ def _unique_ids(items: lines.LinedList, rel: str, field: str, problems: list[str
 def _list_types(document: Any, problems: list[str]) -> dict[str, ListType]:
     found: dict[str, ListType] = {}
     for i, item in enumerate(document["list_types"]):
+
         def at(key: str, fallback: str = "id", i: int = i, item: lines.Lined = item) -> str:
             line = item.key_lines.get(key, item.key_lines.get(fallback, item.line))
             return f"{LISTS_FILE}:{line}: list_types[{i}].{key}"

@@ -83,8 +83,16 @@ MEASURES_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": [
-                    "id", "title", "polarity", "action", "departments", "triggers",
-                    "subject_types", "roles", "mandatory", "legal_basis",
+                    "id",
+                    "title",
+                    "polarity",
+                    "action",
+                    "departments",
+                    "triggers",
+                    "subject_types",
+                    "roles",
+                    "mandatory",
+                    "legal_basis",
                 ],
                 "additionalProperties": False,
                 "properties": {
@@ -188,7 +196,7 @@ def json_schema() -> dict[str, Any]:
         "$id": "https://checkd.local/rules/schema.json",
         "title": "checkd rules/ files",
         "description": "Validate each rules/ file against the $defs entry named by its path "
-                       "(x-checkd-files maps file patterns to definitions).",
+        "(x-checkd-files maps file patterns to definitions).",
         "x-checkd-files": {pattern: f"#/$defs/{_def_name(pattern)}" for pattern in _FILES},
         "$defs": {_def_name(pattern): schema for pattern, schema in _FILES.items()},
         "oneOf": [{"$ref": f"#/$defs/{_def_name(pattern)}"} for pattern in _FILES],

@@ -97,8 +97,10 @@ class TimeRules:
         if applied is None or applied.period.max_months is None:
             return None
         if end >= add_months(start, applied.period.max_months):
-            return (f"beyond the {applied.period.max_months}-month maximum publication period "
-                    f"({applied.describe()})")
+            return (
+                f"beyond the {applied.period.max_months}-month maximum publication period "
+                f"({applied.describe()})"
+            )
         return None
 
     def repair_problem(self, list_id: str, start: dt.date, day: dt.date) -> str | None:
@@ -109,13 +111,16 @@ class TimeRules:
         earliest = add_months(start, applied.period.min_months)
         if day >= earliest:
             return None
-        return (f"credit repair is not allowed before the minimum publication period of "
-                f"{applied.period.min_months} months ({applied.describe()}: {applied.edition.title}) "
-                f"has passed; earliest {earliest.isoformat()}")
+        return (
+            f"credit repair is not allowed before the minimum publication period of "
+            f"{applied.period.min_months} months ({applied.describe()}: {applied.edition.title}) "
+            f"has passed; earliest {earliest.isoformat()}"
+        )
 
 
-def build_time_rules(document: Any, list_types: Mapping[str, ListType], rel: str,
-                     problems: list[str]) -> TimeRules:
+def build_time_rules(
+    document: Any, list_types: Mapping[str, ListType], rel: str, problems: list[str]
+) -> TimeRules:
     """Validated TimeRules from a schema-valid time_rules.yaml document; problems name file:line."""
 
     def line(node: Any, key: str | None = None) -> int:
@@ -135,16 +140,18 @@ def build_time_rules(document: Any, list_types: Mapping[str, ListType], rel: str
             elif list_id in owner:
                 problems.append(f"{where}: list {list_id!r} already belongs to field {owner[list_id]}")
             owner.setdefault(list_id, item["id"])
-        fields.append(FieldRule(item["id"], item["name"], frozenset(item["lists"]),
-                                item.get("uncertain", "")))
+        fields.append(
+            FieldRule(item["id"], item["name"], frozenset(item["lists"]), item.get("uncertain", ""))
+        )
     field_ids = {f.field_id for f in fields}
     editions: list[Edition] = []
     for i, item in enumerate(document["editions"]):
         start = dt.date.fromisoformat(item["effective_from"])
         end = dt.date.fromisoformat(item["effective_to"]) if item.get("effective_to") else None
         if end is not None and end < start:
-            problems.append(f"{rel}:{line(item, 'effective_to')}: editions[{i}].effective_to: "
-                            "ends before effective_from")
+            problems.append(
+                f"{rel}:{line(item, 'effective_to')}: editions[{i}].effective_to: ends before effective_from"
+            )
         periods: dict[str, Period] = {}
         for field_id, bounds in item["periods"].items():
             where = f"{rel}:{line(item['periods'], field_id)}: editions[{i}].periods.{field_id}"
@@ -157,8 +164,10 @@ def build_time_rules(document: Any, list_types: Mapping[str, ListType], rel: str
         edition = Edition(item["id"], item["title"], start, end, periods, item.get("uncertain", ""))
         for other in editions:
             if _overlap(edition, other):
-                problems.append(f"{rel}:{line(item, 'effective_from')}: editions[{i}].effective_from: "
-                                f"overlaps edition {other.edition_id}")
+                problems.append(
+                    f"{rel}:{line(item, 'effective_from')}: editions[{i}].effective_from: "
+                    f"overlaps edition {other.edition_id}"
+                )
         editions.append(edition)
     return TimeRules.build(tuple(editions), tuple(fields))
 

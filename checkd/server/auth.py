@@ -95,8 +95,12 @@ class PersonProbes:
     uncounted when the decision finds it listed (a listed person is ordinary work, not a probe).
     """
 
-    def __init__(self, keyer: SubjectKeyer, clock: Callable[[], float] = time.monotonic,
-                 on_refused: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        keyer: SubjectKeyer,
+        clock: Callable[[], float] = time.monotonic,
+        on_refused: Callable[[str], None] | None = None,
+    ) -> None:
         self._keyer = keyer
         self._clock = clock
         self._on_refused = on_refused
@@ -132,17 +136,25 @@ class PersonProbes:
                 return
         if self._on_refused is not None:
             self._on_refused(department)
-        log.warning("person_probe_refused", department=department, distinct_in_window=held,
-                    new_numbers=len(new), limit=limit.limit, window_seconds=limit.window_seconds)
+        log.warning(
+            "person_probe_refused",
+            department=department,
+            distinct_in_window=held,
+            new_numbers=len(new),
+            limit=limit.limit,
+            window_seconds=limit.window_seconds,
+        )
         raise ResourceExhausted(
             f"{prefix}{department} has checked {held} distinct person numbers that were invalid or on "
             f"no list in the last {limit.window_seconds:g} s (limit {limit.limit}); checks naming "
-            f"{len(new)} new person number(s) are refused until the window moves on")
+            f"{len(new)} new person number(s) are refused until the window moves on"
+        )
 
     def decided(self, case: CheckCase, decision: Decision) -> None:
         """Uncount the persons the decision found listed (called after `decide`)."""
-        listed = [s.query.key for s in decision.subjects
-                  if s.hits and s.query.subject_type is SubjectType.PERSON]
+        listed = [
+            s.query.key for s in decision.subjects if s.hits and s.query.subject_type is SubjectType.PERSON
+        ]
         if not listed:
             return
         with self._lock:
@@ -176,18 +188,23 @@ class PersonProbes:
             identifier = parse_identifier(subject.id, declared)
         except IdentifierError:
             text = normalise(subject.id)[:64]
-            looks_personal = (declared in PERSON_KINDS or subject.subject_type == pb.SUBJECT_TYPE_PERSON
-                              or _PERSON_LIKE.fullmatch(text) is not None)
+            looks_personal = (
+                declared in PERSON_KINDS
+                or subject.subject_type == pb.SUBJECT_TYPE_PERSON
+                or _PERSON_LIKE.fullmatch(text) is not None
+            )
             return self._keyer.person_key("invalid:" + text) if looks_personal else None
         return self._keyer.key(identifier) if identifier.is_person else None
 
 
 def owner_lookup(records: LedgerRepository) -> Callable[[str], str | None]:
     """The department that made a stored check (None when there is no such check)."""
+
     def owner(check_id: str) -> str | None:
         # An id the store cannot look up is left to the service, which names the bad field.
         usable = check_id.strip() and text_problem(check_id.strip(), ID_CHARS) is None
         return records.check_department(check_id.strip()) if usable else None
+
     return owner
 
 
@@ -198,9 +215,14 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     its rights. RESOURCE_EXHAUSTED: over its rate. Health stays open so probes need no secret.
     """
 
-    def __init__(self, policy: PolicyFile, check_owner: Callable[[str], str | None],
-                 limiter: RateLimiter | None = None, clock: Callable[[], float] = time.monotonic,
-                 probes: PersonProbes | None = None) -> None:
+    def __init__(
+        self,
+        policy: PolicyFile,
+        check_owner: Callable[[str], str | None],
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        probes: PersonProbes | None = None,
+    ) -> None:
         self._policy = policy
         self._check_owner = check_owner
         self._limiter = limiter or RateLimiter(clock)
@@ -216,15 +238,24 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if handler.request_streaming:
             inner = handler.stream_stream or handler.stream_unary
             wrapped = self._streaming(method, inner)
-            make = (grpc.stream_stream_rpc_method_handler if handler.stream_stream
-                    else grpc.stream_unary_rpc_method_handler)
+            make = (
+                grpc.stream_stream_rpc_method_handler
+                if handler.stream_stream
+                else grpc.stream_unary_rpc_method_handler
+            )
         else:
             inner = handler.unary_unary or handler.unary_stream
             wrapped = self._unary(method, inner)
-            make = (grpc.unary_unary_rpc_method_handler if handler.unary_unary
-                    else grpc.unary_stream_rpc_method_handler)
-        return make(wrapped, request_deserializer=handler.request_deserializer,
-                    response_serializer=handler.response_serializer)
+            make = (
+                grpc.unary_unary_rpc_method_handler
+                if handler.unary_unary
+                else grpc.unary_stream_rpc_method_handler
+            )
+        return make(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
     # ------------------------------------------------------------------ wrappers
 
@@ -242,6 +273,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 return inner(request, context)
             finally:
                 _CALLER.reset(token)
+
         return behaviour
 
     def _streaming(self, method: str, inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -277,6 +309,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             if stopped and not isinstance(result, Iterator):  # stream in, one answer out
                 _refuse(context, method, stopped[0], caller.department)
             return answers(result) if isinstance(result, Iterator) else result
+
         return behaviour
 
     # ------------------------------------------------------------------ the checks
@@ -300,8 +333,9 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         elif from_cert is not None:
             department, via = from_cert, f"certificate {names[0]}"
         else:
-            raise Unauthenticated("credentials required: a client certificate or "
-                                   "`authorization: Bearer <token>` metadata")
+            raise Unauthenticated(
+                "credentials required: a client certificate or `authorization: Bearer <token>` metadata"
+            )
         return Caller(department, via, str(context.peer())), policy.departments[department]
 
     def _authorize(self, method: str, rights: DepartmentPolicy, request: Any, prefix: str = "") -> float:
@@ -309,13 +343,14 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if method.startswith(REGISTRY_SERVICE):
             if not rights.registry:
                 raise PermissionDenied(
-                    f"{rights.department} may not use RegistryService (credit office only)")
+                    f"{rights.department} may not use RegistryService (credit office only)"
+                )
             return 1.0
         if not method.startswith(CHECK_SERVICE) or not _decoded(request):
             # Reflection and the like: any authenticated caller. A request that did not decode
             # names nothing to authorize; the service answers it INVALID_ARGUMENT.
             return 1.0
-        name = method[len(CHECK_SERVICE):]
+        name = method[len(CHECK_SERVICE) :]
         # Checks cost one token per subject: a call naming many subjects is many checks.
         if name in ("Check", "StreamCheck"):
             _may_check(rights, request, prefix)
@@ -334,15 +369,15 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
                 raise PermissionDenied(f"check {request.check_id.strip()!r} was made by another department")
         return 1.0
 
-    def _count_persons(self, rights: DepartmentPolicy, requests: Iterable[pb.CheckRequest],
-                       prefix: str) -> None:
+    def _count_persons(
+        self, rights: DepartmentPolicy, requests: Iterable[pb.CheckRequest], prefix: str
+    ) -> None:
         if self._probes is not None and rights.person_probes is not None:
             self._probes.admit(rights.department, rights.person_probes, self._probes.keys(requests), prefix)
 
     def _charge(self, rights: DepartmentPolicy, cost: float) -> None:
         if not self._limiter.take(rights.department, rights.rate, cost):
-            raise ResourceExhausted(
-                f"rate limit of {rights.department} exceeded; retry with backoff")
+            raise ResourceExhausted(f"rate limit of {rights.department} exceeded; retry with backoff")
 
 
 def _decoded(request: Any) -> bool:
@@ -353,16 +388,20 @@ def _may_check(rights: DepartmentPolicy, request: pb.CheckRequest, prefix: str) 
     _same_department(rights, request.department, prefix + "department")
     matter, scene = request.matter.strip(), request.scene.strip()
     if (matter or scene) and not rights.may_check(matter, scene):
-        named = " / ".join(part for part in (f"matter {matter!r}" if matter else "",
-                                             f"scene {scene!r}" if scene else "") if part)
+        named = " / ".join(
+            part
+            for part in (f"matter {matter!r}" if matter else "", f"scene {scene!r}" if scene else "")
+            if part
+        )
         raise PermissionDenied(f"{prefix}{named}: not in the rights of {rights.department}")
 
 
 def _same_department(rights: DepartmentPolicy, claimed: str, field: str) -> None:
     # An empty department is left to request validation, which names the missing field.
     if claimed.strip() and claimed.strip() != rights.department:
-        raise PermissionDenied(f"{field}: {claimed.strip()[:64]!r} is not the authenticated department "
-                      f"{rights.department!r}")
+        raise PermissionDenied(
+            f"{field}: {claimed.strip()[:64]!r} is not the authenticated department {rights.department!r}"
+        )
 
 
 def _certificate_names(context: grpc.ServicerContext) -> list[str]:
@@ -389,6 +428,12 @@ def _bearer(context: grpc.ServicerContext) -> str | None:
 
 def _refuse(context: grpc.ServicerContext, method: str, refused: CheckdError, department: str) -> NoReturn:
     code = code_pb2.Code.Name(status_of(refused).code)
-    log.warning("access_refused", method=method, code=code, reason=refused.message,
-                department=department or None, peer=context.peer())
+    log.warning(
+        "access_refused",
+        method=method,
+        code=code,
+        reason=refused.message,
+        department=department or None,
+        peer=context.peer(),
+    )
     abort(context, refused)

@@ -10,8 +10,9 @@ from checkd.model import ListType, Measure
 from checkd.rules.catalogue import Catalogue
 
 
-def catalogue_view(catalogue: Catalogue, department: str = "", scene: str = "",
-                   matter: str = "") -> reg.CatalogueView:
+def catalogue_view(
+    catalogue: Catalogue, department: str = "", scene: str = "", matter: str = ""
+) -> reg.CatalogueView:
     """The catalogue in force, narrowed to the measures a department may apply in a scene / matter.
 
     Empty filters mean "all". The department must be one of the measure's departments. With a
@@ -25,8 +26,9 @@ def catalogue_view(catalogue: Catalogue, department: str = "", scene: str = "",
     if department and department not in catalogue.departments:
         problems.append(Violation("department", f"unknown department {department[:64]!r}"))
     if scene and scene not in catalogue.scenes:
-        problems.append(Violation("scene", f"unknown scene {scene[:64]!r}; "
-                                           f"one of {sorted(catalogue.scenes)}"))
+        problems.append(
+            Violation("scene", f"unknown scene {scene[:64]!r}; one of {sorted(catalogue.scenes)}")
+        )
     if problems:
         raise InvalidArgument(problems)
     measures = [m for m in catalogue.measures if _selected(m, department, scene, matter)]
@@ -63,8 +65,9 @@ def list_type_info(list_type: ListType) -> reg.ListTypeInfo:
         id=list_type.list_id,
         name=list_type.name,
         polarity=to_pb_enum(pb.Polarity, "POLARITY", list_type.polarity),
-        subject_types=[to_pb_enum(pb.SubjectType, "SUBJECT_TYPE", t)
-                       for t in sorted(list_type.subject_types)],
+        subject_types=[
+            to_pb_enum(pb.SubjectType, "SUBJECT_TYPE", t) for t in sorted(list_type.subject_types)
+        ],
         default_months=list_type.default_months or 0,
         max_months=list_type.max_months or 0,
         repairable=list_type.repairable,
@@ -118,8 +121,12 @@ def show_measure(catalogue: Catalogue, measure_id: str) -> str:
         ("scenes", ", ".join(info.scenes) or "-"),
         ("matters", ", ".join(info.matters) or "-"),
         ("triggers", "; ".join(triggers)),
-        ("subject types", ", ".join(pb.SubjectType.Name(t).removeprefix("SUBJECT_TYPE_").lower()
-                                    for t in info.subject_types)),
+        (
+            "subject types",
+            ", ".join(
+                pb.SubjectType.Name(t).removeprefix("SUBJECT_TYPE_").lower() for t in info.subject_types
+            ),
+        ),
         ("roles", ", ".join(pb.Role.Name(r).removeprefix("ROLE_").lower() for r in info.roles)),
         ("legal basis", info.legal_basis),
         ("effective", f"{info.effective_from or '-'} .. {info.effective_to or 'open'}"),

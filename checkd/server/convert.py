@@ -34,14 +34,18 @@ def parse_id_type(number: int, field: str) -> IdKind | None:
     return ID_TYPES[number]
 
 
-def check_case(request: pb.CheckRequest, catalogue: Catalogue, keyer: SubjectKeyer,
-               now: dt.datetime) -> CheckCase:
+def check_case(
+    request: pb.CheckRequest, catalogue: Catalogue, keyer: SubjectKeyer, now: dt.datetime
+) -> CheckCase:
     """Validate a CheckRequest into a CheckCase; InvalidArgument names every bad field."""
     problems: list[Violation] = []
     department, matter, scene = request.department.strip(), request.matter.strip(), request.scene.strip()
-    for field, value, limit in (("request_id", request.request_id, REQUEST_ID_CHARS),
-                                ("matter", matter, TEXT_CHARS), ("department", department, ID_CHARS),
-                                ("scene", scene, ID_CHARS)):
+    for field, value, limit in (
+        ("request_id", request.request_id, REQUEST_ID_CHARS),
+        ("matter", matter, TEXT_CHARS),
+        ("department", department, ID_CHARS),
+        ("scene", scene, ID_CHARS),
+    ):
         problem = text_problem(value, limit)
         if problem:
             problems.append(Violation(field, problem))
@@ -83,8 +87,11 @@ def check_input(request: pb.CheckRequest) -> CheckInput:
 
 def feedback_input(request: pb.FeedbackRequest) -> FeedbackInput:
     """A FeedbackRequest as the feedback use case takes it (validated there, against the check)."""
-    return FeedbackInput(request.check_id, request.department, tuple(
-        GivenOutcome(o.measure_id, o.subject_id, o.outcome, o.reason) for o in request.outcomes))
+    return FeedbackInput(
+        request.check_id,
+        request.department,
+        tuple(GivenOutcome(o.measure_id, o.subject_id, o.outcome, o.reason) for o in request.outcomes),
+    )
 
 
 def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:
@@ -111,8 +118,11 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
     # A role other than the subject itself is always a person (related to a listed organisation).
     person_role = role if role is not None and role is not Role.SUBJECT else None
     if person_role is not None and declared_type is not None and declared_type is not SubjectType.PERSON:
-        problems.append(Violation(f"{where}.subject_type",
-                                  f"a {person_role.value} is a person, not a {declared_type.value}"))
+        problems.append(
+            Violation(
+                f"{where}.subject_type", f"a {person_role.value} is a person, not a {declared_type.value}"
+            )
+        )
     settled_type = SubjectType.PERSON if person_role is not None else declared_type
     if len(subject.id) > ID_CHARS:
         problems.append(Violation(f"{where}.id", f"longer than {ID_CHARS} characters"))
@@ -130,10 +140,14 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
         if identifier.kind in _UNTYPED_ORG_KINDS and declared_type is not SubjectType.PERSON:
             subject_type = declared_type  # an organisation code cannot tell its type; trust the caller
         else:
-            raise InvalidArgument([Violation(
-                f"{where}.subject_type",
-                f"declared {declared_type.value} but the identifier is of a {subject_type.value}",
-            )])
+            raise InvalidArgument(
+                [
+                    Violation(
+                        f"{where}.subject_type",
+                        f"declared {declared_type.value} but the identifier is of a {subject_type.value}",
+                    )
+                ]
+            )
     return SubjectQuery(
         index=index,
         key=keyer.key(identifier),

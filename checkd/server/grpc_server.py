@@ -86,21 +86,30 @@ class Daemon:
             interceptors=[*self.interceptors, _StartingGate(lambda: self.snapshots.loaded)],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
         )
-        server.add_generic_rpc_handlers((
-            service_handler(self.check_service, check_pb2.DESCRIPTOR.services_by_name["CheckService"]),
-            service_handler(self.registry_service,
-                            registry_pb2.DESCRIPTOR.services_by_name["RegistryService"]),
-        ))
+        server.add_generic_rpc_handlers(
+            (
+                service_handler(self.check_service, check_pb2.DESCRIPTOR.services_by_name["CheckService"]),
+                service_handler(
+                    self.registry_service, registry_pb2.DESCRIPTOR.services_by_name["RegistryService"]
+                ),
+            )
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-             reflection.SERVICE_NAME),
+            (
+                *SERVICE_NAMES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
             server,
         )
         self._set_health(serving=False)
         try:
-            self.port = (server.add_insecure_port(self.listen) if self.credentials is None
-                         else server.add_secure_port(self.listen, self.credentials))
+            self.port = (
+                server.add_insecure_port(self.listen)
+                if self.credentials is None
+                else server.add_secure_port(self.listen, self.credentials)
+            )
         except RuntimeError:  # grpc's "Failed to bind": the port is taken or the address is not ours
             self.port = 0
         if self.port == 0:
@@ -123,10 +132,14 @@ class Daemon:
         threading.Thread(target=self._poll_data, name="data-poll", daemon=True).start()
         threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
         host = self.listen.rsplit(":", 1)[0]
-        log.info("serving", address=f"{host}:{self.port}", tls=self.credentials is not None,
-                 catalogue_version=self.snapshots.current.catalogue.version,
-                 data_version=self.snapshots.current.index.version,
-                 entries=self.snapshots.current.index.size)
+        log.info(
+            "serving",
+            address=f"{host}:{self.port}",
+            tls=self.credentials is not None,
+            catalogue_version=self.snapshots.current.catalogue.version,
+            data_version=self.snapshots.current.index.version,
+            entries=self.snapshots.current.index.size,
+        )
 
     def current_readiness(self) -> Readiness:
         """Readiness evaluated now (moving gRPC health with it): what /readyz answers.
@@ -150,8 +163,9 @@ class Daemon:
 
     def _evaluate(self) -> Readiness:
         if self.readiness is None:
-            found = Readiness(self.snapshots.loaded, {"snapshots": "ok" if self.snapshots.loaded
-                                                      else "loading"})
+            found = Readiness(
+                self.snapshots.loaded, {"snapshots": "ok" if self.snapshots.loaded else "loading"}
+            )
         else:
             found = self.readiness()
         previous, self._ready = self._ready, found
@@ -192,8 +206,9 @@ class Daemon:
             pass
 
     def _set_health(self, *, serving: bool) -> None:
-        status = (health_pb2.HealthCheckResponse.SERVING if serving
-                  else health_pb2.HealthCheckResponse.NOT_SERVING)
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, status)
 
@@ -231,10 +246,14 @@ class _StartingGate(grpc.ServerInterceptor):  # type: ignore[misc]
         def refuse(_request: Any, context: grpc.ServicerContext) -> Any:
             abort(context, Unavailable("starting: the catalogue and index are still loading; retry shortly"))
 
-        make = {(False, False): grpc.unary_unary_rpc_method_handler,
-                (False, True): grpc.unary_stream_rpc_method_handler,
-                (True, False): grpc.stream_unary_rpc_method_handler,
-                (True, True): grpc.stream_stream_rpc_method_handler}[
-            (handler.request_streaming, handler.response_streaming)]
-        return make(refuse, request_deserializer=handler.request_deserializer,
-                    response_serializer=handler.response_serializer)
+        make = {
+            (False, False): grpc.unary_unary_rpc_method_handler,
+            (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler,
+        }[(handler.request_streaming, handler.response_streaming)]
+        return make(
+            refuse,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

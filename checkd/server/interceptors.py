@@ -30,10 +30,12 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         rpc = _short_name(handler_call_details.method)
         request_id = _caller_request_id(handler_call_details) or uuid.uuid4().hex[:16]
         observe = _Observation(self._metrics, rpc, request_id)
-        kinds = (("unary_unary", grpc.unary_unary_rpc_method_handler, observe.unary),
-                 ("unary_stream", grpc.unary_stream_rpc_method_handler, observe.stream),
-                 ("stream_stream", grpc.stream_stream_rpc_method_handler, observe.stream),
-                 ("stream_unary", grpc.stream_unary_rpc_method_handler, observe.unary))
+        kinds = (
+            ("unary_unary", grpc.unary_unary_rpc_method_handler, observe.unary),
+            ("unary_stream", grpc.unary_stream_rpc_method_handler, observe.stream),
+            ("stream_stream", grpc.stream_stream_rpc_method_handler, observe.stream),
+            ("stream_unary", grpc.stream_unary_rpc_method_handler, observe.unary),
+        )
         for kind, factory, wrap in kinds:
             behaviour = getattr(handler, kind)
             if behaviour is not None:
@@ -51,19 +53,23 @@ class _Observation:
 
     def unary(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Wrap a handler that returns one response."""
+
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             with self._observed(context):
                 items = getattr(request, "requests", None)  # None for an undecodable request
                 if self._rpc == "CheckService/BatchCheck" and items is not None:
                     self._metrics.batch_size.observe(len(items))
                 return behaviour(request, context)
+
         return run
 
     def stream(self, behaviour: Callable[[Any, Any], Iterator[Any]]) -> Callable[[Any, Any], Iterator[Any]]:
         """Wrap a handler that yields responses (runs in one worker thread until done)."""
+
         def run(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             with self._observed(context):
                 yield from behaviour(request, context)
+
         return run
 
     @contextlib.contextmanager

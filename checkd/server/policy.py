@@ -122,8 +122,9 @@ def hash_token(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-def load_policy(path: Path, known_departments: Collection[str] | None = None,
-                known_scenes: Collection[str] | None = None) -> Policy:
+def load_policy(
+    path: Path, known_departments: Collection[str] | None = None, known_scenes: Collection[str] | None = None
+) -> Policy:
     """Read and validate a policy file; every problem names file:line and the field."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -132,8 +133,12 @@ def load_policy(path: Path, known_departments: Collection[str] | None = None,
     return parse_policy(text, str(path), known_departments, known_scenes)
 
 
-def parse_policy(text: str, source: str, known_departments: Collection[str] | None = None,
-                 known_scenes: Collection[str] | None = None) -> Policy:
+def parse_policy(
+    text: str,
+    source: str,
+    known_departments: Collection[str] | None = None,
+    known_scenes: Collection[str] | None = None,
+) -> Policy:
     """Validate policy text; `source` is the name errors carry."""
     try:
         document = lines.load(text)
@@ -151,8 +156,13 @@ def parse_policy(text: str, source: str, known_departments: Collection[str] | No
 class _Checker:
     """Walks the loaded document, collecting every problem rather than stopping at the first."""
 
-    def __init__(self, source: str, document: Any,
-                 known_departments: Collection[str] | None, known_scenes: Collection[str] | None) -> None:
+    def __init__(
+        self,
+        source: str,
+        document: Any,
+        known_departments: Collection[str] | None,
+        known_scenes: Collection[str] | None,
+    ) -> None:
         self.source = source
         self.document = document  # as loaded by rules.lines: it knows the line of every key and item
         self.known_departments = known_departments
@@ -195,18 +205,28 @@ class _Checker:
             departments[dept.department] = dept
             for i, cert in enumerate(sorted(dept.certificates)):
                 if cert in by_certificate:
-                    self.bad((*where, "certificates", i),
-                             f"{cert!r} is already the certificate of {by_certificate[cert]}")
+                    self.bad(
+                        (*where, "certificates", i),
+                        f"{cert!r} is already the certificate of {by_certificate[cert]}",
+                    )
                 by_certificate[cert] = dept.department
             for i, token in enumerate(dept.tokens):
                 if token.digest in seen_tokens:
-                    self.bad((*where, "tokens", i, "sha256"),
-                             f"the same token hash is already given to {seen_tokens[token.digest]}")
+                    self.bad(
+                        (*where, "tokens", i, "sha256"),
+                        f"the same token hash is already given to {seen_tokens[token.digest]}",
+                    )
                 seen_tokens[token.digest] = dept.department
         return Policy(self.source, departments, by_certificate)
 
-    def department(self, name: str, item: Any, where: tuple[Any, ...], default_rate: Rate | None,
-                   default_probes: ProbeLimit | None = DEFAULT_PERSON_PROBES) -> DepartmentPolicy | None:
+    def department(
+        self,
+        name: str,
+        item: Any,
+        where: tuple[Any, ...],
+        default_rate: Rate | None,
+        default_probes: ProbeLimit | None = DEFAULT_PERSON_PROBES,
+    ) -> DepartmentPolicy | None:
         if not _ID.match(name):
             self.bad(where, "a department id is lower-case letters, digits and _")
         elif self.known_departments is not None and name not in self.known_departments:
@@ -230,10 +250,21 @@ class _Checker:
         if not certificates and not tokens:
             self.bad(where, "needs at least one of certificates, tokens (else it can never be identified)")
         rate = self.rate(item["rate"], (*where, "rate")) if "rate" in item else default_rate
-        probes = (self.probes(item["person_probes"], (*where, "person_probes")) if "person_probes" in item
-                  else default_probes)
-        return DepartmentPolicy(name, frozenset(certificates), tokens, frozenset(scenes),
-                                frozenset(matters), registry, rate, probes)
+        probes = (
+            self.probes(item["person_probes"], (*where, "person_probes"))
+            if "person_probes" in item
+            else default_probes
+        )
+        return DepartmentPolicy(
+            name,
+            frozenset(certificates),
+            tokens,
+            frozenset(scenes),
+            frozenset(matters),
+            registry,
+            rate,
+            probes,
+        )
 
     def tokens(self, value: Any, where: tuple[Any, ...]) -> tuple[Token, ...]:
         if value is None:
@@ -252,8 +283,11 @@ class _Checker:
                 self.bad((*where, i, "id"), "required: a name for this token (shown in the audit)")
                 token_id = ""
             if not isinstance(digest, str) or not _HASH.match(digest):
-                self.bad((*where, i, "sha256"), "required: `sha256:` and 64 lower-case hex digits "
-                         "(never the token itself; see `checkd token new`)")
+                self.bad(
+                    (*where, i, "sha256"),
+                    "required: `sha256:` and 64 lower-case hex digits "
+                    "(never the token itself; see `checkd token new`)",
+                )
                 continue
             found.append(Token(token_id, bytes.fromhex(digest.split(":", 1)[1])))
         return tuple(found)
@@ -314,8 +348,14 @@ class _Checker:
 class PolicyFile:
     """The policy in force, re-read when its file changes (checked at most every `interval` s)."""
 
-    def __init__(self, path: Path, known_departments: Collection[str] | None = None,
-                 known_scenes: Collection[str] | None = None, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        known_departments: Collection[str] | None = None,
+        known_scenes: Collection[str] | None = None,
+        *,
+        interval: float = 1.0,
+    ) -> None:
         import threading
 
         self.path = path

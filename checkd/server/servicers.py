@@ -51,13 +51,19 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         return self._checker.check(convert.check_input(request))
 
     @guarded
-    def BatchCheck(self, request: pb.BatchCheckRequest,
-                   context: grpc.ServicerContext) -> pb.BatchCheckResponse:
+    def BatchCheck(
+        self, request: pb.BatchCheckRequest, context: grpc.ServicerContext
+    ) -> pb.BatchCheckResponse:
         """Many checks; each item answered or failed in its own slot, in order."""
         if len(request.requests) > self._max_batch:
-            raise InvalidArgument([Violation(
-                "requests", f"{len(request.requests)} items exceed the maximum batch size {self._max_batch}"
-            )])
+            raise InvalidArgument(
+                [
+                    Violation(
+                        "requests",
+                        f"{len(request.requests)} items exceed the maximum batch size {self._max_batch}",
+                    )
+                ]
+            )
         # Decide and queue every item first so a single group commit covers the batch.
         tally = self._checker.tally()
         pending: list[Callable[[], pb.CheckResponse] | CheckdError] = []
@@ -79,8 +85,9 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         return response
 
     @guarded
-    def StreamCheck(self, request_iterator: Iterator[pb.CheckRequest],
-                    context: grpc.ServicerContext) -> Iterator[pb.CheckResponse]:
+    def StreamCheck(
+        self, request_iterator: Iterator[pb.CheckRequest], context: grpc.ServicerContext
+    ) -> Iterator[pb.CheckResponse]:
         """A stream of checks, answered in order; a bad item ends the stream naming its position.
 
         A reader thread decides and queues items while earlier ones are being committed, so a
@@ -126,8 +133,9 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
             tally.close()
 
     @staticmethod
-    def _answers(window: queue.Queue[StreamSlot], tally: Tally, context: grpc.ServicerContext,
-                 over: threading.Event) -> Iterator[pb.CheckResponse]:
+    def _answers(
+        window: queue.Queue[StreamSlot], tally: Tally, context: grpc.ServicerContext, over: threading.Event
+    ) -> Iterator[pb.CheckResponse]:
         """The stream's answers in order, as the reader queued them, tallied in steps."""
         while True:
             try:
@@ -145,13 +153,17 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                 if tally.due(STREAM_TALLY, STREAM_TALLY_SECONDS):
                     tally.close()
             except InvalidArgument as exc:
-                abort(context, InvalidArgument(
-                    [Violation(f"stream[{position}].{v.field}", v.description) for v in exc.violations]
-                ))
+                abort(
+                    context,
+                    InvalidArgument(
+                        [Violation(f"stream[{position}].{v.field}", v.description) for v in exc.violations]
+                    ),
+                )
 
     @guarded
-    def SubmitFeedback(self, request: pb.FeedbackRequest,
-                       context: grpc.ServicerContext) -> pb.FeedbackResponse:
+    def SubmitFeedback(
+        self, request: pb.FeedbackRequest, context: grpc.ServicerContext
+    ) -> pb.FeedbackResponse:
         """Feedback on a check's measures."""
         return self._checker.feedback(convert.feedback_input(request))
 
@@ -183,57 +195,72 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         return convert.stats_response(convert.report_for(self._statistics, request))
 
     @guarded
-    def UpsertEntries(self, request: reg.UpsertEntriesRequest,
-                      context: grpc.ServicerContext) -> reg.UpsertEntriesResponse:
+    def UpsertEntries(
+        self, request: reg.UpsertEntriesRequest, context: grpc.ServicerContext
+    ) -> reg.UpsertEntriesResponse:
         """Insert or replace entries, all or nothing."""
         rows = []
         for i, entry in enumerate(request.entries):
             # EntryInput's fields carry the interchange format's column names; only the two
             # enum-valued ones need converting to the format's text values.
-            row: dict[str, str] = {field.name: getattr(entry, field.name)
-                                   for field in _ENTRY_TEXT_FIELDS}
+            row: dict[str, str] = {field.name: getattr(entry, field.name) for field in _ENTRY_TEXT_FIELDS}
             kind = convert.parse_id_type(entry.id_type, f"entries[{i}].id_type")
             row["id_type"] = kind.value if kind else ""
             try:
-                subject_type = answers.from_pb_enum(pb.SubjectType, "SUBJECT_TYPE", entry.subject_type,
-                                                    SubjectType)
+                subject_type = answers.from_pb_enum(
+                    pb.SubjectType, "SUBJECT_TYPE", entry.subject_type, SubjectType
+                )
             except ValueError:
                 raise InvalidArgument([Violation(f"entries[{i}].subject_type", "unknown value")]) from None
             row["subject_type"] = subject_type.value if subject_type else ""
             rows.append((f"entries[{i}]", row))
         result, state = self._registry.upsert(rows, caller=_peer(context))
-        response = reg.UpsertEntriesResponse(upserted=len(result.stored), data_version=state.index.version,
-                                             kept_revoked=len(result.kept_revoked))
+        response = reg.UpsertEntriesResponse(
+            upserted=len(result.stored),
+            data_version=state.index.version,
+            kept_revoked=len(result.kept_revoked),
+        )
         for kept in result.kept_revoked:
             assert kept.revocation is not None  # kept_revoked holds revoked entries only
             response.kept_revoked_entries.add(
-                entry_id=kept.entry_id, revoked_at=answers.timestamp(kept.revocation.at),
-                revoke_document_no=kept.revocation.document_no, revoke_kind=kept.revocation.kind)
+                entry_id=kept.entry_id,
+                revoked_at=answers.timestamp(kept.revocation.at),
+                revoke_document_no=kept.revocation.document_no,
+                revoke_kind=kept.revocation.kind,
+            )
         return response
 
     @guarded
-    def RevokeEntry(self, request: reg.RevokeEntryRequest,
-                    context: grpc.ServicerContext) -> reg.RevokeEntryResponse:
+    def RevokeEntry(
+        self, request: reg.RevokeEntryRequest, context: grpc.ServicerContext
+    ) -> reg.RevokeEntryResponse:
         """Credit repair or upheld objection."""
-        revocation, state = self._registry.revoke(request.entry_id, request.reason, request.document_no,
-                                                  request.kind, caller=_peer(context))
-        return reg.RevokeEntryResponse(data_version=state.index.version,
-                                       revoked_at=answers.timestamp(revocation.at))
+        revocation, state = self._registry.revoke(
+            request.entry_id, request.reason, request.document_no, request.kind, caller=_peer(context)
+        )
+        return reg.RevokeEntryResponse(
+            data_version=state.index.version, revoked_at=answers.timestamp(revocation.at)
+        )
 
     @guarded
-    def ReinstateEntry(self, request: reg.ReinstateEntryRequest,
-                       context: grpc.ServicerContext) -> reg.ReinstateEntryResponse:
+    def ReinstateEntry(
+        self, request: reg.ReinstateEntryRequest, context: grpc.ServicerContext
+    ) -> reg.ReinstateEntryResponse:
         """Bring a revoked entry back in force (an explicit, audited act)."""
-        reinstatement, state = self._registry.reinstate(request.entry_id, request.reason, request.document_no,
-                                                        caller=_peer(context))
-        return reg.ReinstateEntryResponse(data_version=state.index.version,
-                                          reinstated_at=answers.timestamp(reinstatement.at),
-                                          revoked_at=answers.timestamp(reinstatement.lifted_at),
-                                          revoke_document_no=reinstatement.lifted_document_no)
+        reinstatement, state = self._registry.reinstate(
+            request.entry_id, request.reason, request.document_no, caller=_peer(context)
+        )
+        return reg.ReinstateEntryResponse(
+            data_version=state.index.version,
+            reinstated_at=answers.timestamp(reinstatement.at),
+            revoked_at=answers.timestamp(reinstatement.lifted_at),
+            revoke_document_no=reinstatement.lifted_document_no,
+        )
 
     @guarded
-    def GetSubject(self, request: reg.GetSubjectRequest,
-                   context: grpc.ServicerContext) -> reg.GetSubjectResponse:
+    def GetSubject(
+        self, request: reg.GetSubjectRequest, context: grpc.ServicerContext
+    ) -> reg.GetSubjectResponse:
         """All entries about a subject."""
         declared = convert.parse_id_type(request.id_type, "id_type")
         identifier, entries = self._registry.subject(request.id, declared)
@@ -251,12 +278,16 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
     def Reload(self, request: reg.ReloadRequest, context: grpc.ServicerContext) -> reg.ReloadResponse:
         """Reload catalogue and index."""
         state = self._registry.reload(caller=_peer(context))
-        return reg.ReloadResponse(catalogue_version=state.catalogue.version,
-                                  data_version=state.index.version, entries=state.index.size)
+        return reg.ReloadResponse(
+            catalogue_version=state.catalogue.version,
+            data_version=state.index.version,
+            entries=state.index.size,
+        )
 
     @guarded
-    def GetCatalogue(self, request: reg.GetCatalogueRequest,
-                     context: grpc.ServicerContext) -> reg.CatalogueView:
+    def GetCatalogue(
+        self, request: reg.GetCatalogueRequest, context: grpc.ServicerContext
+    ) -> reg.CatalogueView:
         """The catalogue in force, narrowed to a department / scene / matter."""
         return catalogue_view(self._registry.catalogue, request.department, request.scene, request.matter)
 

@@ -81,9 +81,13 @@ def _bad_request(violations: list[tuple[str, str]]) -> any_pb2.Any:
         if kept < len(violations):
             shown.append(("(more)", f"{len(violations) - kept} more violation(s) not shown"))
         detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in shown
-        ]))
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in shown
+                ]
+            )
+        )
         if detail.ByteSize() <= MAX_DETAILS_BYTES or kept == 0:
             return detail
         kept = kept // 2 if kept > 8 else kept - 1
@@ -127,8 +131,9 @@ def guarded(handler: Callable[[Any, Any, grpc.ServicerContext], T]) -> Callable[
     return wrapper
 
 
-def _guarded_stream(handler: Callable[[Any, Any, grpc.ServicerContext], Iterator[Any]]
-                    ) -> Callable[[Any, Any, grpc.ServicerContext], Iterator[Any]]:
+def _guarded_stream(
+    handler: Callable[[Any, Any, grpc.ServicerContext], Iterator[Any]],
+) -> Callable[[Any, Any, grpc.ServicerContext], Iterator[Any]]:
     """`guarded` for a handler that yields its answers: failures while iterating get a status too."""
 
     def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
@@ -146,8 +151,9 @@ def _guarded_stream(handler: Callable[[Any, Any, grpc.ServicerContext], Iterator
 def _admit(request: Any, context: grpc.ServicerContext) -> None:
     """Refuse a request that could not be decoded or whose deadline already passed."""
     if isinstance(request, Undecodable):
-        raise InvalidArgument([Violation("(request)", f"not a valid {request.type_name}: "
-                                         f"{request.reason[:200]}")])
+        raise InvalidArgument(
+            [Violation("(request)", f"not a valid {request.type_name}: {request.reason[:200]}")]
+        )
     if deadline_passed(context):
         raise DeadlineExceeded("the call's deadline passed before it was processed")
 

@@ -15,12 +15,14 @@ def server_credentials(cert: Path, key: Path, client_ca: Path | None = None) -> 
     chain, private_key = cert.read_bytes(), key.read_bytes()
     if client_ca is None:
         return grpc.ssl_server_credentials([(private_key, chain)])
-    return grpc.ssl_server_credentials([(private_key, chain)], root_certificates=client_ca.read_bytes(),
-                                       require_client_auth=True)
+    return grpc.ssl_server_credentials(
+        [(private_key, chain)], root_certificates=client_ca.read_bytes(), require_client_auth=True
+    )
 
 
-def client_channel(target: str, ca: Path | None = None, cert: Path | None = None,
-                   key: Path | None = None) -> grpc.Channel:
+def client_channel(
+    target: str, ca: Path | None = None, cert: Path | None = None, key: Path | None = None
+) -> grpc.Channel:
     """A channel to a daemon: TLS when a CA is given (mutual with cert and key), else plain text."""
     if ca is None:
         return grpc.insecure_channel(target)

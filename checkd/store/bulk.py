@@ -42,8 +42,9 @@ def insert_rows(session: Session, mapped: type[Base], rows: Sequence[Mapping[str
 
 
 @functools.cache
-def _processors(table: Table, columns: tuple[str, ...],
-                dialect: Dialect) -> tuple[Callable[[Any], Any] | None, ...]:
+def _processors(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[Callable[[Any], Any] | None, ...]:
     """Each column's bind processor (how SQLAlchemy stores a datetime in SQLite, for one)."""
     return tuple(table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns)
 

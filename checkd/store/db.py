@@ -56,8 +56,9 @@ def _parsed_url(url: str) -> Any:
     except ArgumentError:
         raise UnsupportedStore(f"the database URL is not a URL; {_URL_HINT}") from None
     if parsed.get_backend_name() not in _BACKENDS:
-        raise UnsupportedStore(f"unsupported database {shown_url(url)}: checkd stores in SQLite or "
-                               f"PostgreSQL; {_URL_HINT}")
+        raise UnsupportedStore(
+            f"unsupported database {shown_url(url)}: checkd stores in SQLite or PostgreSQL; {_URL_HINT}"
+        )
     return parsed
 
 
@@ -82,8 +83,13 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"timeout": 5, "check_same_thread": False}
         else:
-            options.update(pool_pre_ping=True, pool_size=8, max_overflow=8, pool_timeout=5,
-                           connect_args={"connect_timeout": 5})
+            options.update(
+                pool_pre_ping=True,
+                pool_size=8,
+                max_overflow=8,
+                pool_timeout=5,
+                connect_args={"connect_timeout": 5},
+            )
         self.engine: Engine = create_engine(url, **options)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -184,8 +190,9 @@ def open_existing(url: str) -> Database:
         raise StoreUnavailable(f"{shown}: {exc.message}") from exc
     if missing:
         database.close()
-        raise StoreMissing(f"{shown} holds no checkd store (no {', '.join(missing)} table); "
-                           "nothing was created")
+        raise StoreMissing(
+            f"{shown} holds no checkd store (no {', '.join(missing)} table); nothing was created"
+        )
     database.create_schema()
     return database
 

@@ -50,8 +50,10 @@ class EntryRepository:
         """The data version and when its source last confirmed the data (None: never recorded)."""
         values = self._db.get_metas((DATA_VERSION_KEY, DATA_CONFIRMED_KEY))
         version, confirmed = values.get(DATA_VERSION_KEY), values.get(DATA_CONFIRMED_KEY)
-        return (int(version) if version else 0,
-                None if not confirmed else utc(dt.datetime.fromisoformat(confirmed)))
+        return (
+            int(version) if version else 0,
+            None if not confirmed else utc(dt.datetime.fromisoformat(confirmed)),
+        )
 
     def count(self) -> int:
         """How many entries are stored."""
@@ -72,20 +74,30 @@ class EntryRepository:
             ids = [e.entry_id for e in entries]
             acts: dict[str, dict[str, Any]] = {}
             for chunk in _chunks(ids, 500):
-                for row in session.execute(select(*_ACT_COLUMNS).where(
+                for row in session.execute(
+                    select(*_ACT_COLUMNS).where(
                         EntryRow.entry_id.in_(chunk),
-                        or_(EntryRow.revoked_at.is_not(None), EntryRow.reinstated_at.is_not(None)))):
+                        or_(EntryRow.revoked_at.is_not(None), EntryRow.reinstated_at.is_not(None)),
+                    )
+                ):
                     acts[row[0]] = _acts(row[1:])
                 session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
                 session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
-            stored = [e if e.entry_id not in acts else dataclasses.replace(e, **acts[e.entry_id])
-                      for e in entries]
+            stored = [
+                e if e.entry_id not in acts else dataclasses.replace(e, **acts[e.entry_id]) for e in entries
+            ]
             # Plain rows, no ORM objects: an import of a city's lists is half a million of them, and
             # an upsert through the daemon must not hand the GIL back and forth once per row.
             insert_rows(session, EntryRow, [_to_values(e, now) for e in stored])
-            insert_rows(session, RelatedRow, [
-                {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
-                for e in stored for p in e.related])
+            insert_rows(
+                session,
+                RelatedRow,
+                [
+                    {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
+                    for e in stored
+                    for p in e.related
+                ],
+            )
             kept = [e for e in stored if e.revocation is not None]
             return UpsertResult(_bump_version(session, confirmed_at=now), stored, kept)
 
@@ -108,7 +120,8 @@ class EntryRepository:
                 raise FailedPrecondition(
                     f"entry {entry_id} is already revoked since {utc(row.revoked_at).isoformat()} "
                     f"({row.revoke_kind}, document {row.revoke_document_no}: {row.revoke_reason[:80]}); "
-                    "reinstate it first to record another revocation")
+                    "reinstate it first to record another revocation"
+                )
             row.revoked_at = revocation.at
             row.revoke_reason = revocation.reason
             row.revoke_document_no = revocation.document_no
@@ -119,8 +132,9 @@ class EntryRepository:
         return apply
 
     @staticmethod
-    def reinstate_change(entry_id: str, at: dt.datetime, reason: str,
-                         document_no: str) -> Callable[[Tx], tuple[ListEntry, int]]:
+    def reinstate_change(
+        entry_id: str, at: dt.datetime, reason: str, document_no: str
+    ) -> Callable[[Tx], tuple[ListEntry, int]]:
         """Bring a revoked entry back in force from `at` (a change); the entry and the new data version."""
 
         def apply(tx: Tx) -> tuple[ListEntry, int]:
@@ -153,8 +167,11 @@ class EntryRepository:
         """Every entry naming the subject (by key or organisation code) or relating a person to it."""
         with self._db.transaction() as session:
             related_ids = select(RelatedRow.entry_id).where(RelatedRow.person_key == key)
-            clauses = [EntryRow.subject_key == key, EntryRow.registration_no == key,
-                       EntryRow.entry_id.in_(related_ids)]
+            clauses = [
+                EntryRow.subject_key == key,
+                EntryRow.registration_no == key,
+                EntryRow.entry_id.in_(related_ids),
+            ]
             if org_code:
                 clauses.append(EntryRow.org_code == org_code)
             rows = session.scalars(select(EntryRow).where(or_(*clauses)).order_by(EntryRow.start))
@@ -165,8 +182,7 @@ class EntryRepository:
         with self._db.transaction() as session:
             # Plain tuples in a fixed column order, not ORM objects or named rows: building the
             # index at start is bound by this loop.
-            result = session.connection().execute(
-                select(*_INDEX_COLUMNS).execution_options(yield_per=batch))
+            result = session.connection().execute(select(*_INDEX_COLUMNS).execution_options(yield_per=batch))
             for values in result:
                 yield _from_values(values)
 
@@ -186,8 +202,12 @@ def _lock_version(session: Session) -> None:
     A write statement: PostgreSQL locks the row, SQLite takes its write lock (a deferred SQLite
     transaction that read first could not upgrade if another writer committed in between).
     """
-    session.execute(update(MetaRow).where(MetaRow.key == DATA_VERSION_KEY).values(value=MetaRow.value)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        update(MetaRow)
+        .where(MetaRow.key == DATA_VERSION_KEY)
+        .values(value=MetaRow.value)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _bump_version(session: Session, confirmed_at: dt.datetime | None = None) -> int:
@@ -255,11 +275,36 @@ def _to_values(entry: ListEntry, now: dt.datetime) -> dict[str, object]:
     )
 
 
-_INDEX_COLUMNS = tuple(EntryRow.__table__.c[name] for name in (
-    "entry_id", "subject_key", "display_id", "subject_type", "subject_name", "list_id", "authority",
-    "document_no", "level", "start", "end", "reason", "severity", "org_code", "registration_no",
-    "related", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind", "reinstated_at",
-    "reinstate_reason", "reinstate_document_no", "reinstate_lifted_at", "reinstate_lifted_document_no"))
+_INDEX_COLUMNS = tuple(
+    EntryRow.__table__.c[name]
+    for name in (
+        "entry_id",
+        "subject_key",
+        "display_id",
+        "subject_type",
+        "subject_name",
+        "list_id",
+        "authority",
+        "document_no",
+        "level",
+        "start",
+        "end",
+        "reason",
+        "severity",
+        "org_code",
+        "registration_no",
+        "related",
+        "revoked_at",
+        "revoke_reason",
+        "revoke_document_no",
+        "revoke_kind",
+        "reinstated_at",
+        "reinstate_reason",
+        "reinstate_document_no",
+        "reinstate_lifted_at",
+        "reinstate_lifted_document_no",
+    )
+)
 # The credit office's acts on an entry, which an upsert of the feed carries over.
 _ACT_COLUMNS = (EntryRow.__table__.c.entry_id, *_INDEX_COLUMNS[16:])
 _INDEX_NAMES = tuple(c.key for c in _INDEX_COLUMNS)
@@ -280,8 +325,25 @@ def _from_row(row: Any) -> ListEntry:
 
 def _from_values(values: Sequence[Any]) -> ListEntry:
     """An entry from the index columns in their fixed order (the start-up load: bound by this)."""
-    (entry_id, subject_key, display_id, subject_type, subject_name, list_id, authority, document_no,
-     level, start, end, reason, severity, org_code, registration_no, related, *acts) = values
+    (
+        entry_id,
+        subject_key,
+        display_id,
+        subject_type,
+        subject_name,
+        list_id,
+        authority,
+        document_no,
+        level,
+        start,
+        end,
+        reason,
+        severity,
+        org_code,
+        registration_no,
+        related,
+        *acts,
+    ) = values
     # Repeated values share one object: a province's index holds five million entries, and most
     # of their text (names, reasons, dates, keys shown in clear) repeats across a subject's entries.
     intern = sys.intern
@@ -302,7 +364,9 @@ def _from_values(values: Sequence[Any]) -> ListEntry:
         severity=intern(severity),
         org_code=intern(org_code),
         registration_no=registration_no,
-        related=() if related == "[]" else tuple(
+        related=()
+        if related == "[]"
+        else tuple(
             RelatedPerson(Role(p["role"]), p["key"], p["masked"], p["name"]) for p in json.loads(related)
         ),
         **_acts(acts),
@@ -311,12 +375,24 @@ def _from_values(values: Sequence[Any]) -> ListEntry:
 
 def _acts(values: Sequence[Any]) -> dict[str, Any]:
     """The revocation and reinstatement of an entry from the act columns in their fixed order."""
-    (revoked_at, revoke_reason, revoke_document_no, revoke_kind, reinstated_at, reinstate_reason,
-     reinstate_document_no, lifted_at, lifted_document_no) = values
+    (
+        revoked_at,
+        revoke_reason,
+        revoke_document_no,
+        revoke_kind,
+        reinstated_at,
+        reinstate_reason,
+        reinstate_document_no,
+        lifted_at,
+        lifted_document_no,
+    ) = values
     return {
-        "revocation": None if revoked_at is None
+        "revocation": None
+        if revoked_at is None
         else Revocation(utc(revoked_at), revoke_reason, revoke_document_no, RevokeKind(revoke_kind)),
-        "reinstatement": None if reinstated_at is None or lifted_at is None
-        else Reinstatement(utc(reinstated_at), reinstate_reason, reinstate_document_no, utc(lifted_at),
-                           lifted_document_no),
+        "reinstatement": None
+        if reinstated_at is None or lifted_at is None
+        else Reinstatement(
+            utc(reinstated_at), reinstate_reason, reinstate_document_no, utc(lifted_at), lifted_document_no
+        ),
     }

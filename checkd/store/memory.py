@@ -51,10 +51,13 @@ class MemoryEntries:
     def for_subject(self, key: str, org_code: str) -> list[ListEntry]:
         """Every entry naming the subject or relating a person with that key to it, by start date."""
         with self._lock:
-            found = [e for e in self._entries.values()
-                     if key in (e.subject_key, e.registration_no)
-                     or any(p.subject_key == key for p in e.related)
-                     or (org_code and e.org_code == org_code)]
+            found = [
+                e
+                for e in self._entries.values()
+                if key in (e.subject_key, e.registration_no)
+                or any(p.subject_key == key for p in e.related)
+                or (org_code and e.org_code == org_code)
+            ]
         return sorted(found, key=lambda e: e.start)
 
     def iter_all(self) -> Iterator[ListEntry]:

@@ -91,8 +91,9 @@ class LedgerRepository:
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
 
-    def commit_change(self, work: Callable[[Tx], tuple[T, Sequence[LedgerRecord]]]
-                      ) -> tuple[T, list[LedgerRecord]]:
+    def commit_change(
+        self, work: Callable[[Tx], tuple[T, Sequence[LedgerRecord]]]
+    ) -> tuple[T, list[LedgerRecord]]:
         """Run a store change and append the records describing it in ONE transaction: both or neither.
 
         `work` applies the change on the transaction and returns its result with the records to
@@ -185,7 +186,8 @@ class LedgerRepository:
         """The ledger record of a department's check with this request_id (for a replayed answer)."""
         with self._db.transaction() as session:
             row = session.scalars(
-                select(LedgerRow).join(CheckRow, CheckRow.seq == LedgerRow.seq)
+                select(LedgerRow)
+                .join(CheckRow, CheckRow.seq == LedgerRow.seq)
                 .where(CheckRow.department == department, CheckRow.request_id == request_id)
             ).first()
             return None if row is None else _record(row)
@@ -200,10 +202,17 @@ class LedgerRepository:
         """`checks` rows that no check record with their id sits at their seq for."""
         with self._db.transaction() as session:
             rows = session.scalars(
-                select(CheckRow).outerjoin(LedgerRow, and_(LedgerRow.seq == CheckRow.seq,
-                                                           LedgerRow.kind == "check",
-                                                           LedgerRow.ref_id == CheckRow.check_id))
-                .where(LedgerRow.seq.is_(None)).order_by(CheckRow.seq)
+                select(CheckRow)
+                .outerjoin(
+                    LedgerRow,
+                    and_(
+                        LedgerRow.seq == CheckRow.seq,
+                        LedgerRow.kind == "check",
+                        LedgerRow.ref_id == CheckRow.check_id,
+                    ),
+                )
+                .where(LedgerRow.seq.is_(None))
+                .order_by(CheckRow.seq)
             ).all()
             return [_columns(row) for row in rows]
 
@@ -211,9 +220,13 @@ class LedgerRepository:
         """The check records of these checks, found through their rows and confirmed by the record's id."""
         with self._db.transaction() as session:
             rows = session.scalars(
-                select(LedgerRow).join(CheckRow, CheckRow.seq == LedgerRow.seq)
-                .where(CheckRow.check_id.in_(check_ids), LedgerRow.kind == "check",
-                       LedgerRow.ref_id == CheckRow.check_id)
+                select(LedgerRow)
+                .join(CheckRow, CheckRow.seq == LedgerRow.seq)
+                .where(
+                    CheckRow.check_id.in_(check_ids),
+                    LedgerRow.kind == "check",
+                    LedgerRow.ref_id == CheckRow.check_id,
+                )
             ).all()
             return {row.ref_id: _record(row) for row in rows}
 
@@ -227,10 +240,17 @@ class LedgerRepository:
         """`feedback` rows with no feedback record on their check at their seq."""
         with self._db.transaction() as session:
             rows = session.scalars(
-                select(FeedbackRow).outerjoin(LedgerRow, and_(LedgerRow.seq == FeedbackRow.seq,
-                                                              LedgerRow.kind == "feedback",
-                                                              LedgerRow.ref_id == FeedbackRow.check_id))
-                .where(LedgerRow.seq.is_(None)).order_by(FeedbackRow.seq)
+                select(FeedbackRow)
+                .outerjoin(
+                    LedgerRow,
+                    and_(
+                        LedgerRow.seq == FeedbackRow.seq,
+                        LedgerRow.kind == "feedback",
+                        LedgerRow.ref_id == FeedbackRow.check_id,
+                    ),
+                )
+                .where(LedgerRow.seq.is_(None))
+                .order_by(FeedbackRow.seq)
             ).all()
             return [_columns(row) for row in rows]
 
@@ -238,8 +258,9 @@ class LedgerRepository:
         """`feedback` rows that share their seq with another, each with the payload stored at that seq."""
         with self._db.transaction() as session:
             shared = select(FeedbackRow.seq).group_by(FeedbackRow.seq).having(func.count() > 1)
-            rows = session.scalars(select(FeedbackRow).where(FeedbackRow.seq.in_(shared))
-                                   .order_by(FeedbackRow.seq)).all()
+            rows = session.scalars(
+                select(FeedbackRow).where(FeedbackRow.seq.in_(shared)).order_by(FeedbackRow.seq)
+            ).all()
             result = []
             for row in rows:
                 record = session.get(LedgerRow, row.seq)
@@ -250,7 +271,8 @@ class LedgerRepository:
         """The stored `feedback_outcomes` rows of these checks, by feedback id."""
         with self._db.transaction() as session:
             rows = session.scalars(
-                select(FeedbackOutcomeRow).where(FeedbackOutcomeRow.check_id.in_(check_ids))
+                select(FeedbackOutcomeRow)
+                .where(FeedbackOutcomeRow.check_id.in_(check_ids))
                 .order_by(FeedbackOutcomeRow.id)
             ).all()
             grouped: dict[str, list[dict[str, Any]]] = {}
@@ -262,10 +284,16 @@ class LedgerRepository:
         """`feedback_outcomes` rows whose (feedback, check) has no `feedback` row."""
         with self._db.transaction() as session:
             rows = session.scalars(
-                select(FeedbackOutcomeRow).outerjoin(
-                    FeedbackRow, and_(FeedbackRow.feedback_id == FeedbackOutcomeRow.feedback_id,
-                                      FeedbackRow.check_id == FeedbackOutcomeRow.check_id))
-                .where(FeedbackRow.feedback_id.is_(None)).order_by(FeedbackOutcomeRow.id)
+                select(FeedbackOutcomeRow)
+                .outerjoin(
+                    FeedbackRow,
+                    and_(
+                        FeedbackRow.feedback_id == FeedbackOutcomeRow.feedback_id,
+                        FeedbackRow.check_id == FeedbackOutcomeRow.check_id,
+                    ),
+                )
+                .where(FeedbackRow.feedback_id.is_(None))
+                .order_by(FeedbackOutcomeRow.id)
             ).all()
             return [_columns(row) for row in rows]
 
@@ -292,26 +320,56 @@ class CheckpointRepository:
     def add(self, checkpoint: Checkpoint) -> None:
         """Store one checkpoint."""
         with self._db.transaction() as session:
-            session.add(CheckpointRow(seq=checkpoint.seq, head_hash=checkpoint.head_hash,
-                                      signed_at=checkpoint.signed_at, key_id=checkpoint.key_id,
-                                      algorithm=checkpoint.algorithm,
-                                      chain_algorithm=checkpoint.chain_algorithm,
-                                      signature=checkpoint.signature))
+            session.add(
+                CheckpointRow(
+                    seq=checkpoint.seq,
+                    head_hash=checkpoint.head_hash,
+                    signed_at=checkpoint.signed_at,
+                    key_id=checkpoint.key_id,
+                    algorithm=checkpoint.algorithm,
+                    chain_algorithm=checkpoint.chain_algorithm,
+                    signature=checkpoint.signature,
+                )
+            )
 
     def all(self) -> list[Checkpoint]:
         """Every checkpoint, oldest first."""
         with self._db.transaction() as session:
             rows = session.scalars(select(CheckpointRow).order_by(CheckpointRow.seq, CheckpointRow.id)).all()
-            return [Checkpoint(r.seq, r.head_hash, utc(r.signed_at), r.key_id, r.algorithm, r.chain_algorithm,
-                               r.signature) for r in rows]
+            return [
+                Checkpoint(
+                    r.seq,
+                    r.head_hash,
+                    utc(r.signed_at),
+                    r.key_id,
+                    r.algorithm,
+                    r.chain_algorithm,
+                    r.signature,
+                )
+                for r in rows
+            ]
 
     def newest(self, key_id: str, limit: int = 16) -> list[Checkpoint]:
         """The newest checkpoints of one key, newest first (where a restarted signer resumes)."""
         with self._db.transaction() as session:
-            rows = session.scalars(select(CheckpointRow).where(CheckpointRow.key_id == key_id)
-                                   .order_by(CheckpointRow.seq.desc()).limit(limit)).all()
-            return [Checkpoint(r.seq, r.head_hash, utc(r.signed_at), r.key_id, r.algorithm, r.chain_algorithm,
-                               r.signature) for r in rows]
+            rows = session.scalars(
+                select(CheckpointRow)
+                .where(CheckpointRow.key_id == key_id)
+                .order_by(CheckpointRow.seq.desc())
+                .limit(limit)
+            ).all()
+            return [
+                Checkpoint(
+                    r.seq,
+                    r.head_hash,
+                    utc(r.signed_at),
+                    r.key_id,
+                    r.algorithm,
+                    r.chain_algorithm,
+                    r.signature,
+                )
+                for r in rows
+            ]
 
     def last_seq(self) -> int:
         """The highest seq any checkpoint covers (0 when there is none)."""
@@ -322,32 +380,69 @@ class CheckpointRepository:
 def _insert(session: Session, records: Sequence[LedgerRecord]) -> None:
     """Insert ledger records and their lookup rows in the session's transaction."""
     ledger = [
-        {"seq": r.seq, "kind": r.kind, "ref_id": r.ref_id, "recorded_at": r.recorded_at,
-         "payload": r.payload, "prev_hash": r.prev_hash, "hash": r.hash}
+        {
+            "seq": r.seq,
+            "kind": r.kind,
+            "ref_id": r.ref_id,
+            "recorded_at": r.recorded_at,
+            "payload": r.payload,
+            "prev_hash": r.prev_hash,
+            "hash": r.hash,
+        }
         for r in records
     ]
     checks = [
-        {"check_id": c.check_id, "department": c.department, "request_id": c.request_id,
-         "matter": c.matter, "scene": c.scene, "verdict": c.verdict, "recorded_at": r.recorded_at,
-         "seq": r.seq, "subjects": c.subjects, "subjects_hit_penalty": c.subjects_hit_penalty,
-         "subjects_hit_reward": c.subjects_hit_reward, "measures_mandatory": c.measures_mandatory,
-         "measures_discretionary": c.measures_discretionary, "has_penalty": c.has_penalty,
-         "request_fingerprint": c.fingerprint}
-        for r in records if (c := r.check) is not None
+        {
+            "check_id": c.check_id,
+            "department": c.department,
+            "request_id": c.request_id,
+            "matter": c.matter,
+            "scene": c.scene,
+            "verdict": c.verdict,
+            "recorded_at": r.recorded_at,
+            "seq": r.seq,
+            "subjects": c.subjects,
+            "subjects_hit_penalty": c.subjects_hit_penalty,
+            "subjects_hit_reward": c.subjects_hit_reward,
+            "measures_mandatory": c.measures_mandatory,
+            "measures_discretionary": c.measures_discretionary,
+            "has_penalty": c.has_penalty,
+            "request_fingerprint": c.fingerprint,
+        }
+        for r in records
+        if (c := r.check) is not None
     ]
     feedback = [
-        {"feedback_id": f.feedback_id, "check_id": f.check_id, "digest": f.digest,
-         "recorded_at": r.recorded_at, "seq": r.seq}
-        for r in records if (f := r.feedback) is not None
+        {
+            "feedback_id": f.feedback_id,
+            "check_id": f.check_id,
+            "digest": f.digest,
+            "recorded_at": r.recorded_at,
+            "seq": r.seq,
+        }
+        for r in records
+        if (f := r.feedback) is not None
     ]
     outcomes = [
-        {"feedback_id": f.feedback_id, "check_id": f.check_id, "measure_id": o.measure_id,
-         "subject_id": o.subject_id, "outcome": o.outcome, "action": o.action,
-         "recorded_at": r.recorded_at}
-        for r in records if (f := r.feedback) is not None for o in f.outcomes
+        {
+            "feedback_id": f.feedback_id,
+            "check_id": f.check_id,
+            "measure_id": o.measure_id,
+            "subject_id": o.subject_id,
+            "outcome": o.outcome,
+            "action": o.action,
+            "recorded_at": r.recorded_at,
+        }
+        for r in records
+        if (f := r.feedback) is not None
+        for o in f.outcomes
     ]
-    for table, rows in ((LedgerRow, ledger), (CheckRow, checks), (FeedbackRow, feedback),
-                        (FeedbackOutcomeRow, outcomes)):
+    for table, rows in (
+        (LedgerRow, ledger),
+        (CheckRow, checks),
+        (FeedbackRow, feedback),
+        (FeedbackOutcomeRow, outcomes),
+    ):
         insert_rows(session, table, rows)
 
 
@@ -377,4 +472,3 @@ def _columns(row: Base) -> dict[str, Any]:
         value = getattr(row, column.key)
         values[column.key] = utc(value) if isinstance(value, dt.datetime) else value
     return values
-

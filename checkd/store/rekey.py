@@ -30,9 +30,9 @@ class RekeyReport:
     data_version: int
 
 
-def rekey_change(fingerprint_key: str, old_fingerprint: str, new_fingerprint: str,
-                 new_key_of: Callable[[str, str], str]
-                 ) -> Callable[[Tx], tuple[RekeyReport, list[ListEntry]]]:
+def rekey_change(
+    fingerprint_key: str, old_fingerprint: str, new_fingerprint: str, new_key_of: Callable[[str, str], str]
+) -> Callable[[Tx], tuple[RekeyReport, list[ListEntry]]]:
     """A change swapping every person key for `new_key_of(old_key, masked_id)`, recording the new fingerprint.
 
     It returns the report and the entries as re-keyed, whose digests its admin records carry. All
@@ -43,9 +43,11 @@ def rekey_change(fingerprint_key: str, old_fingerprint: str, new_fingerprint: st
         session = tx.session
         meta = session.get(MetaRow, fingerprint_key, with_for_update=True)
         if meta is None or meta.value != old_fingerprint:
-            raise RekeyRefused("the old secret is not the one this store was written with "
-                               f"(store fingerprint {meta.value if meta else 'none'}, "
-                               f"old secret {old_fingerprint})")
+            raise RekeyRefused(
+                "the old secret is not the one this store was written with "
+                f"(store fingerprint {meta.value if meta else 'none'}, "
+                f"old secret {old_fingerprint})"
+            )
         mapping: dict[str, str] = {}
 
         def new_key(old_key: str, masked: str) -> str:
@@ -55,8 +57,9 @@ def rekey_change(fingerprint_key: str, old_fingerprint: str, new_fingerprint: st
 
         entries = 0
         changed: list[str] = []
-        rows = session.execute(select(EntryRow.entry_id, EntryRow.subject_key, EntryRow.display_id,
-                                      EntryRow.related)).all()
+        rows = session.execute(
+            select(EntryRow.entry_id, EntryRow.subject_key, EntryRow.display_id, EntryRow.related)
+        ).all()
         for entry_id, subject_key, display_id, related_json in rows:
             changes: dict[str, str] = {}
             if subject_key.startswith(PERSON_PREFIX):
@@ -73,19 +76,32 @@ def rekey_change(fingerprint_key: str, old_fingerprint: str, new_fingerprint: st
                 changed.append(entry_id)
         relations = 0
         for entry_id, person_key, role in session.execute(
-                select(RelatedRow.entry_id, RelatedRow.person_key, RelatedRow.role)).all():
+            select(RelatedRow.entry_id, RelatedRow.person_key, RelatedRow.role)
+        ).all():
             if not person_key.startswith(PERSON_PREFIX):
                 continue
             if person_key not in mapping:
                 raise RekeyRefused(f"relation of entry {entry_id!r} names a person key no entry carries")
-            session.execute(update(RelatedRow).where(
-                RelatedRow.entry_id == entry_id, RelatedRow.person_key == person_key, RelatedRow.role == role,
-            ).values(person_key=mapping[person_key]))
+            session.execute(
+                update(RelatedRow)
+                .where(
+                    RelatedRow.entry_id == entry_id,
+                    RelatedRow.person_key == person_key,
+                    RelatedRow.role == role,
+                )
+                .values(person_key=mapping[person_key])
+            )
             relations += 1
         meta.value = new_fingerprint
         version = _bump_version(session)  # every reader rebuilds its index from the new keys
-        rekeyed = [_from_row(row) for row in session.scalars(
-            select(EntryRow).where(EntryRow.entry_id.in_(changed))).all()] if changed else []
+        rekeyed = (
+            [
+                _from_row(row)
+                for row in session.scalars(select(EntryRow).where(EntryRow.entry_id.in_(changed))).all()
+            ]
+            if changed
+            else []
+        )
         return RekeyReport(len(mapping), entries, relations, version), rekeyed
 
     return apply

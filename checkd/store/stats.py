@@ -68,8 +68,9 @@ class StatsRepository:
                 for index in cast(Table, table).indexes:
                     index.create(self._db.engine, checkfirst=True)
 
-    def window(self, start: dt.datetime, end: dt.datetime, department: str | None,
-               overdue_before: dt.datetime) -> dict[str, Figures]:
+    def window(
+        self, start: dt.datetime, end: dt.datetime, department: str | None, overdue_before: dt.datetime
+    ) -> dict[str, Figures]:
         """Figures per department for checks recorded in [start, end); feedback counted by its check."""
         in_window = [CheckRow.recorded_at >= _bind(start), CheckRow.recorded_at < _bind(end)]
         if department:
@@ -90,18 +91,22 @@ class StatsRepository:
             .where(*in_window)
             .group_by(CheckRow.department)
         )
-        restrictive = and_(FeedbackOutcomeRow.action.in_(RESTRICTIVE_ACTIONS),
-                           FeedbackOutcomeRow.outcome.in_(_APPLIED))
+        restrictive = and_(
+            FeedbackOutcomeRow.action.in_(RESTRICTIVE_ACTIONS), FeedbackOutcomeRow.outcome.in_(_APPLIED)
+        )
         # A later feedback replaces the earlier outcome of the same measure and subject of a check
         # (the ledger keeps both): only the latest row of each counts.
         later = aliased(FeedbackOutcomeRow)
-        superseded = exists().where(later.check_id == FeedbackOutcomeRow.check_id,
-                                    later.measure_id == FeedbackOutcomeRow.measure_id,
-                                    later.subject_id == FeedbackOutcomeRow.subject_id,
-                                    later.id > FeedbackOutcomeRow.id)
+        superseded = exists().where(
+            later.check_id == FeedbackOutcomeRow.check_id,
+            later.measure_id == FeedbackOutcomeRow.measure_id,
+            later.subject_id == FeedbackOutcomeRow.subject_id,
+            later.id > FeedbackOutcomeRow.id,
+        )
         outcomes = (
-            select(CheckRow.department, FeedbackOutcomeRow.outcome, func.count(),
-                   func.sum(_when(restrictive)))
+            select(
+                CheckRow.department, FeedbackOutcomeRow.outcome, func.count(), func.sum(_when(restrictive))
+            )
             .join(CheckRow, CheckRow.check_id == FeedbackOutcomeRow.check_id)
             .where(*in_window, ~superseded)
             .group_by(CheckRow.department, FeedbackOutcomeRow.outcome)
@@ -110,9 +115,13 @@ class StatsRepository:
         with self._db.transaction() as session:
             for row in session.execute(checks):
                 result[row[0]] = Figures(
-                    checks=row[1], subjects_checked=row[2] or 0, subjects_hit_penalty=row[3] or 0,
-                    subjects_hit_reward=row[4] or 0, measures_mandatory=row[5] or 0,
-                    measures_discretionary=row[6] or 0, checks_missing_feedback=row[7] or 0,
+                    checks=row[1],
+                    subjects_checked=row[2] or 0,
+                    subjects_hit_penalty=row[3] or 0,
+                    subjects_hit_reward=row[4] or 0,
+                    measures_mandatory=row[5] or 0,
+                    measures_discretionary=row[6] or 0,
+                    checks_missing_feedback=row[7] or 0,
                     penalty_checks_overdue=row[8] or 0,
                 )
             for dept, outcome, count, restrictions in session.execute(outcomes):
@@ -134,9 +143,15 @@ class StatsRepository:
     def overdue(self, before: dt.datetime, department: str | None, limit: int) -> list[OverdueCheck]:
         """Penalty checks recorded before `before` with no feedback, oldest first."""
         query = (
-            select(CheckRow.check_id, CheckRow.department, CheckRow.matter, CheckRow.scene,
-                   CheckRow.recorded_at, CheckRow.measures_mandatory + CheckRow.measures_discretionary,
-                   LedgerRow.payload)
+            select(
+                CheckRow.check_id,
+                CheckRow.department,
+                CheckRow.matter,
+                CheckRow.scene,
+                CheckRow.recorded_at,
+                CheckRow.measures_mandatory + CheckRow.measures_discretionary,
+                LedgerRow.payload,
+            )
             .join(LedgerRow, LedgerRow.seq == CheckRow.seq)
             .where(_follow_up_conditions(before)[1])
             .order_by(CheckRow.recorded_at, CheckRow.check_id)
@@ -145,8 +160,9 @@ class StatsRepository:
         if department:
             query = query.where(CheckRow.department == department)
         with self._db.transaction() as session:
-            return [OverdueCheck(r[0], r[1], r[2], r[3], utc(r[4]), r[5], r[6])
-                    for r in session.execute(query)]
+            return [
+                OverdueCheck(r[0], r[1], r[2], r[3], utc(r[4]), r[5], r[6]) for r in session.execute(query)
+            ]
 
 
 def _follow_up_conditions(overdue_before: dt.datetime) -> tuple[ColumnElement[bool], ColumnElement[bool]]:

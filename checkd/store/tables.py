@@ -98,9 +98,18 @@ class CheckRow(Base):
         Index("ix_checks_department_recorded", "department", "recorded_at"),
         # Statistics over all departments scan by time; the index carries every figure they add
         # up, so a year's report reads the index alone instead of a million scattered rows.
-        Index("ix_checks_stats", "recorded_at", "department", "has_penalty", "subjects",
-              "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary",
-              "check_id"),
+        Index(
+            "ix_checks_stats",
+            "recorded_at",
+            "department",
+            "has_penalty",
+            "subjects",
+            "subjects_hit_penalty",
+            "subjects_hit_reward",
+            "measures_mandatory",
+            "measures_discretionary",
+            "check_id",
+        ),
         # The overdue follow-up: penalty checks by time.
         Index("ix_checks_penalty_recorded", "has_penalty", "recorded_at"),
     )
@@ -130,8 +139,9 @@ class FeedbackOutcomeRow(Base):
     __tablename__ = "feedback_outcomes"
     __table_args__ = (Index("ix_feedback_outcomes_check", "check_id"),)
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     feedback_id: Mapped[str] = mapped_column(String(64))
     check_id: Mapped[str] = mapped_column(String(64))
     measure_id: Mapped[str] = mapped_column(String(32))
@@ -159,8 +169,9 @@ class CheckpointRow(Base):
 
     __tablename__ = "ledger_checkpoints"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     seq: Mapped[int] = mapped_column(BigInteger, index=True)
     head_hash: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -50,10 +50,45 @@ USCC_REGISTRATION_AUTHORITIES = "123456789ANY"
 HMT_ADDRESS_CODES = frozenset({"810000", "820000", "830000"})
 MIN_BIRTH_YEAR = 1800
 # First two digits of a resident's address code (GB/T 2260 provinces, Taiwan, Hong Kong, Macao).
-PROVINCE_CODES = frozenset({
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42",
-    "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
-    "83"})
+PROVINCE_CODES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+    }
+)
 # Whose residents' numbers carry a province-level address code (xx0000); elsewhere the city part is set.
 _PROVINCE_LEVEL_ADDRESSES = frozenset({"71", "81", "82", "83"})
 _LAST_PLAUSIBLE_BIRTH_YEAR = 2099  # reading a string as a person's number (the check itself has no maximum)
@@ -249,7 +284,8 @@ def reads_as_person_number(value: str) -> bool:
         region_ok = value[1:3] in PROVINCE_CODES
     else:
         region_ok = value[:2] in PROVINCE_CODES and (
-            value[:2] in _PROVINCE_LEVEL_ADDRESSES or value[2:4] != "00")
+            value[:2] in _PROVINCE_LEVEL_ADDRESSES or value[2:4] != "00"
+        )
     if not region_ok or int(value[6:10]) > _LAST_PLAUSIBLE_BIRTH_YEAR:
         return False
     try:
@@ -309,11 +345,10 @@ def _uscc(value: str, warnings: tuple[str, ...]) -> Identifier:
     # A code that is, or reads as, a person's number: keep nothing of it in clear, not even the
     # embedded organisation code (9 of its digits).
     if value[:17].isdigit() and (reads_as_person_number(value) or _passes_as_person(value)):
-        return Identifier(IdKind.USCC, value, "", subject_type_of(IdKind.USCC, value), warnings,
-                          maybe_person=True)
-    return Identifier(
-        IdKind.USCC, value, value[8:17], subject_type_of(IdKind.USCC, value), warnings
-    )
+        return Identifier(
+            IdKind.USCC, value, "", subject_type_of(IdKind.USCC, value), warnings, maybe_person=True
+        )
+    return Identifier(IdKind.USCC, value, value[8:17], subject_type_of(IdKind.USCC, value), warnings)
 
 
 def _validate_org_code(value: str) -> None:
@@ -422,8 +457,9 @@ def _kind_for_type(value: str, subject_type: SubjectType) -> IdKind | None:
     return None
 
 
-def parse_identifier(raw: str, declared: IdKind | None = None,
-                     subject_type: SubjectType | None = None) -> Identifier:
+def parse_identifier(
+    raw: str, declared: IdKind | None = None, subject_type: SubjectType | None = None
+) -> Identifier:
     """Normalise, detect the kind (unless declared) and validate; raise IdentifierError.
 
     `subject_type` is what the caller declared the subject to be (a person for every role other

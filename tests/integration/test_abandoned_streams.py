@@ -59,8 +59,15 @@ def _held_items(subject: str, release: threading.Event) -> Iterator[pb.CheckRequ
 
 def _start(tmp_path: Path, *extra: str) -> tuple[RunningDaemon, str]:
     port_file = tmp_path / f"ops-port-{time.monotonic_ns()}"
-    daemon = start_daemon(f"sqlite:///{tmp_path / 'c.db'}", tmp_path, "--ops-listen", "127.0.0.1:0",
-                          "--ops-port-file", str(port_file), *extra)
+    daemon = start_daemon(
+        f"sqlite:///{tmp_path / 'c.db'}",
+        tmp_path,
+        "--ops-listen",
+        "127.0.0.1:0",
+        "--ops-port-file",
+        str(port_file),
+        *extra,
+    )
     return daemon, f"http://127.0.0.1:{int(port_file.read_text())}"
 
 
@@ -127,8 +134,12 @@ def test_abandoned_streams_free_their_workers(tmp_path: Path) -> None:
         ended = _streams_ended(ops)
         # Rounds of ROUND streams open at once, each after its first answer (fewer than the workers,
         # so every stream is being served when it is abandoned).
-        for way, abandon in (("cancelled", _cancel), ("past their deadline", _expire),
-                             ("on a closed channel", _close_channel), ("of a killed client", _kill_client)):
+        for way, abandon in (
+            ("cancelled", _cancel),
+            ("past their deadline", _expire),
+            ("on a closed channel", _close_channel),
+            ("of a killed client", _kill_client),
+        ):
             for _ in range(STREAMS // ROUND):
                 abandon(daemon, subject, release)
             ended += STREAMS
@@ -137,10 +148,12 @@ def test_abandoned_streams_free_their_workers(tmp_path: Path) -> None:
         threads_after = _threads(daemon)
         # The worker pool may have grown to its size meanwhile; 400 reader threads must not remain.
         assert threads_after <= threads_before + WORKERS + 10, (threads_before, threads_after)
-        print(f"Check+Health seconds: baseline median {statistics.median(baseline):.4f} "
-              f"max {max(baseline):.4f}; after {4 * STREAMS} abandoned streams median "
-              f"{statistics.median(after):.4f} max {max(after):.4f} (bound {bound:.3f}); "
-              f"daemon threads {threads_before} -> {threads_after}")
+        print(
+            f"Check+Health seconds: baseline median {statistics.median(baseline):.4f} "
+            f"max {max(baseline):.4f}; after {4 * STREAMS} abandoned streams median "
+            f"{statistics.median(after):.4f} max {max(after):.4f} (bound {bound:.3f}); "
+            f"daemon threads {threads_before} -> {threads_after}"
+        )
         release.set()
         assert daemon.stop(timeout=GRACE + 10) == 0, daemon.log_text()[-3000:]
     finally:
@@ -148,8 +161,9 @@ def test_abandoned_streams_free_their_workers(tmp_path: Path) -> None:
         _kill(daemon)
 
 
-def _opened(stub: check_pb2_grpc.CheckServiceStub, subject: str, release: threading.Event,
-            timeout: float = 30) -> list[grpc.Future]:
+def _opened(
+    stub: check_pb2_grpc.CheckServiceStub, subject: str, release: threading.Event, timeout: float = 30
+) -> list[grpc.Future]:
     """ROUND streams, each open (not half-closed) after its first answer."""
     calls = [stub.StreamCheck(_held_items(subject, release), timeout=timeout) for _ in range(ROUND)]
     for call in calls:
@@ -180,8 +194,12 @@ def _close_channel(daemon: RunningDaemon, subject: str, release: threading.Event
 
 def _kill_client(daemon: RunningDaemon, subject: str, release: threading.Event) -> None:
     """A client process with open streams is killed with SIGKILL."""
-    client = subprocess.Popen([sys.executable, "-c", _KILLED_CLIENT, str(daemon.port), str(ROUND), subject],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    client = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_CLIENT, str(daemon.port), str(ROUND), subject],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert client.stdout is not None and client.stdout.readline().strip() == "ready"
     finally:

@@ -23,8 +23,15 @@ TINY = SCALES["tiny"]
 def _bench(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     """Run `python -m bench.<script>` from the project root and capture its output."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CHECKD_SECRET": BENCH_SECRET}
-    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_synth_writes_valid_interchange_rows_that_checkd_imports(tmp_path: Path, db_url: str) -> None:
@@ -49,9 +56,23 @@ def test_synth_writes_valid_interchange_rows_that_checkd_imports(tmp_path: Path,
 
 def test_bench_run_prints_every_figure_against_the_baseline(tmp_path: Path) -> None:
     """A tiny bench run: three phases with both servers, no errors, every answer counted, all figures."""
-    done = _bench("bench.run", "--scale", "tiny", "--data-dir", str(tmp_path), "--unary-checks", "200",
-                  "--bulk-checks", "400", "--seconds", "20", "--concurrency", "10",
-                  "--engine-decisions", "500")
+    done = _bench(
+        "bench.run",
+        "--scale",
+        "tiny",
+        "--data-dir",
+        str(tmp_path),
+        "--unary-checks",
+        "200",
+        "--bulk-checks",
+        "400",
+        "--seconds",
+        "20",
+        "--concurrency",
+        "10",
+        "--engine-decisions",
+        "500",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     phase = re.compile(r"\| (Check|BatchCheck|StreamCheck) ")
     rows = [line for line in done.stdout.splitlines() if phase.match(line)]
@@ -69,8 +90,9 @@ def test_bench_run_prints_every_figure_against_the_baseline(tmp_path: Path) -> N
 @pytest.mark.parametrize("mode", ["batch", "stream"])
 def test_replay_confirms_every_check_and_feedback_in_the_ledger(tmp_path: Path, mode: str) -> None:
     """A tiny replay through each bulk API ends with the ledger holding every check and feedback."""
-    done = _bench("bench.replay", "--scale", "tiny", "--data-dir", str(tmp_path), "--checks", "600",
-                  "--mode", mode)
+    done = _bench(
+        "bench.replay", "--scale", "tiny", "--data-dir", str(tmp_path), "--checks", "600", "--mode", mode
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "600 checks in" in done.stdout
     assert re.search(r"store: 600 new checks, [\d,]+ new feedback", done.stdout)
@@ -86,10 +108,25 @@ def test_locustfile_runs_headless_against_a_running_daemon(tmp_path: Path) -> No
     assert imported.returncode == 0, imported.stderr
     daemon = start_daemon(db_url, tmp_path, env={"CHECKD_SECRET": BENCH_SECRET})
     try:
-        done = _bench("locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
-                      "-u", "4", "-r", "4", "-t", "4s", "--host", f"127.0.0.1:{daemon.port}",
-                      "--scale", "tiny",
-                      "--csv", str(tmp_path / "loc"), "--only-summary")
+        done = _bench(
+            "locust",
+            "-f",
+            str(ROOT / "bench" / "locustfile.py"),
+            "--headless",
+            "-u",
+            "4",
+            "-r",
+            "4",
+            "-t",
+            "4s",
+            "--host",
+            f"127.0.0.1:{daemon.port}",
+            "--scale",
+            "tiny",
+            "--csv",
+            str(tmp_path / "loc"),
+            "--only-summary",
+        )
     finally:
         assert daemon.stop() == 0, daemon.log_text()
     assert done.returncode == 0, done.stdout + done.stderr

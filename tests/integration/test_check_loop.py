@@ -26,25 +26,31 @@ def upsert(daemon: RunningDaemon, *rows: dict[str, Any]) -> reg.UpsertEntriesRes
     """Send interchange rows through RegistryService.UpsertEntries."""
     entries = [reg.EntryInput(**row) for row in rows]
     response: reg.UpsertEntriesResponse = daemon.registry.UpsertEntries(
-        reg.UpsertEntriesRequest(entries=entries), timeout=30)
+        reg.UpsertEntriesRequest(entries=entries), timeout=30
+    )
     return response
 
 
-def check(daemon: RunningDaemon, *ids: str, department: str = DEPT, scene: str = SCENE,
-          **fields: Any) -> pb.CheckResponse:
+def check(
+    daemon: RunningDaemon, *ids: str, department: str = DEPT, scene: str = SCENE, **fields: Any
+) -> pb.CheckResponse:
     """One Check call for the given subject ids."""
-    request = pb.CheckRequest(department=department, scene=scene,
-                              subjects=[pb.Subject(id=i) for i in ids], **fields)
+    request = pb.CheckRequest(
+        department=department, scene=scene, subjects=[pb.Subject(id=i) for i in ids], **fields
+    )
     response: pb.CheckResponse = daemon.check.Check(request, timeout=10)
     return response
 
 
-def expected_measures(list_id: str, subject_type: str, role: str = "subject",
-                      department: str = DEPT, scene: str = SCENE) -> set[str]:
+def expected_measures(
+    list_id: str, subject_type: str, role: str = "subject", department: str = DEPT, scene: str = SCENE
+) -> set[str]:
     """An independent reading of the catalogue: which measures a hit on list_id should push."""
     return {
-        m.measure_id for m in CATALOGUE.measures
-        if department in m.departments and scene in m.scenes
+        m.measure_id
+        for m in CATALOGUE.measures
+        if department in m.departments
+        and scene in m.scenes
         and not m.matters  # these checks name no matter: a measure narrowed to matters is not pushed
         and any(t.list_id == list_id and not t.severities for t in m.triggers)
         and subject_type in {s.value for s in m.subject_types}
@@ -68,24 +74,33 @@ def violations(error: grpc.RpcError) -> dict[str, str]:
 def listed(daemon: RunningDaemon) -> dict[str, str]:
     """A small data set: serious-dishonesty, red-listed, both, expired; with a legal representative."""
     ids = {
-        "serious": factories.uscc(), "red": factories.uscc(), "both": factories.uscc(),
-        "expired": factories.uscc(), "clean": factories.uscc(), "rep": factories.resident_id(),
+        "serious": factories.uscc(),
+        "red": factories.uscc(),
+        "both": factories.uscc(),
+        "expired": factories.uscc(),
+        "clean": factories.uscc(),
+        "rep": factories.resident_id(),
     }
     upsert(
         daemon,
-        factories.entry_row("E-SER", ids["serious"], "serious_illegal_dishonest",
-                            legal_representative_id=ids["rep"], legal_representative_name="沈建华"),
+        factories.entry_row(
+            "E-SER",
+            ids["serious"],
+            "serious_illegal_dishonest",
+            legal_representative_id=ids["rep"],
+            legal_representative_name="沈建华",
+        ),
         factories.entry_row("E-RED", ids["red"], "red_list", end="2027-12-31"),
         factories.entry_row("E-BOTH-RED", ids["both"], "red_list", end="2027-12-31"),
         factories.entry_row("E-BOTH-SER", ids["both"], "serious_illegal_dishonest"),
-        factories.entry_row("E-OLD", ids["expired"], "serious_illegal_dishonest",
-                            start="2022-01-01", end="2024-06-30"),
+        factories.entry_row(
+            "E-OLD", ids["expired"], "serious_illegal_dishonest", start="2022-01-01", end="2024-06-30"
+        ),
     )
     return ids
 
 
-def test_listed_enterprise_gets_its_penalty_measures(daemon: RunningDaemon,
-                                                     listed: dict[str, str]) -> None:
+def test_listed_enterprise_gets_its_penalty_measures(daemon: RunningDaemon, listed: dict[str, str]) -> None:
     """A serious-dishonesty enterprise gets exactly the catalogue's penalties for this case."""
     response = check(daemon, listed["serious"])
     (subject,) = response.subjects
@@ -111,19 +126,18 @@ def test_red_listed_enterprise_gets_rewards(daemon: RunningDaemon, listed: dict[
     assert all(m.polarity == pb.POLARITY_REWARD for m in response.subjects[0].measures)
 
 
-def test_penalty_in_force_withholds_rewards(daemon: RunningDaemon,
-                                            listed: dict[str, str]) -> None:
+def test_penalty_in_force_withholds_rewards(daemon: RunningDaemon, listed: dict[str, str]) -> None:
     """On both lists: rewards are withheld, saying which penalty entry suppressed them."""
     subject = check(daemon, listed["both"]).subjects[0]
     assert {m.measure_id for m in subject.measures} == expected_measures(
-        "serious_illegal_dishonest", "enterprise")
+        "serious_illegal_dishonest", "enterprise"
+    )
     withheld = {w.measure.measure_id: w.reason for w in subject.withheld}
     assert set(withheld) == expected_measures("red_list", "enterprise")
     assert all("E-BOTH-SER" in reason for reason in withheld.values())
 
 
-def test_expired_entry_applies_only_inside_its_window(daemon: RunningDaemon,
-                                                      listed: dict[str, str]) -> None:
+def test_expired_entry_applies_only_inside_its_window(daemon: RunningDaemon, listed: dict[str, str]) -> None:
     """An expired entry pushes nothing now, but a check as of a past instant sees it."""
     now = check(daemon, listed["expired"])
     assert now.verdict == pb.VERDICT_CLEAR and not now.subjects[0].entries
@@ -137,8 +151,10 @@ def test_expired_entry_applies_only_inside_its_window(daemon: RunningDaemon,
 
 def test_revoked_entry_stops_applying_and_is_kept(daemon: RunningDaemon, listed: dict[str, str]) -> None:
     """Credit repair: the entry stops applying at once; GetSubject still shows it with why."""
-    revoked = daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-        entry_id="E-SER", reason="信用修复完成", document_no="嘉信修〔2026〕1号"), timeout=10)
+    revoked = daemon.registry.RevokeEntry(
+        reg.RevokeEntryRequest(entry_id="E-SER", reason="信用修复完成", document_no="嘉信修〔2026〕1号"),
+        timeout=10,
+    )
     assert revoked.data_version
     after = check(daemon, listed["serious"])
     assert after.verdict == pb.VERDICT_CLEAR and not after.subjects[0].measures
@@ -148,20 +164,24 @@ def test_revoked_entry_stops_applying_and_is_kept(daemon: RunningDaemon, listed:
     assert entry.revoke_kind == "repair" and entry.revoked_at.seconds > 0
 
 
-def test_legal_representative_reached_only_through_role_measures(daemon: RunningDaemon,
-                                                                 listed: dict[str, str]) -> None:
+def test_legal_representative_reached_only_through_role_measures(
+    daemon: RunningDaemon, listed: dict[str, str]
+) -> None:
     """The listed organisation's legal representative gets the role measures, citing its entry."""
     subject = check(daemon, listed["rep"]).subjects[0]
     assert [(e.entry_id, e.matched_by) for e in subject.entries] == [
-        ("E-SER", "related:legal_representative")]
+        ("E-SER", "related:legal_representative")
+    ]
     assert {m.measure_id for m in subject.measures} == expected_measures(
-        "serious_illegal_dishonest", "person", role="legal_representative")
+        "serious_illegal_dishonest", "person", role="legal_representative"
+    )
     assert subject.id.count("*") == 8 and listed["rep"] not in subject.id
     assert listed["rep"] not in daemon.log_text()
 
 
-def test_bad_identifier_is_invalid_argument_naming_the_subject(daemon: RunningDaemon,
-                                                               listed: dict[str, str]) -> None:
+def test_bad_identifier_is_invalid_argument_naming_the_subject(
+    daemon: RunningDaemon, listed: dict[str, str]
+) -> None:
     """A bad check character is INVALID_ARGUMENT with a field violation for that subject."""
     good = listed["clean"]
     broken = good[:-1] + ("0" if good[-1] != "0" else "1")
@@ -185,8 +205,9 @@ def test_feedback_round_trips_through_get_check(daemon: RunningDaemon, listed: d
     """Feedback is validated against what was pushed, stored once, and read back with the check."""
     response = check(daemon, listed["serious"])
     measure = response.subjects[0].measures[0]
-    outcome = pb.FeedbackOutcome(measure_id=measure.measure_id, subject_id=listed["serious"],
-                                 outcome=pb.OUTCOME_NOT_APPLIED)
+    outcome = pb.FeedbackOutcome(
+        measure_id=measure.measure_id, subject_id=listed["serious"], outcome=pb.OUTCOME_NOT_APPLIED
+    )
     with pytest.raises(grpc.RpcError) as missing_reason:
         daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=response.check_id, outcomes=[outcome]))
     assert "outcomes[0].reason" in violations(missing_reason.value)
@@ -209,14 +230,25 @@ def test_feedback_round_trips_through_get_check(daemon: RunningDaemon, listed: d
 def test_feedback_errors(daemon: RunningDaemon, listed: dict[str, str]) -> None:
     """Unknown check: NOT_FOUND; a measure the check did not push: INVALID_ARGUMENT."""
     with pytest.raises(grpc.RpcError) as unknown:
-        daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id="nope", outcomes=[
-            pb.FeedbackOutcome(measure_id="MR-P-001", subject_id=listed["red"], outcome=1)]))
+        daemon.check.SubmitFeedback(
+            pb.FeedbackRequest(
+                check_id="nope",
+                outcomes=[pb.FeedbackOutcome(measure_id="MR-P-001", subject_id=listed["red"], outcome=1)],
+            )
+        )
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
     response = check(daemon, listed["red"])
     with pytest.raises(grpc.RpcError) as not_pushed:
-        daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=response.check_id, outcomes=[
-            pb.FeedbackOutcome(measure_id="MR-P-001", subject_id=listed["red"],
-                               outcome=pb.OUTCOME_APPLIED)]))
+        daemon.check.SubmitFeedback(
+            pb.FeedbackRequest(
+                check_id=response.check_id,
+                outcomes=[
+                    pb.FeedbackOutcome(
+                        measure_id="MR-P-001", subject_id=listed["red"], outcome=pb.OUTCOME_APPLIED
+                    )
+                ],
+            )
+        )
     assert not_pushed.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "outcomes[0].measure_id" in violations(not_pushed.value)
 
@@ -226,8 +258,13 @@ def test_request_id_is_idempotent(daemon: RunningDaemon, listed: dict[str, str])
     first = check(daemon, listed["serious"], request_id="bid-2026-0001")
     second = check(daemon, listed["serious"], request_id="bid-2026-0001")
     assert second == first
-    other = check(daemon, listed["serious"], request_id="bid-2026-0001", department="finance",
-                  scene="government_procurement")
+    other = check(
+        daemon,
+        listed["serious"],
+        request_id="bid-2026-0001",
+        department="finance",
+        scene="government_procurement",
+    )
     assert other.check_id != first.check_id
 
 
@@ -258,8 +295,9 @@ def test_batch_beyond_the_limit_names_it(daemon: RunningDaemon, listed: dict[str
 def test_stream_check_answers_in_order(daemon: RunningDaemon, listed: dict[str, str]) -> None:
     """StreamCheck answers every request of a burst in order, each recorded."""
     order = ["serious", "red", "clean", "both"] * 5
-    requests = (pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=listed[k])])
-                for k in order)
+    requests = (
+        pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=listed[k])]) for k in order
+    )
     responses = list(daemon.check.StreamCheck(requests, timeout=30))
     assert [r.subjects[0].id for r in responses] == [listed[k] for k in order]
     stored = daemon.check.GetCheck(pb.GetCheckRequest(check_id=responses[-1].check_id), timeout=10)
@@ -273,21 +311,25 @@ def test_get_check_of_unknown_id_is_not_found(daemon: RunningDaemon) -> None:
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_upsert_with_a_bad_row_changes_nothing(daemon: RunningDaemon, listed: dict[str, str],
-                                               tmp_path: Path) -> None:
+def test_upsert_with_a_bad_row_changes_nothing(
+    daemon: RunningDaemon, listed: dict[str, str], tmp_path: Path
+) -> None:
     """UpsertEntries is all or nothing: one bad row rejects the batch, naming it."""
     fresh = factories.uscc()
     with pytest.raises(grpc.RpcError) as caught:
-        upsert(daemon,
-               factories.entry_row("E-NEW", fresh, "serious_illegal_dishonest"),
-               factories.entry_row("E-BAD", fresh, "no_such_list"))
+        upsert(
+            daemon,
+            factories.entry_row("E-NEW", fresh, "serious_illegal_dishonest"),
+            factories.entry_row("E-BAD", fresh, "no_such_list"),
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "unknown list" in violations(caught.value)["entries[1]"]
     assert check(daemon, fresh).subjects[0].entries == []
 
 
-def test_stream_check_names_a_bad_item_and_answers_those_before(daemon: RunningDaemon,
-                                                                listed: dict[str, str]) -> None:
+def test_stream_check_names_a_bad_item_and_answers_those_before(
+    daemon: RunningDaemon, listed: dict[str, str]
+) -> None:
     """A bad item ends the stream with INVALID_ARGUMENT naming its position; earlier items are answered."""
     good = pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=listed["red"])])
     bad = pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id="not-an-id")])

@@ -22,8 +22,10 @@ SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.Health
 
 def health(daemon: RunningDaemon) -> int:
     """The overall gRPC health status and that of each checkd service, which must agree."""
-    statuses = {daemon.health.Check(health_pb2.HealthCheckRequest(service=name), timeout=10).status
-                for name in ("", "checkd.v1.CheckService", "checkd.v1.RegistryService")}
+    statuses = {
+        daemon.health.Check(health_pb2.HealthCheckRequest(service=name), timeout=10).status
+        for name in ("", "checkd.v1.CheckService", "checkd.v1.RegistryService")
+    }
     assert len(statuses) == 1, statuses
     return statuses.pop()
 
@@ -38,9 +40,12 @@ def readyz(base: str) -> tuple[int, dict[str, str]]:
 def write_feed(path: Path) -> tuple[Path, dict[str, str]]:
     """A nightly feed of two entries (a serious-dishonesty and a red-listed enterprise) and a clean id."""
     ids = {"serious": factories.uscc(), "red": factories.uscc(), "clean": factories.uscc()}
-    rows = [factories.entry_row(f"AGE-SER-{ids['serious']}", ids["serious"], "serious_illegal_dishonest"),
-            factories.entry_row(f"AGE-RED-{ids['red']}", ids["red"], "red_list",
-                                end=f"{dt.date.today().year + 1}-12-31")]
+    rows = [
+        factories.entry_row(f"AGE-SER-{ids['serious']}", ids["serious"], "serious_illegal_dishonest"),
+        factories.entry_row(
+            f"AGE-RED-{ids['red']}", ids["red"], "red_list", end=f"{dt.date.today().year + 1}-12-31"
+        ),
+    ]
     path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return path, ids
 
@@ -73,9 +78,12 @@ def test_a_dead_import_turns_answers_to_review_until_the_next_import(db_url: str
         assert value(scrape(running.base), "checkd_data_age_seconds") >= 3
 
         # A credit office's revocation changes the data but says nothing about the feed being alive.
-        daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-            entry_id=f"AGE-SER-{ids['serious']}", reason="credit repair", document_no="嘉信修〔2026〕1号"),
-            timeout=30)
+        daemon.registry.RevokeEntry(
+            reg.RevokeEntryRequest(
+                entry_id=f"AGE-SER-{ids['serious']}", reason="credit repair", document_no="嘉信修〔2026〕1号"
+            ),
+            timeout=30,
+        )
         assert check(daemon, ids["clean"]).verdict == pb.VERDICT_REVIEW
         assert readyz(running.base)[0] == 503 and health(daemon) == NOT_SERVING
 
@@ -119,8 +127,9 @@ def test_health_is_not_serving_while_a_big_store_loads(tmp_path: Path) -> None:
     process, port, log_path = launch(url, tmp_path, "--no-sample", env={"CHECKD_SECRET": TEST_SECRET})
     daemon = RunningDaemon(process, port, log_path)
     try:
-        first = daemon.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10,
-                                    wait_for_ready=True)
+        first = daemon.health.Check(
+            health_pb2.HealthCheckRequest(service=""), timeout=10, wait_for_ready=True
+        )
         assert first.status == NOT_SERVING, f"health {first.status} right after binding, {entries} entries"
         with pytest.raises(grpc.RpcError) as refused:
             check(daemon, factories.uscc())

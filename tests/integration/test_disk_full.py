@@ -31,8 +31,12 @@ def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(path)],
-                             capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0777", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
     try:
@@ -56,13 +60,18 @@ def fill(path: Path) -> Path:
 
 
 def _check(daemon: RunningDaemon, request_id: str, subject: str) -> pb.CheckResponse:
-    response: pb.CheckResponse = daemon.check.Check(pb.CheckRequest(
-        request_id=request_id, department=DEPT, scene=SCENE, subjects=[pb.Subject(id=subject)]), timeout=15)
+    response: pb.CheckResponse = daemon.check.Check(
+        pb.CheckRequest(
+            request_id=request_id, department=DEPT, scene=SCENE, subjects=[pb.Subject(id=subject)]
+        ),
+        timeout=15,
+    )
     return response
 
 
-def _checks_while_full(daemon: RunningDaemon, subject: str, acknowledged: dict[str, pb.CheckResponse],
-                       tag: str) -> int:
+def _checks_while_full(
+    daemon: RunningDaemon, subject: str, acknowledged: dict[str, pb.CheckResponse], tag: str
+) -> int:
     """Checks while the disk is full: OK or UNAVAILABLE only, promptly; the count of UNAVAILABLE."""
     refused = 0
     for n in range(40):
@@ -75,13 +84,16 @@ def _checks_while_full(daemon: RunningDaemon, subject: str, acknowledged: dict[s
             acknowledged[response.check_id] = response
         assert daemon.process.poll() is None, "the daemon died while the disk was full"
         health = daemon.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=15)
-        assert health.status in (health_pb2.HealthCheckResponse.SERVING,
-                                 health_pb2.HealthCheckResponse.NOT_SERVING)
+        assert health.status in (
+            health_pb2.HealthCheckResponse.SERVING,
+            health_pb2.HealthCheckResponse.NOT_SERVING,
+        )
     return refused
 
 
-def _recovers(daemon: RunningDaemon, subject: str, acknowledged: dict[str, pb.CheckResponse],
-              tag: str) -> None:
+def _recovers(
+    daemon: RunningDaemon, subject: str, acknowledged: dict[str, pb.CheckResponse], tag: str
+) -> None:
     """Once space is back, checks are recorded again without a restart (bounded wait)."""
     deadline = time.monotonic() + 60
     while True:
@@ -111,8 +123,16 @@ def test_full_log_and_store_disk_refuses_then_recovers(tmp_path: Path) -> None:
         db_url = f"sqlite:///{disk / 'c.db'}"
         ops_port_file = tmp_path / "ops-port"
         # The daemon's port files and its log (stdout and stderr) are written in `disk`.
-        daemon = start_daemon(db_url, disk, "--log-format", "json", "--ops-listen", "127.0.0.1:0",
-                              "--ops-port-file", str(ops_port_file))
+        daemon = start_daemon(
+            db_url,
+            disk,
+            "--log-format",
+            "json",
+            "--ops-listen",
+            "127.0.0.1:0",
+            "--ops-port-file",
+            str(ops_port_file),
+        )
         ops = f"http://127.0.0.1:{int(ops_port_file.read_text())}"
         try:
             subject = factories.uscc()
@@ -127,8 +147,10 @@ def test_full_log_and_store_disk_refuses_then_recovers(tmp_path: Path) -> None:
                 dropped = value(scrape(ops), "checkd_log_write_failures_total")
                 filler.unlink()
                 _recovers(daemon, subject, acknowledged, f"after{round_}")
-                print(f"round {round_}: {refused} of 40 checks refused UNAVAILABLE while full, "
-                      f"{dropped:.0f} log lines dropped and counted")
+                print(
+                    f"round {round_}: {refused} of 40 checks refused UNAVAILABLE while full, "
+                    f"{dropped:.0f} log lines dropped and counted"
+                )
             assert dropped > 0, "log writes failed on the full disk but none was counted"
             _all_intact(daemon, acknowledged)
             assert daemon.stop() == 0
@@ -144,8 +166,9 @@ def test_full_log_and_store_disk_refuses_then_recovers(tmp_path: Path) -> None:
 
 def _pg(*args: str) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL server program as the postgres user (initdb refuses root)."""
-    return subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True,
-                          check=False, timeout=120)
+    return subprocess.run(
+        ["runuser", "-u", "postgres", "--", *args], capture_output=True, text=True, check=False, timeout=120
+    )
 
 
 @pytest.mark.postgres
@@ -160,21 +183,58 @@ def test_full_postgres_data_disk_refuses_then_recovers(tmp_path: Path) -> None:
         data = disk / "data"
         data.mkdir()
         shutil.chown(data, "postgres", "postgres")
-        made = _pg(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                   "--no-sync", "-E", "UTF8")
+        made = _pg(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
         assert made.returncode == 0, made.stdout + made.stderr
         port = _free_port()
         log_file = disk / "pg.log"
-        started = _pg(str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(log_file), "-w", "-o",
-                      f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_wal_size=32MB", "start")
+        started = _pg(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log_file),
+            "-w",
+            "-o",
+            f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c max_wal_size=32MB",
+            "start",
+        )
         assert started.returncode == 0, started.stdout + started.stderr
         daemon = None
         try:
-            created = _pg(str(PG_BIN.parent / "bin" / "psql"), "-h", "127.0.0.1", "-p", str(port),
-                          "-U", "postgres", "-c", "CREATE DATABASE checkd")
+            created = _pg(
+                str(PG_BIN.parent / "bin" / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                "-c",
+                "CREATE DATABASE checkd",
+            )
             if created.returncode != 0:  # psql lives beside the server programs or on PATH
-                created = _pg("psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c",
-                              "CREATE DATABASE checkd")
+                created = _pg(
+                    "psql",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "-U",
+                    "postgres",
+                    "-c",
+                    "CREATE DATABASE checkd",
+                )
             assert created.returncode == 0, created.stdout + created.stderr
             db_url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/checkd"
             daemon = start_daemon(db_url, tmp_path)
@@ -193,8 +253,10 @@ def test_full_postgres_data_disk_refuses_then_recovers(tmp_path: Path) -> None:
             daemon = None
             verified = run_cli("ledger", "verify", "--db", db_url, workdir=tmp_path)
             assert verified.returncode == 0, verified.stdout + verified.stderr
-            print(f"PostgreSQL data disk full: {refused} of 40 checks refused UNAVAILABLE; "
-                  f"{len(acknowledged)} acknowledged checks intact; {verified.stdout.strip()}")
+            print(
+                f"PostgreSQL data disk full: {refused} of 40 checks refused UNAVAILABLE; "
+                f"{len(acknowledged)} acknowledged checks intact; {verified.stdout.strip()}"
+            )
         finally:
             if daemon is not None and daemon.process.poll() is None:
                 daemon.process.kill()

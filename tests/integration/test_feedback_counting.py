@@ -22,8 +22,12 @@ def _stats(daemon: RunningDaemon) -> reg.StatsRow:
     """The department's statistics total around today (CST)."""
     today = dt.datetime.now(CST).date()
     day = dt.timedelta(days=1)
-    answer = daemon.registry.Stats(reg.StatsRequest(
-        from_date=(today - day).isoformat(), to_date=(today + day).isoformat(), department=DEPT), timeout=30)
+    answer = daemon.registry.Stats(
+        reg.StatsRequest(
+            from_date=(today - day).isoformat(), to_date=(today + day).isoformat(), department=DEPT
+        ),
+        timeout=30,
+    )
     total: reg.StatsRow = answer.total
     return total
 
@@ -38,20 +42,38 @@ def test_feedback_counts_one_outcome_per_measure_and_subject(daemon: RunningDaem
     Repeated or contradictory outcomes in one feedback are INVALID_ARGUMENT naming outcomes[i].
     """
     subject = factories.uscc()
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(
-        factories.entry_row("FB-1", subject, "serious_illegal_dishonest"))]), timeout=30)
-    answer = daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE, matter=MATTER,
-                                                subjects=[pb.Subject(id=subject)]), timeout=10)
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(
+            entries=[factories.entry_input(factories.entry_row("FB-1", subject, "serious_illegal_dishonest"))]
+        ),
+        timeout=30,
+    )
+    answer = daemon.check.Check(
+        pb.CheckRequest(department=DEPT, scene=SCENE, matter=MATTER, subjects=[pb.Subject(id=subject)]),
+        timeout=10,
+    )
     first, second = (m.measure_id for m in answer.subjects[0].measures[:2])
 
-    daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=answer.check_id, outcomes=[
-        _outcome(first, subject, pb.OUTCOME_APPLIED), _outcome(second, subject, pb.OUTCOME_APPLIED)]),
-        timeout=10)
+    daemon.check.SubmitFeedback(
+        pb.FeedbackRequest(
+            check_id=answer.check_id,
+            outcomes=[
+                _outcome(first, subject, pb.OUTCOME_APPLIED),
+                _outcome(second, subject, pb.OUTCOME_APPLIED),
+            ],
+        ),
+        timeout=10,
+    )
     counted = _stats(daemon)
     assert (counted.feedback_applied, counted.feedback_not_applied) == (2, 0)
     # The department corrects one outcome: the correction replaces it in the statistics ...
-    daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=answer.check_id, outcomes=[
-        _outcome(first, subject, pb.OUTCOME_NOT_APPLIED, "申请人已撤回申请")]), timeout=10)
+    daemon.check.SubmitFeedback(
+        pb.FeedbackRequest(
+            check_id=answer.check_id,
+            outcomes=[_outcome(first, subject, pb.OUTCOME_NOT_APPLIED, "申请人已撤回申请")],
+        ),
+        timeout=10,
+    )
     counted = _stats(daemon)
     assert (counted.feedback_applied, counted.feedback_not_applied) == (1, 1), counted
     # ... and the record keeps both feedbacks.
@@ -59,12 +81,15 @@ def test_feedback_counts_one_outcome_per_measure_and_subject(daemon: RunningDaem
     assert len(record.feedback) == 2
 
     inflated = [_outcome(first, subject, pb.OUTCOME_APPLIED)] * 1000
-    contradictory = [_outcome(second, subject, pb.OUTCOME_APPLIED),
-                     _outcome(second, answer.subjects[0].id, pb.OUTCOME_OBJECTED)]  # the masked form too
+    contradictory = [
+        _outcome(second, subject, pb.OUTCOME_APPLIED),
+        _outcome(second, answer.subjects[0].id, pb.OUTCOME_OBJECTED),
+    ]  # the masked form too
     for outcomes, repeated in ((inflated, "outcomes[1]"), (contradictory, "outcomes[1]")):
         with pytest.raises(grpc.RpcError) as refused:
-            daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=answer.check_id, outcomes=outcomes),
-                                        timeout=10)
+            daemon.check.SubmitFeedback(
+                pb.FeedbackRequest(check_id=answer.check_id, outcomes=outcomes), timeout=10
+            )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         found = violations(refused.value)
         assert "repeats outcomes[0]" in found.get(repeated, ""), found

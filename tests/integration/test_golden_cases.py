@@ -31,23 +31,35 @@ def _load(path: Path) -> dict[str, Any]:
 
 def _unsupported_roles(case: dict[str, Any]) -> set[str]:
     """Relations the entry interchange format cannot carry yet (it has `<role>_id` fields)."""
-    return {person["role"] for entry in case["entries"] for person in entry.get("related", ())
-            if f"{person['role']}_id" not in ENTRY_FIELDS}
+    return {
+        person["role"]
+        for entry in case["entries"]
+        for person in entry.get("related", ())
+        if f"{person['role']}_id" not in ENTRY_FIELDS
+    }
 
 
 def _case_params() -> list[Any]:
     params = []
     for path in CASES:
         missing = _unsupported_roles(_load(path))
-        marks = [pytest.mark.xfail(strict=True, reason=f"EntryInput cannot carry {sorted(missing)} "
-                                   "relations yet")] if missing else []
+        marks = (
+            [
+                pytest.mark.xfail(
+                    strict=True, reason=f"EntryInput cannot carry {sorted(missing)} relations yet"
+                )
+            ]
+            if missing
+            else []
+        )
         params.append(pytest.param(path, id=path.stem, marks=marks))
     return params
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def case_daemon(request: pytest.FixtureRequest,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDaemon]:
+def case_daemon(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningDaemon]:
     """One daemon per backend for all cases (their subjects and entry ids never overlap)."""
     workdir = tmp_path_factory.mktemp(f"golden-{request.param}")
     name = ""
@@ -71,10 +83,17 @@ def case_daemon(request: pytest.FixtureRequest,
 
 def _entry_input(entry: dict[str, Any]) -> reg.EntryInput:
     fields = {
-        "entry_id": entry["entry_id"], "subject_id": entry["subject_id"],
-        "subject_name": entry["subject_name"], "list": entry["list"], "severity": entry.get("severity", ""),
-        "start": entry["start"], "end": entry.get("end", ""), "authority": "嘉兴市信用办",
-        "document_no": f"嘉信〔2025〕{entry['entry_id']}号", "level": "municipal", "reason": "golden case",
+        "entry_id": entry["entry_id"],
+        "subject_id": entry["subject_id"],
+        "subject_name": entry["subject_name"],
+        "list": entry["list"],
+        "severity": entry.get("severity", ""),
+        "start": entry["start"],
+        "end": entry.get("end", ""),
+        "authority": "嘉兴市信用办",
+        "document_no": f"嘉信〔2025〕{entry['entry_id']}号",
+        "level": "municipal",
+        "reason": "golden case",
     }
     for person in entry.get("related", ()):
         if f"{person['role']}_id" in ENTRY_FIELDS:
@@ -92,12 +111,15 @@ def test_golden_case(case_daemon: RunningDaemon, path: Path) -> None:
     """The daemon answers each golden case exactly as the rules say: verdict, measures, withheld."""
     case = _load(path)
     case_daemon.registry.UpsertEntries(
-        reg.UpsertEntriesRequest(entries=[_entry_input(e) for e in case["entries"]]), timeout=60)
+        reg.UpsertEntriesRequest(entries=[_entry_input(e) for e in case["entries"]]), timeout=60
+    )
     as_of = Timestamp()
     as_of.FromDatetime(dt.datetime.fromisoformat(case["as_of"].replace("Z", "+00:00")))
     request = pb.CheckRequest(
-        department=case["request"]["department"], scene=case["request"].get("scene", ""),
-        matter=case["request"].get("matter", ""), as_of=as_of,
+        department=case["request"]["department"],
+        scene=case["request"].get("scene", ""),
+        matter=case["request"].get("matter", ""),
+        as_of=as_of,
         subjects=[pb.Subject(id=s["id"]) for s in case["subjects"]],
     )
     response = case_daemon.check.Check(request, timeout=30)
@@ -143,16 +165,30 @@ def test_every_case_names_a_known_request() -> None:
 def test_get_catalogue_narrowed_to_a_matter_lists_only_measures_in_scope(case_daemon: RunningDaemon) -> None:
     """GetCatalogue with scene and matter shows what a check there gets: no measure of another matter."""
     catalogue = load_catalogue(ROOT / "rules")
-    department, scene, matter = ("market_regulation", "administrative_licensing",
-                                 "market_regulation.enterprise_registration")
+    department, scene, matter = (
+        "market_regulation",
+        "administrative_licensing",
+        "market_regulation.enterprise_registration",
+    )
     view = case_daemon.registry.GetCatalogue(
-        reg.GetCatalogueRequest(department=department, scene=scene, matter=matter), timeout=30)
+        reg.GetCatalogueRequest(department=department, scene=scene, matter=matter), timeout=30
+    )
     shown = {m.measure_id for m in view.measures}
-    in_scope = {m.measure_id for m in catalogue.measures if department in m.departments
-                and (not m.matters or matter in m.matters) and (not m.scenes or scene in m.scenes)}
+    in_scope = {
+        m.measure_id
+        for m in catalogue.measures
+        if department in m.departments
+        and (not m.matters or matter in m.matters)
+        and (not m.scenes or scene in m.scenes)
+    }
     assert shown == in_scope
     assert "MR-P-003" in shown and "MR-P-014" not in shown and "MR-P-002" not in shown
-    elsewhere = case_daemon.registry.GetCatalogue(reg.GetCatalogueRequest(
-        department=department, scene="employment_qualifications",
-        matter="market_regulation.food_business_licence"), timeout=30)
+    elsewhere = case_daemon.registry.GetCatalogue(
+        reg.GetCatalogueRequest(
+            department=department,
+            scene="employment_qualifications",
+            matter="market_regulation.food_business_licence",
+        ),
+        timeout=30,
+    )
     assert "MR-P-014" not in {m.measure_id for m in elsewhere.measures}

@@ -17,8 +17,13 @@ DEPT, SCENE = "market_regulation", "administrative_licensing"
 
 
 def _request(request_id: str, *ids: str, matter: str = "", as_of: int = 0) -> pb.CheckRequest:
-    request = pb.CheckRequest(request_id=request_id, department=DEPT, scene=SCENE, matter=matter,
-                              subjects=[pb.Subject(id=i) for i in ids])
+    request = pb.CheckRequest(
+        request_id=request_id,
+        department=DEPT,
+        scene=SCENE,
+        matter=matter,
+        subjects=[pb.Subject(id=i) for i in ids],
+    )
     if as_of:
         request.as_of.CopyFrom(timestamp_pb2.Timestamp(seconds=as_of))
     return request
@@ -49,19 +54,34 @@ def test_reused_key_for_another_request_is_refused_on_every_path(db_url: str, tm
     """Other subjects, matter or as_of under a used request_id: refused by cache, store, batch and stream."""
     daemon = start_daemon(db_url, tmp_path)
     one, other = factories.uscc(), factories.uscc()
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(
-        factories.entry_row("ID-1", other, "serious_illegal_dishonest"))]), timeout=30)
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(
+            entries=[factories.entry_input(factories.entry_row("ID-1", other, "serious_illegal_dishonest"))]
+        ),
+        timeout=30,
+    )
     first = daemon.check.Check(_request("idem-1", one), timeout=10)
     # The recent-answers cache path (the first answer is remembered).
-    for changed in (_request("idem-1", other), _request("idem-1", one, matter="食品经营许可"),
-                    _request("idem-1", one, as_of=1_767_225_600)):
+    for changed in (
+        _request("idem-1", other),
+        _request("idem-1", one, matter="食品经营许可"),
+        _request("idem-1", one, as_of=1_767_225_600),
+    ):
         with pytest.raises(grpc.RpcError) as caught:
             daemon.check.Check(changed, timeout=10)
         _refused(caught.value, "idem-1", first.check_id)
     # BatchCheck: an item reusing a stored key, and two items sharing a new key within the batch.
-    batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[
-        _request("idem-1", other), _request("idem-2", one), _request("idem-2", other),
-        _request("idem-1", one)]), timeout=30)
+    batch = daemon.check.BatchCheck(
+        pb.BatchCheckRequest(
+            requests=[
+                _request("idem-1", other),
+                _request("idem-2", one),
+                _request("idem-2", other),
+                _request("idem-1", one),
+            ]
+        ),
+        timeout=30,
+    )
     kinds = [r.WhichOneof("result") for r in batch.results]
     assert kinds == ["error", "response", "error", "response"], batch
     _refused(batch.results[0].error, "idem-1", first.check_id)
@@ -81,10 +101,10 @@ def test_reused_key_for_another_request_is_refused_on_every_path(db_url: str, tm
         with pytest.raises(grpc.RpcError) as caught:
             daemon.check.Check(_request("idem-1", other), timeout=10)
         _refused(caught.value, "idem-1", first.check_id)
-        batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[_request("idem-2", other)]),
-                                        timeout=30)
+        batch = daemon.check.BatchCheck(
+            pb.BatchCheckRequest(requests=[_request("idem-2", other)]), timeout=30
+        )
         _refused(batch.results[0].error, "idem-2", second_id)
         assert daemon.check.Check(_request("idem-1", one), timeout=10) == first  # a true retry still works
     finally:
         assert daemon.stop() == 0
-

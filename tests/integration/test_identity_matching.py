@@ -41,8 +41,9 @@ def _upsert(daemon: RunningDaemon, *rows: dict[str, str]) -> None:
     for row in rows:  # commitment breaches are published for 12 months by default: keep them current
         if row["list"] == ORG_LIST:
             row["start"] = "2026-06-01"
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(r) for r in rows]),
-                                  timeout=30)
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(entries=[factories.entry_input(r) for r in rows]), timeout=30
+    )
 
 
 def _subject(daemon: RunningDaemon, raw: str, **fields: object) -> pb.SubjectResult:
@@ -56,8 +57,9 @@ _counter = iter(range(10**9))
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_every_identifier_form_finds_its_entry_however_it_is_written(shared_daemon: RunningDaemon,
-                                                                      data: st.DataObject) -> None:
+def test_every_identifier_form_finds_its_entry_however_it_is_written(
+    shared_daemon: RunningDaemon, data: st.DataObject
+) -> None:
     """Valid identifiers of every kind, listed in one form and asked in a dirty rendering, always match."""
     strategy = st.one_of(usccs(), resident_ids(), hmt_permits(), foreigner_pr_ids())
     identifier = data.draw(strategy)
@@ -66,8 +68,7 @@ def test_every_identifier_form_finds_its_entry_however_it_is_written(shared_daem
     list_id = PERSON_LIST if is_person else ORG_LIST
     subject_type = "person" if is_person else ""
     try:
-        _upsert(shared_daemon, factories.entry_row(entry_id, identifier, list_id,
-                                                   subject_type=subject_type))
+        _upsert(shared_daemon, factories.entry_row(entry_id, identifier, list_id, subject_type=subject_type))
     except grpc.RpcError as exc:  # an all-digit USCC reads as a person: the list then refuses it
         assert exc.code() == grpc.StatusCode.INVALID_ARGUMENT
         return
@@ -80,9 +81,11 @@ def test_organisation_code_and_uscc_find_each_other(daemon: RunningDaemon) -> No
     """An entry under a USCC is found by its organisation code (with or without hyphen), and the reverse."""
     by_uscc, by_code = factories.uscc(), factories.uscc()
     code = by_code[8:17]
-    _upsert(daemon,
-            factories.entry_row("X-USCC", by_uscc, ORG_LIST),
-            factories.entry_row("X-CODE", code, ORG_LIST, subject_type="enterprise"))
+    _upsert(
+        daemon,
+        factories.entry_row("X-USCC", by_uscc, ORG_LIST),
+        factories.entry_row("X-CODE", code, ORG_LIST, subject_type="enterprise"),
+    )
     hyphenated = f"{by_uscc[8:16]}-{by_uscc[16]}"
     found = _subject(daemon, hyphenated)
     assert [(e.entry_id, e.matched_by) for e in found.entries] == [("X-USCC", "org_code")]
@@ -102,10 +105,12 @@ def test_legacy_forms_cross_walk(daemon: RunningDaemon) -> None:
     reg14 = "33040200012345"
     reg15 = reg14 + business_reg_check_digit(reg14)
     enterprise = factories.uscc()
-    _upsert(daemon,
-            factories.entry_row("L-18", id18, PERSON_LIST, subject_type="person"),
-            factories.entry_row("L-15", other15, PERSON_LIST, subject_type="person", id_type="resident_id"),
-            factories.entry_row("L-REG", enterprise, ORG_LIST, registration_no=reg15))
+    _upsert(
+        daemon,
+        factories.entry_row("L-18", id18, PERSON_LIST, subject_type="person"),
+        factories.entry_row("L-15", other15, PERSON_LIST, subject_type="person", id_type="resident_id"),
+        factories.entry_row("L-REG", enterprise, ORG_LIST, registration_no=reg15),
+    )
     assert [e.entry_id for e in _subject(daemon, id15, id_type=pb.ID_TYPE_RESIDENT_ID).entries] == ["L-18"]
     assert [e.entry_id for e in _subject(daemon, other18).entries] == ["L-15"]
     found = _subject(daemon, reg15, id_type=pb.ID_TYPE_BUSINESS_REG_NO)
@@ -127,8 +132,12 @@ def test_declared_subject_type_must_agree_with_the_identifier(daemon: RunningDae
 def test_a_different_name_is_flagged_for_review_not_trusted(daemon: RunningDaemon) -> None:
     """Same identifier, materially different name: the answer says so and the verdict is at least review."""
     enterprise = factories.uscc()
-    _upsert(daemon, factories.entry_row("N-1", enterprise, "red_list", end="2027-06-30",
-                                        subject_name="嘉兴市禾丰科技有限公司"))
+    _upsert(
+        daemon,
+        factories.entry_row(
+            "N-1", enterprise, "red_list", end="2027-06-30", subject_name="嘉兴市禾丰科技有限公司"
+        ),
+    )
     same = _subject(daemon, enterprise, name="嘉兴市禾丰科技有限责任公司")
     assert not same.notes and same.verdict == pb.VERDICT_REWARD
     other = _subject(daemon, enterprise, name="杭州市某某贸易有限公司")
@@ -139,8 +148,12 @@ def test_a_different_name_is_flagged_for_review_not_trusted(daemon: RunningDaemo
 def test_name_alone_never_triggers_a_penalty(daemon: RunningDaemon) -> None:
     """A clean subject using a listed subject's name is not matched."""
     listed, clean = factories.uscc(), factories.uscc()
-    _upsert(daemon, factories.entry_row("N-2", listed, "serious_illegal_dishonest",
-                                        subject_name="嘉兴市黑名单建材有限公司"))
+    _upsert(
+        daemon,
+        factories.entry_row(
+            "N-2", listed, "serious_illegal_dishonest", subject_name="嘉兴市黑名单建材有限公司"
+        ),
+    )
     result = _subject(daemon, clean, name="嘉兴市黑名单建材有限公司")
     assert not result.entries and result.verdict == pb.VERDICT_CLEAR
 
@@ -162,8 +175,9 @@ def test_subject_id_is_masked_in_answers_and_logs(daemon: RunningDaemon, tmp_pat
 MISTYPED = "330402198001010041"
 
 
-def _import(db_url: str, tmp_path: Path, name: str,
-            *rows: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _import(
+    db_url: str, tmp_path: Path, name: str, *rows: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     """`checkd import` of the rows as a CSV file."""
     path = tmp_path / f"{name}.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -190,16 +204,19 @@ def _store_bytes(db_url: str) -> bytes:
         return b"".join(p.read_bytes() for p in path.parent.glob(f"{path.name}*"))
     values: list[bytes] = []
     with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        tables = [row[0] for row in connection.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [
+            row[0]
+            for row in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
         for table in tables:
             for row in connection.execute(f'SELECT * FROM "{table}"'):
                 values.extend(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row)
     return b"\n".join(values)
 
 
-def test_a_declared_person_with_15_digits_is_a_legacy_resident_id(daemon: RunningDaemon, db_url: str,
-                                                                   tmp_path: Path) -> None:
+def test_a_declared_person_with_15_digits_is_a_legacy_resident_id(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """15 digits valid both ways: ambiguous undeclared; a person when declared one or given any role."""
     first14 = "33040280010100"  # address 330402, born 1980-01-01, and a valid registration check digit
     legacy = first14 + business_reg_check_digit(first14)
@@ -213,8 +230,13 @@ def test_a_declared_person_with_15_digits_is_a_legacy_resident_id(daemon: Runnin
     assert [e.entry_id for e in declared.entries] == ["L15-P"] and declared.id == mask(person)
     assert [e.entry_id for e in _subject(daemon, person).entries] == ["L15-P"]
     organisation = factories.uscc()
-    row = factories.entry_row("L15-O", organisation, LIST_FOR_ORG, legal_representative_id=legacy,
-                              legal_representative_name="张某某")
+    row = factories.entry_row(
+        "L15-O",
+        organisation,
+        LIST_FOR_ORG,
+        legal_representative_id=legacy,
+        legal_representative_name="张某某",
+    )
     imported = _import(db_url, tmp_path, "legacy", row)
     assert imported.returncode == 0, imported.stderr
     representative = _until_found(daemon, legacy, "L15-O", role=pb.ROLE_LEGAL_REPRESENTATIVE)
@@ -222,8 +244,9 @@ def test_a_declared_person_with_15_digits_is_a_legacy_resident_id(daemon: Runnin
     assert representative.subject_type == pb.SUBJECT_TYPE_PERSON
 
 
-def test_a_mistyped_resident_id_is_refused_and_never_kept_in_clear(daemon: RunningDaemon, db_url: str,
-                                                                   tmp_path: Path) -> None:
+def test_a_mistyped_resident_id_is_refused_and_never_kept_in_clear(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """Check, UpsertEntries and import refuse it as a bad resident ID; declared an organisation's: masked."""
     digits, shown = MISTYPED[:17], mask(MISTYPED)
     with pytest.raises(grpc.RpcError) as checked:
@@ -240,15 +263,20 @@ def test_a_mistyped_resident_id_is_refused_and_never_kept_in_clear(daemon: Runni
 
     # Declared an organisation's code, it is accepted, but kept and shown like a person's number.
     _upsert(daemon, factories.entry_row("TYPO-U", MISTYPED, ORG_LIST, id_type="uscc"))
-    imported = _import(db_url, tmp_path, "declared",
-                       factories.entry_row("TYPO-I", MISTYPED, LIST_FOR_ORG, subject_type="enterprise"))
+    imported = _import(
+        db_url,
+        tmp_path,
+        "declared",
+        factories.entry_row("TYPO-I", MISTYPED, LIST_FOR_ORG, subject_type="enterprise"),
+    )
     assert imported.returncode == 0, imported.stderr
     result = _until_found(daemon, MISTYPED, "TYPO-I", id_type=pb.ID_TYPE_USCC)
     assert {e.entry_id for e in result.entries} == {"TYPO-U", "TYPO-I"}
     assert result.id == shown and {e.subject_id for e in result.entries} == {shown}
     assert _subject(daemon, MISTYPED, subject_type=pb.SUBJECT_TYPE_ENTERPRISE).id == shown
-    listed = daemon.registry.GetSubject(reg.GetSubjectRequest(id=MISTYPED, id_type=pb.ID_TYPE_USCC),
-                                        timeout=30)
+    listed = daemon.registry.GetSubject(
+        reg.GetSubjectRequest(id=MISTYPED, id_type=pb.ID_TYPE_USCC), timeout=30
+    )
     assert {e.subject_id for e in listed.entries} == {shown}
     assert digits not in daemon.log_text() and digits not in imported.stdout + imported.stderr
     assert digits.encode() not in _store_bytes(db_url)

@@ -31,8 +31,9 @@ def _write_jsonl(path: Path, rows: list[dict[str, str]]) -> Path:
     return path
 
 
-def test_bad_import_changes_nothing_and_names_every_bad_row(daemon: RunningDaemon, db_url: str,
-                                                            tmp_path: Path) -> None:
+def test_bad_import_changes_nothing_and_names_every_bad_row(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """A file with bad rows is refused whole; every bad row is printed with its line and reason."""
     good, person = factories.uscc(), factories.resident_id()
     rows = [
@@ -43,8 +44,7 @@ def test_bad_import_changes_nothing_and_names_every_bad_row(daemon: RunningDaemo
         {**factories.entry_row("I-5", person, "judgment_defaulter"), "authority": ""},
     ]
     bad_file = str(_write_jsonl(tmp_path / "bad.jsonl", rows))
-    result = run_cli("import", "--rules", RULES, "--db", db_url, bad_file,
-                     workdir=tmp_path)
+    result = run_cli("import", "--rules", RULES, "--db", db_url, bad_file, workdir=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stderr.splitlines()
     assert any(line.startswith("bad.jsonl:2: subject_id: bad check character") for line in lines), lines
@@ -57,13 +57,19 @@ def test_bad_import_changes_nothing_and_names_every_bad_row(daemon: RunningDaemo
     assert person not in result.stderr + result.stdout
 
 
-def test_csv_import_is_picked_up_by_the_running_daemon(daemon: RunningDaemon, db_url: str,
-                                                       tmp_path: Path) -> None:
+def test_csv_import_is_picked_up_by_the_running_daemon(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """A good CSV import lands; the daemon sees it after `checkd reload` without a restart."""
     enterprise, representative = factories.uscc(), factories.resident_id()
     path = tmp_path / "entries.csv"
-    row = factories.entry_row("C-1", enterprise, "serious_illegal_dishonest",
-                              legal_representative_id=representative, legal_representative_name="王芳")
+    row = factories.entry_row(
+        "C-1",
+        enterprise,
+        "serious_illegal_dishonest",
+        legal_representative_id=representative,
+        legal_representative_name="王芳",
+    )
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(row))
         writer.writeheader()
@@ -78,8 +84,9 @@ def test_csv_import_is_picked_up_by_the_running_daemon(daemon: RunningDaemon, db
     assert [e.matched_by for e in subjects[1].entries] == ["related:legal_representative"]
 
 
-def test_daemon_polls_for_data_imported_by_another_process(daemon: RunningDaemon, db_url: str,
-                                                           tmp_path: Path) -> None:
+def test_daemon_polls_for_data_imported_by_another_process(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """Without any reload call, the daemon notices the new data version within its poll interval."""
     enterprise = factories.uscc()
     rows = [factories.entry_row("P-1", enterprise, "red_list", end="2027-06-30")]
@@ -118,12 +125,23 @@ def test_reload_swaps_atomically_under_concurrent_checks(daemon: RunningDaemon) 
         for round_ in range(12):
             end = "" if round_ % 2 == 0 else "2020-12-31"  # listed now / expired long ago
             start = "2025-01-01" if not end else "2020-01-01"
-            daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[
-                reg.EntryInput(**factories.entry_row("A-1", first, "serious_illegal_dishonest",
-                                                     start=start, end=end)),
-                reg.EntryInput(**factories.entry_row("A-2", second, "serious_illegal_dishonest",
-                                                     start=start, end=end)),
-            ]), timeout=30)
+            daemon.registry.UpsertEntries(
+                reg.UpsertEntriesRequest(
+                    entries=[
+                        reg.EntryInput(
+                            **factories.entry_row(
+                                "A-1", first, "serious_illegal_dishonest", start=start, end=end
+                            )
+                        ),
+                        reg.EntryInput(
+                            **factories.entry_row(
+                                "A-2", second, "serious_illegal_dishonest", start=start, end=end
+                            )
+                        ),
+                    ]
+                ),
+                timeout=30,
+            )
             daemon.registry.Reload(reg.ReloadRequest(), timeout=30)
     finally:
         stop.set()
@@ -140,8 +158,9 @@ def test_health_and_reflection(daemon: RunningDaemon) -> None:
         status = daemon.health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
         assert status == health_pb2.HealthCheckResponse.SERVING, service
     stub = reflection_pb2_grpc.ServerReflectionStub(daemon.channel)
-    (answer,) = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]),
-                                          timeout=5)
+    (answer,) = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+    )
     names = {s.name for s in answer.list_services_response.service}
     assert {"checkd.v1.CheckService", "checkd.v1.RegistryService", "grpc.health.v1.Health"} <= names
 
@@ -150,16 +169,36 @@ def test_embedded_default_serves_the_bundled_sample(tmp_path: Path) -> None:
     """`checkd serve` on an empty SQLite file seeds the sample lists; the CLI check prints JSON."""
     daemon = start_daemon(f"sqlite:///{tmp_path / 'var' / 'checkd.db'}", tmp_path, sample=True)
     try:
-        result = run_cli("check", "--target", f"127.0.0.1:{daemon.port}", "--department",
-                         "public_resource_trading", "--scene", "public_resource_trading",
-                         "--matter", "public_resource_trading.construction_bidding",
-                         "--subject", "91330402MA2B8K1C34", workdir=tmp_path)
+        result = run_cli(
+            "check",
+            "--target",
+            f"127.0.0.1:{daemon.port}",
+            "--department",
+            "public_resource_trading",
+            "--scene",
+            "public_resource_trading",
+            "--matter",
+            "public_resource_trading.construction_bidding",
+            "--subject",
+            "91330402MA2B8K1C34",
+            workdir=tmp_path,
+        )
         assert result.returncode == 0, result.stderr
         answer = json.loads(result.stdout)
         assert answer["verdict"] == "VERDICT_PROHIBIT"
         assert answer["subjects"][0]["entries"][0]["entryId"] == "S0001"
-        bad = run_cli("check", "--target", f"127.0.0.1:{daemon.port}", "--department", DEPT,
-                      "--scene", SCENE, "--subject", "91330402MA2B8K1C35", workdir=tmp_path)
+        bad = run_cli(
+            "check",
+            "--target",
+            f"127.0.0.1:{daemon.port}",
+            "--department",
+            DEPT,
+            "--scene",
+            SCENE,
+            "--subject",
+            "91330402MA2B8K1C35",
+            workdir=tmp_path,
+        )
         assert bad.returncode == 1 and "subjects[0].id" in bad.stderr
     finally:
         assert daemon.stop() == 0
@@ -173,8 +212,10 @@ def test_sigterm_refuses_new_calls_and_exits_cleanly(tmp_path: Path) -> None:
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = pb_stub(channel)
         try:
-            stub.Check(pb.CheckRequest(department=DEPT, scene=SCENE,
-                                       subjects=[pb.Subject(id=factories.uscc())]), timeout=2)
+            stub.Check(
+                pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=factories.uscc())]),
+                timeout=2,
+            )
         except grpc.RpcError as exc:
             assert exc.code() == grpc.StatusCode.UNAVAILABLE
         else:
@@ -188,13 +229,15 @@ def pb_stub(channel: grpc.Channel) -> object:
     return check_pb2_grpc.CheckServiceStub(channel)
 
 
-def test_cli_import_is_audited_and_the_chain_stays_whole(daemon: RunningDaemon, db_url: str,
-                                                         tmp_path: Path) -> None:
+def test_cli_import_is_audited_and_the_chain_stays_whole(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """The CLI records its import in the ledger beside a running daemon; both keep one valid chain."""
     enterprise = factories.uscc()
     before = _check(daemon, enterprise)
-    path = _write_jsonl(tmp_path / "audit.jsonl", [factories.entry_row("AU-1", enterprise, "red_list",
-                                                                         end="2027-06-30")])
+    path = _write_jsonl(
+        tmp_path / "audit.jsonl", [factories.entry_row("AU-1", enterprise, "red_list", end="2027-06-30")]
+    )
     assert run_cli("import", "--rules", RULES, "--db", db_url, str(path), workdir=tmp_path).returncode == 0
     after = _check(daemon, enterprise)  # the daemon's writer must step over the CLI's record
     assert daemon.check.GetCheck(pb.GetCheckRequest(check_id=after.check_id), timeout=10).response == after

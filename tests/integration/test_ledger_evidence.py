@@ -41,12 +41,20 @@ def _fill_ledger(db_url: str, workdir: Path) -> str:
     daemon.registry.UpsertEntries(factories_request(enterprise), timeout=30)
     last = None
     for _ in range(12):
-        last = daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE,
-                                                  subjects=[pb.Subject(id=enterprise)]), timeout=10)
+        last = daemon.check.Check(
+            pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=enterprise)]), timeout=10
+        )
     assert last is not None
     measure = last.subjects[0].measures[0].measure_id
-    daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=last.check_id, outcomes=[pb.FeedbackOutcome(
-        measure_id=measure, subject_id=enterprise, outcome=pb.OUTCOME_APPLIED)]), timeout=10)
+    daemon.check.SubmitFeedback(
+        pb.FeedbackRequest(
+            check_id=last.check_id,
+            outcomes=[
+                pb.FeedbackOutcome(measure_id=measure, subject_id=enterprise, outcome=pb.OUTCOME_APPLIED)
+            ],
+        ),
+        timeout=10,
+    )
     assert daemon.stop() == 0
     return daemon.log_text()
 
@@ -55,8 +63,9 @@ def factories_request(enterprise: str) -> Any:
     """An UpsertEntries request listing one enterprise as seriously dishonest."""
     from checkd.api.v1 import registry_pb2 as reg
 
-    return reg.UpsertEntriesRequest(entries=[factories.entry_input(
-        factories.entry_row("T-1", enterprise, "serious_illegal_dishonest"))])
+    return reg.UpsertEntriesRequest(
+        entries=[factories.entry_input(factories.entry_row("T-1", enterprise, "serious_illegal_dishonest"))]
+    )
 
 
 def _verify(db_url: str, workdir: Path, *extra: str) -> tuple[int, str]:
@@ -78,8 +87,10 @@ def _insert(conn: Any, ph: str) -> None:
     # Forge a record in the middle: shift the tail up by one and put a fabricated check at 6.
     conn.execute("UPDATE ledger SET seq = seq + 1000 WHERE seq >= 6")
     conn.execute("UPDATE ledger SET seq = seq - 999 WHERE seq >= 1000")
-    conn.execute("INSERT INTO ledger (seq, kind, ref_id, recorded_at, payload, prev_hash, hash) "
-                 "SELECT 6, kind, ref_id, recorded_at, payload, hash, hash FROM ledger WHERE seq = 5")
+    conn.execute(
+        "INSERT INTO ledger (seq, kind, ref_id, recorded_at, payload, prev_hash, hash) "
+        "SELECT 6, kind, ref_id, recorded_at, payload, hash, hash FROM ledger WHERE seq = 5"
+    )
 
 
 def _reorder(conn: Any, ph: str) -> None:
@@ -121,15 +132,16 @@ def test_a_cut_tail_is_caught_by_the_logged_anchor(db_url: str, tmp_path: Path) 
         cut = int(seq) - 3
         conn.execute(f"DELETE FROM ledger WHERE seq > {cut}")
         # A careful attacker also drops the derived rows of the cut records, or verify sees them.
-        conn.execute(f"DELETE FROM feedback_outcomes WHERE feedback_id IN "
-                     f"(SELECT feedback_id FROM feedback WHERE seq > {cut})")
+        conn.execute(
+            f"DELETE FROM feedback_outcomes WHERE feedback_id IN "
+            f"(SELECT feedback_id FROM feedback WHERE seq > {cut})"
+        )
         conn.execute(f"DELETE FROM feedback WHERE seq > {cut}")
         conn.execute(f"DELETE FROM checks WHERE seq > {cut}")
     code, output = _verify(db_url, tmp_path)
     assert code == 0, "without an anchor the shortened chain still links"
     code, output = _verify(db_url, tmp_path, "--anchor", f"{seq}:{digest}")
     assert code == 1 and "truncated" in output, output
-
 
 
 # ----------------------------------------------------------------- derived rows
@@ -147,12 +159,14 @@ def _checks_deleted(conn: Any, ph: str) -> None:
 
 def _checks_inserted(conn: Any, ph: str) -> None:
     """Add a lookup row for a check that was never recorded."""
-    conn.execute("INSERT INTO checks (check_id, department, request_id, matter, scene, verdict, recorded_at, "
-                 "seq, subjects, subjects_hit_penalty, subjects_hit_reward, measures_mandatory, "
-                 "measures_discretionary, has_penalty, request_fingerprint) SELECT 'forged-check', "
-                 "department, NULL, matter, scene, verdict, recorded_at, seq, subjects, "
-                 "subjects_hit_penalty, subjects_hit_reward, measures_mandatory, measures_discretionary, "
-                 "has_penalty, request_fingerprint FROM checks WHERE seq = 5")
+    conn.execute(
+        "INSERT INTO checks (check_id, department, request_id, matter, scene, verdict, recorded_at, "
+        "seq, subjects, subjects_hit_penalty, subjects_hit_reward, measures_mandatory, "
+        "measures_discretionary, has_penalty, request_fingerprint) SELECT 'forged-check', "
+        "department, NULL, matter, scene, verdict, recorded_at, seq, subjects, "
+        "subjects_hit_penalty, subjects_hit_reward, measures_mandatory, measures_discretionary, "
+        "has_penalty, request_fingerprint FROM checks WHERE seq = 5"
+    )
 
 
 def _checks_figures(conn: Any, ph: str) -> None:
@@ -167,9 +181,11 @@ def _outcome_changed(conn: Any, ph: str) -> None:
 
 def _outcome_added(conn: Any, ph: str) -> None:
     """Double every outcome row (inflating the applied count)."""
-    conn.execute("INSERT INTO feedback_outcomes (feedback_id, check_id, measure_id, subject_id, outcome, "
-                 "action, recorded_at) SELECT feedback_id, check_id, measure_id, subject_id, outcome, "
-                 "action, recorded_at FROM feedback_outcomes")
+    conn.execute(
+        "INSERT INTO feedback_outcomes (feedback_id, check_id, measure_id, subject_id, outcome, "
+        "action, recorded_at) SELECT feedback_id, check_id, measure_id, subject_id, outcome, "
+        "action, recorded_at FROM feedback_outcomes"
+    )
 
 
 def _feedback_deleted(conn: Any, ph: str) -> None:
@@ -178,26 +194,41 @@ def _feedback_deleted(conn: Any, ph: str) -> None:
 
 
 DERIVED: dict[str, tuple[Callable[[Any, str], None], str]] = {
-    "checks.department": (_checks_department,
-                          r"checks\.department \(record 4\): is 'housing', the record says "
-                          r"'market_regulation'"),
-    "checks row deleted": (_checks_deleted,
-                           r"checks\.check_id \(record 6\): check \w+ has a record but no row"),
+    "checks.department": (
+        _checks_department,
+        r"checks\.department \(record 4\): is 'housing', the record says "
+        r"'market_regulation'",
+    ),
+    "checks row deleted": (
+        _checks_deleted,
+        r"checks\.check_id \(record 6\): check \w+ has a record but no row",
+    ),
     "checks row inserted": (_checks_inserted, r"row of check forged-check \(seq 5\) has no check record"),
-    "checks figures": (_checks_figures,
-                       r"checks\.subjects_hit_penalty \(record 9\): is 0, the record says 1"),
-    "outcome changed": (_outcome_changed, r"feedback_outcomes\.outcome \(record 14\): row \d+ is "
-                        r"'not_applied', the record says 'applied'"),
-    "outcome added": (_outcome_added,
-                      r"feedback_outcomes\.id \(record 14\): row \d+ .* is not in the record"),
-    "feedback row deleted": (_feedback_deleted, r"feedback\.feedback_id \(record 14\): .* has a record but "
-                             r"no row.*\n.*feedback_outcomes.* has no feedback row or record"),
+    "checks figures": (
+        _checks_figures,
+        r"checks\.subjects_hit_penalty \(record 9\): is 0, the record says 1",
+    ),
+    "outcome changed": (
+        _outcome_changed,
+        r"feedback_outcomes\.outcome \(record 14\): row \d+ is "
+        r"'not_applied', the record says 'applied'",
+    ),
+    "outcome added": (
+        _outcome_added,
+        r"feedback_outcomes\.id \(record 14\): row \d+ .* is not in the record",
+    ),
+    "feedback row deleted": (
+        _feedback_deleted,
+        r"feedback\.feedback_id \(record 14\): .* has a record but "
+        r"no row.*\n.*feedback_outcomes.* has no feedback row or record",
+    ),
 }
 
 
 @pytest.mark.parametrize("kind", sorted(DERIVED))
-def test_verify_finds_derived_rows_that_disagree_with_their_records(db_url: str, tmp_path: Path,
-                                                                    kind: str) -> None:
+def test_verify_finds_derived_rows_that_disagree_with_their_records(
+    db_url: str, tmp_path: Path, kind: str
+) -> None:
     """An edit of a lookup row the chain does not hash is reported with the record's seq and the field."""
     _fill_ledger(db_url, tmp_path)  # an admin record, 12 checks (seq 2-13), a feedback (seq 14)
     code, output = _verify(db_url, tmp_path)
@@ -227,10 +258,18 @@ def _run_checks(db_url: str, workdir: Path, count: int, *extra: str) -> list[Any
     """Run a daemon with `extra` options, make `count` checks, stop it; the answers."""
     daemon = start_daemon(db_url, workdir, *extra)
     enterprise = factories.uscc()
-    answers = [daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE,
-                                                  request_id=f"{enterprise}-{n}",
-                                                  subjects=[pb.Subject(id=enterprise)]), timeout=10)
-               for n in range(count)]
+    answers = [
+        daemon.check.Check(
+            pb.CheckRequest(
+                department=DEPT,
+                scene=SCENE,
+                request_id=f"{enterprise}-{n}",
+                subjects=[pb.Subject(id=enterprise)],
+            ),
+            timeout=10,
+        )
+        for n in range(count)
+    ]
     assert daemon.stop() == 0, daemon.log_text()
     return answers
 
@@ -248,14 +287,25 @@ def _forge_check(db_url: str) -> int:
     try:
         repository = LedgerRepository(database)
         seq, head = repository.head()
-        record = pb.CheckRecord(check_id="f" * 32, department=DEPT, scene=SCENE, request_id="forged",
-                                response=pb.CheckResponse(check_id="f" * 32, verdict=pb.VERDICT_CLEAR))
+        record = pb.CheckRecord(
+            check_id="f" * 32,
+            department=DEPT,
+            scene=SCENE,
+            request_id="forged",
+            response=pb.CheckResponse(check_id="f" * 32, verdict=pb.VERDICT_CLEAR),
+        )
         payload = record.SerializeToString(deterministic=True)
         now = dt.datetime.now(dt.UTC)
-        digest = chain_hash(head, seq + 1, "check", record.check_id, now, payload,
-                            stored_chain_algorithm(database))
-        repository.append([LedgerRecord(seq + 1, "check", record.check_id, now, payload, head, digest,
-                                        check=check_ref_of(record))])
+        digest = chain_hash(
+            head, seq + 1, "check", record.check_id, now, payload, stored_chain_algorithm(database)
+        )
+        repository.append(
+            [
+                LedgerRecord(
+                    seq + 1, "check", record.check_id, now, payload, head, digest, check=check_ref_of(record)
+                )
+            ]
+        )
         return seq + 1
     finally:
         database.close()
@@ -275,15 +325,17 @@ def _rewrite_from(db_url: str, start: int) -> None:
     try:
         algorithm = stored_chain_algorithm(database)
         with database.transaction() as session:
-            rows = session.scalars(select(LedgerRow).where(LedgerRow.seq >= start - 1)
-                                   .order_by(LedgerRow.seq)).all()
+            rows = session.scalars(
+                select(LedgerRow).where(LedgerRow.seq >= start - 1).order_by(LedgerRow.seq)
+            ).all()
             prev = rows[0].hash
             for row in rows[1:]:
                 if row.seq == start:
                     row.payload = bytes(row.payload) + b"\x08\x01"
                 row.prev_hash = prev
-                row.hash = prev = chain_hash(prev, row.seq, row.kind, row.ref_id, utc(row.recorded_at),
-                                             row.payload, algorithm)
+                row.hash = prev = chain_hash(
+                    prev, row.seq, row.kind, row.ref_id, utc(row.recorded_at), row.payload, algorithm
+                )
     finally:
         database.close()
 
@@ -319,20 +371,29 @@ def _checkpointed_seqs(db_url: str) -> list[int]:
 
 
 def test_a_running_daemon_checkpoints_every_m_records_and_verify_reports_its_uncovered_tail(
-        db_url: str, tmp_path: Path) -> None:
+    db_url: str, tmp_path: Path
+) -> None:
     """A live daemon (key from CHECKD_CHECKPOINT_KEY) signs every 3 records; later records are uncovered."""
     import time
 
     key = _new_key(tmp_path, "cp-env")
     code, output = _launch_refused(db_url, tmp_path, "--checkpoint-key", f"{key}.pub")
     assert code == 2 and "holds no Ed25519 or SM2 private key" in output, output
-    daemon = start_daemon(db_url, tmp_path, "--checkpoint-records", "3", "--checkpoint-seconds", "3600",
-                          env={"CHECKD_CHECKPOINT_KEY": str(key)})
+    daemon = start_daemon(
+        db_url,
+        tmp_path,
+        "--checkpoint-records",
+        "3",
+        "--checkpoint-seconds",
+        "3600",
+        env={"CHECKD_CHECKPOINT_KEY": str(key)},
+    )
     enterprise = factories.uscc()
 
     def check() -> Any:
-        return daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE,
-                                                  subjects=[pb.Subject(id=enterprise)]), timeout=10)
+        return daemon.check.Check(
+            pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=enterprise)]), timeout=10
+        )
 
     for _ in range(3):
         check()
@@ -349,8 +410,9 @@ def test_a_running_daemon_checkpoints_every_m_records_and_verify_reports_its_unc
     assert _checkpointed_seqs(db_url) == [3, 4]  # the final checkpoint after the last commit
     code, output = _verify(db_url, tmp_path, *pubkeys)
     assert code == 0 and "checkpoints: 2 verified of 2, last at seq 4" in output, output
-    assert re.search(r"ledger_checkpoint\s+at=\S+\s+hash=[0-9a-f]{64}\s+key_id=[0-9a-f]{16}\s+seq=4",
-                     daemon.log_text()), daemon.log_text()
+    assert re.search(
+        r"ledger_checkpoint\s+at=\S+\s+hash=[0-9a-f]{64}\s+key_id=[0-9a-f]{16}\s+seq=4", daemon.log_text()
+    ), daemon.log_text()
 
 
 def test_a_tail_rewritten_before_a_checkpoint_fails(db_url: str, tmp_path: Path) -> None:
@@ -379,10 +441,12 @@ def test_checkpoint_keys_rotate_and_untrusted_or_bad_signatures_fail(db_url: str
     code, output = _verify(db_url, tmp_path, "--checkpoint-pubkeys", f"{new}.pub")
     assert code == 1 and "is signed by a key that is not trusted" in output, output
     with raw_connection(db_url) as conn:
-        conn.execute("UPDATE ledger_checkpoints SET signed_at = signed_at + INTERVAL '1 hour'"
-                     if not db_url.startswith("sqlite") else
-                     "UPDATE ledger_checkpoints SET head_hash = (SELECT hash FROM ledger WHERE seq = 3) "
-                     "WHERE seq = (SELECT MAX(seq) FROM ledger_checkpoints)")
+        conn.execute(
+            "UPDATE ledger_checkpoints SET signed_at = signed_at + INTERVAL '1 hour'"
+            if not db_url.startswith("sqlite")
+            else "UPDATE ledger_checkpoints SET head_hash = (SELECT hash FROM ledger WHERE seq = 3) "
+            "WHERE seq = (SELECT MAX(seq) FROM ledger_checkpoints)"
+        )
     code, output = _verify(db_url, tmp_path, "--checkpoint-pubkeys", str(trusted))
     assert code == 1 and "the signature does not verify" in output, output
 
@@ -390,15 +454,22 @@ def test_checkpoint_keys_rotate_and_untrusted_or_bad_signatures_fail(db_url: str
 # ----------------------------------------------------------------- algorithms
 
 
-def test_sm3_chain_and_sm2_checkpoints_verify_and_the_algorithm_cannot_be_switched(db_url: str,
-                                                                                  tmp_path: Path) -> None:
+def test_sm3_chain_and_sm2_checkpoints_verify_and_the_algorithm_cannot_be_switched(
+    db_url: str, tmp_path: Path
+) -> None:
     """A store made with SM3 stays SM3, its SM2-signed checkpoints verify, and a switch is refused."""
     key = _new_key(tmp_path, "cp-sm2", "sm2")
     answers = _run_checks(db_url, tmp_path, 3, "--ledger-algorithm", "sm3", "--checkpoint-key", str(key))
     assert {a.receipt.algorithm for a in answers} == {"sm3"}
     receipt = answers[-1].receipt
-    code, output = _verify(db_url, tmp_path, "--checkpoint-pubkeys", f"{key}.pub", "--receipt",
-                           f"{receipt.ledger_seq}:{receipt.ledger_hash}")
+    code, output = _verify(
+        db_url,
+        tmp_path,
+        "--checkpoint-pubkeys",
+        f"{key}.pub",
+        "--receipt",
+        f"{receipt.ledger_seq}:{receipt.ledger_hash}",
+    )
     assert code == 0 and "(sm3; derived rows agree)" in output and "checkpoints: 1 verified" in output, output
     from checkd.evidence.ledger import chain_hash
     from checkd.store import Database, LedgerRepository
@@ -422,13 +493,24 @@ def _launch_refused(db_url: str, workdir: Path, *extra: str) -> tuple[int, str]:
     """Run `checkd serve` expecting it to refuse to start: (exit code, its output)."""
     from tests.daemon import ROOT
 
-    result = run_cli("serve", "--listen", "127.0.0.1:0", "--db", db_url, "--rules", str(ROOT / "rules"),
-                     "--no-sample", *extra, workdir=workdir)
+    result = run_cli(
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db_url,
+        "--rules",
+        str(ROOT / "rules"),
+        "--no-sample",
+        *extra,
+        workdir=workdir,
+    )
     return result.returncode, result.stdout + result.stderr
 
 
-def test_a_store_from_before_the_algorithm_was_recorded_keeps_verifying_as_sha256(db_url: str,
-                                                                                 tmp_path: Path) -> None:
+def test_a_store_from_before_the_algorithm_was_recorded_keeps_verifying_as_sha256(
+    db_url: str, tmp_path: Path
+) -> None:
     """An existing ledger (all SHA-256, no algorithm in meta) verifies, and is recorded as SHA-256."""
     _run_checks(db_url, tmp_path, 2)
     with raw_connection(db_url) as conn:
@@ -444,19 +526,22 @@ def test_a_store_from_before_the_algorithm_was_recorded_keeps_verifying_as_sha25
 # ----------------------------------------------------------------- receipts
 
 
-def test_every_answer_carries_a_receipt_that_verify_and_get_check_confirm(db_url: str,
-                                                                          tmp_path: Path) -> None:
+def test_every_answer_carries_a_receipt_that_verify_and_get_check_confirm(
+    db_url: str, tmp_path: Path
+) -> None:
     """Check, BatchCheck, StreamCheck and replays carry (seq, hash); GetCheck and verify confirm it."""
     daemon = start_daemon(db_url, tmp_path)
     enterprise = factories.uscc()
 
     def request(request_id: str) -> Any:
-        return pb.CheckRequest(department=DEPT, scene=SCENE, request_id=request_id,
-                               subjects=[pb.Subject(id=enterprise)])
+        return pb.CheckRequest(
+            department=DEPT, scene=SCENE, request_id=request_id, subjects=[pb.Subject(id=enterprise)]
+        )
 
     single = daemon.check.Check(request("one"), timeout=10)
-    batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[request("b-1"), request("b-2")]),
-                                    timeout=10)
+    batch = daemon.check.BatchCheck(
+        pb.BatchCheckRequest(requests=[request("b-1"), request("b-2")]), timeout=10
+    )
     stream = list(daemon.check.StreamCheck(iter([request("s-1"), request("s-2")]), timeout=10))
     answers = [single, *(r.response for r in batch.results), *stream]
     receipts = [(a.receipt.ledger_seq, a.receipt.ledger_hash) for a in answers]

@@ -19,8 +19,9 @@ from tests.daemon import ROOT, TEST_SECRET, RunningDaemon, run_cli, start_daemon
 def _reload_callers(db_url: str) -> list[str]:
     database = Database(db_url)
     try:
-        payloads = [json.loads(r.payload) for r in LedgerRepository(database).iter_records()
-                    if r.kind == "admin"]
+        payloads = [
+            json.loads(r.payload) for r in LedgerRepository(database).iter_records() if r.kind == "admin"
+        ]
     finally:
         database.close()
     return [str(p["caller"]) for p in payloads if p.get("action") == "reload"]
@@ -34,7 +35,7 @@ def test_sighup_and_the_reload_rpc_take_one_audited_path(daemon: RunningDaemon, 
     deadline = time.monotonic() + 60
     while len(_reload_callers(db_url)) < len(before) + 2 and time.monotonic() < deadline:
         time.sleep(0.2)
-    added = _reload_callers(db_url)[len(before):]
+    added = _reload_callers(db_url)[len(before) :]
     assert len(added) == 2, (added, daemon.log_text())
     assert "signal:SIGHUP" in added and any(caller != "signal:SIGHUP" for caller in added), added
 
@@ -48,8 +49,9 @@ def test_close_runs_in_reverse_build_order(db_url: str, tmp_path: Path) -> None:
         running.registry.Reload(reg.ReloadRequest(), timeout=60)  # a record after the first checkpoint
     finally:
         assert running.stop() == 0, running.log_text()
-    verified = run_cli("ledger", "verify", "--db", db_url, "--checkpoint-pubkeys", f"{key}.pub",
-                       workdir=tmp_path)
+    verified = run_cli(
+        "ledger", "verify", "--db", db_url, "--checkpoint-pubkeys", f"{key}.pub", workdir=tmp_path
+    )
     assert verified.returncode == 0 and "ledger ok: " in verified.stdout, verified.stdout + verified.stderr
 
 
@@ -59,8 +61,16 @@ def test_a_port_in_use_is_one_line_not_a_traceback(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         listen = f"127.0.0.1:{taken.getsockname()[1]}"
-        result = run_cli("serve", "--rules", str(ROOT / "rules"), "--db", f"sqlite:///{tmp_path / 'x.db'}",
-                         "--listen", listen, workdir=tmp_path)
+        result = run_cli(
+            "serve",
+            "--rules",
+            str(ROOT / "rules"),
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+            "--listen",
+            listen,
+            workdir=tmp_path,
+        )
     assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
     assert f"cannot bind {listen}" in result.stderr, result.stderr
 
@@ -72,8 +82,14 @@ def test_an_unsupported_database_url_is_named_by_every_command(tmp_path: Path) -
         "serve": ("serve", "--rules", str(ROOT / "rules"), "--db", "mysql://clerk:hunter2@db.example/checkd"),
         "report": ("report", "--db", "mysql://clerk:hunter2@db.example/checkd", *day),
         "verify": ("ledger", "verify", "--db", "mysql://clerk:hunter2@db.example/checkd"),
-        "import": ("import", "--rules", str(ROOT / "rules"), "--db", "not a url",
-                   str(ROOT / "pyproject.toml")),
+        "import": (
+            "import",
+            "--rules",
+            str(ROOT / "rules"),
+            "--db",
+            "not a url",
+            str(ROOT / "pyproject.toml"),
+        ),
     }
     for name, args in commands.items():
         result = run_cli(*args, workdir=tmp_path)
@@ -88,9 +104,16 @@ def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
     reader, writer = os.pipe()
     os.close(reader)  # gone before the command writes a byte
     try:
-        process = subprocess.run([sys.executable, "-m", "checkd", "rules", "schema"], cwd=ROOT,
-                                 env=environment, stdout=writer, stderr=subprocess.PIPE, text=True,
-                                 timeout=120, check=False)
+        process = subprocess.run(
+            [sys.executable, "-m", "checkd", "rules", "schema"],
+            cwd=ROOT,
+            env=environment,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         os.close(writer)
     assert "Traceback" not in process.stderr and "BrokenPipe" not in process.stderr, process.stderr

@@ -48,8 +48,16 @@ class OpsDaemon:
 def start_ops(db_url: str, workdir: Path, *extra: str, serving: bool = True) -> OpsDaemon:
     """Start the daemon with the ops listener on a free port and learn that port."""
     port_file = workdir / f"ops-port-{time.monotonic_ns()}"
-    daemon = start_daemon(db_url, workdir, "--ops-listen", "127.0.0.1:0", "--ops-port-file",
-                          str(port_file), *extra, serving=serving)
+    daemon = start_daemon(
+        db_url,
+        workdir,
+        "--ops-listen",
+        "127.0.0.1:0",
+        "--ops-port-file",
+        str(port_file),
+        *extra,
+        serving=serving,
+    )
     # The ops port file is written before the gRPC one, which start_daemon waited for.
     return OpsDaemon(daemon, f"http://127.0.0.1:{int(port_file.read_text())}")
 
@@ -77,8 +85,11 @@ def scrape(base: str) -> Samples:
     """Every sample of /metrics keyed by (name, labels)."""
     status, text = http_get(f"{base}/metrics")
     assert status == 200
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
@@ -91,33 +102,45 @@ def verdict_name(verdict: int) -> str:
     return pb.Verdict.Name(verdict).removeprefix("VERDICT_").lower()
 
 
-def check(daemon: RunningDaemon, subject: str, department: str = DEPT, matter: str = COMMITMENT,
-          **extra: object) -> pb.CheckResponse:
+def check(
+    daemon: RunningDaemon, subject: str, department: str = DEPT, matter: str = COMMITMENT, **extra: object
+) -> pb.CheckResponse:
     """One Check call (in a matter where a serious-list enterprise is restricted)."""
-    request = pb.CheckRequest(department=department, scene=SCENE, matter=matter,
-                              subjects=[pb.Subject(id=subject)])
+    request = pb.CheckRequest(
+        department=department, scene=SCENE, matter=matter, subjects=[pb.Subject(id=subject)]
+    )
     response: pb.CheckResponse = daemon.check.Check(request, timeout=10, **extra)
     return response
 
 
 def feedback(daemon: RunningDaemon, response: pb.CheckResponse, outcome: int) -> int:
     """Report one outcome for every measure the check pushed; return how many outcomes were sent."""
-    outcomes = [pb.FeedbackOutcome(measure_id=m.measure_id, subject_id=s.id, outcome=outcome,
-                                   reason="" if outcome != pb.OUTCOME_NOT_APPLIED else "licence withdrawn")
-                for s in response.subjects for m in s.measures]
-    daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=response.check_id, outcomes=outcomes),
-                                timeout=10)
+    outcomes = [
+        pb.FeedbackOutcome(
+            measure_id=m.measure_id,
+            subject_id=s.id,
+            outcome=outcome,
+            reason="" if outcome != pb.OUTCOME_NOT_APPLIED else "licence withdrawn",
+        )
+        for s in response.subjects
+        for m in s.measures
+    ]
+    daemon.check.SubmitFeedback(pb.FeedbackRequest(check_id=response.check_id, outcomes=outcomes), timeout=10)
     return len(outcomes)
 
 
 def list_subjects(daemon: RunningDaemon) -> dict[str, str]:
     """Upsert a serious-dishonesty and a red-listed enterprise; return their ids and a clean one."""
     ids = {"serious": factories.uscc(), "red": factories.uscc(), "clean": factories.uscc()}
-    rows = [factories.entry_row(f"OPS-SER-{ids['serious']}", ids["serious"], "serious_illegal_dishonest"),
-            factories.entry_row(f"OPS-RED-{ids['red']}", ids["red"], "red_list",
-                                end=f"{dt.date.today().year + 1}-12-31")]
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[reg.EntryInput(**r) for r in rows]),
-                                  timeout=30)
+    rows = [
+        factories.entry_row(f"OPS-SER-{ids['serious']}", ids["serious"], "serious_illegal_dishonest"),
+        factories.entry_row(
+            f"OPS-RED-{ids['red']}", ids["red"], "red_list", end=f"{dt.date.today().year + 1}-12-31"
+        ),
+    ]
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(entries=[reg.EntryInput(**r) for r in rows]), timeout=30
+    )
     return ids
 
 
@@ -130,6 +153,7 @@ def wait_for(predicate: object, timeout: float = 20.0) -> None:
 
 
 # ---------------------------------------------------------------- health, metrics, logs
+
 
 def test_health_readiness_and_metrics_move_with_real_checks(ops: OpsDaemon) -> None:
     """Counters move by exactly what the test did: checks by verdict, batch sizes, feedback, rejections."""
@@ -146,9 +170,15 @@ def test_health_readiness_and_metrics_move_with_real_checks(ops: OpsDaemon) -> N
     with pytest.raises(grpc.RpcError) as bad:
         check(daemon, ids["clean"], department="no_such_department")
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[
-        pb.CheckRequest(department=DEPT, scene=SCENE, matter=COMMITMENT, subjects=[pb.Subject(id=i)])
-        for i in (ids["serious"], ids["clean"], ids["clean"], ids["red"])]), timeout=30)
+    batch = daemon.check.BatchCheck(
+        pb.BatchCheckRequest(
+            requests=[
+                pb.CheckRequest(department=DEPT, scene=SCENE, matter=COMMITMENT, subjects=[pb.Subject(id=i)])
+                for i in (ids["serious"], ids["clean"], ids["clean"], ids["red"])
+            ]
+        ),
+        timeout=30,
+    )
     answers += [r.response for r in batch.results]
     applied = feedback(daemon, answers[0], pb.OUTCOME_APPLIED)
     not_applied = feedback(daemon, answers[1], pb.OUTCOME_NOT_APPLIED)
@@ -169,7 +199,8 @@ def test_health_readiness_and_metrics_move_with_real_checks(ops: OpsDaemon) -> N
     assert delta("checkd_ledger_commit_records_sum") == len(answers) + 2  # checks + two feedbacks
     assert value(after, "checkd_index_entries") == 2
     assert value(after, "checkd_data_version", version=answers[-1].data_version) == int(
-        answers[-1].data_version[1:])
+        answers[-1].data_version[1:]
+    )
     assert value(after, "checkd_catalogue_info", version=answers[-1].catalogue_version) == 1
     assert value(after, "checkd_ledger_queue_depth") == 0
     # Checks that pushed measures and got no feedback: every penalty/reward answer but the two answered.
@@ -182,15 +213,31 @@ def test_logs_are_json_events_with_request_id_and_masked_persons(ops: OpsDaemon)
     """One JSON event per check and per feedback, carrying the caller's request id; persons masked."""
     daemon = ops.grpc
     person = factories.resident_id()
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[reg.EntryInput(
-        **factories.entry_row("OPS-JD", person, "judgment_defaulter", subject_name="沈建华"))]), timeout=30)
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(
+            entries=[
+                reg.EntryInput(
+                    **factories.entry_row("OPS-JD", person, "judgment_defaulter", subject_name="沈建华")
+                )
+            ]
+        ),
+        timeout=30,
+    )
     answer = check(daemon, person, matter=REGISTRATION, metadata=(("x-request-id", "req-ops-1"),))
     assert any(s.measures for s in answer.subjects)
     feedback(daemon, answer, pb.OUTCOME_APPLIED)
     check(daemon, person)  # no caller id: one is generated
-    batch = daemon.check.BatchCheck(pb.BatchCheckRequest(requests=[
-        pb.CheckRequest(department=DEPT, scene=SCENE, matter=REGISTRATION, subjects=[pb.Subject(id=subject)])
-        for subject in (person, factories.uscc(), person)]), timeout=30)
+    batch = daemon.check.BatchCheck(
+        pb.BatchCheckRequest(
+            requests=[
+                pb.CheckRequest(
+                    department=DEPT, scene=SCENE, matter=REGISTRATION, subjects=[pb.Subject(id=subject)]
+                )
+                for subject in (person, factories.uscc(), person)
+            ]
+        ),
+        timeout=30,
+    )
     listed = [r.response.check_id for r in batch.results if any(s.measures for s in r.response.subjects)]
 
     wait_for(lambda: daemon.log_text().count('"event":"feedback"') == 1, timeout=10)
@@ -239,12 +286,15 @@ def test_a_long_open_stream_counts_its_checks_while_it_is_still_open(ops: OpsDae
 
 def test_nothing_is_logged_at_import() -> None:
     """Importing every module prints nothing: logging starts only when the daemon is configured."""
-    modules = sorted(".".join(p.relative_to(ROOT / "checkd").with_suffix("").parts)
-                     for p in (ROOT / "checkd").rglob("*.py")
-                     if p.stem not in ("__main__", "__init__") and "api" not in p.parts)
+    modules = sorted(
+        ".".join(p.relative_to(ROOT / "checkd").with_suffix("").parts)
+        for p in (ROOT / "checkd").rglob("*.py")
+        if p.stem not in ("__main__", "__init__") and "api" not in p.parts
+    )
     code = "import importlib\n" + "".join(f"importlib.import_module('checkd.{m}')\n" for m in modules)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                            check=False, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert (result.stdout, result.stderr) == ("", "")
 
@@ -252,12 +302,21 @@ def test_nothing_is_logged_at_import() -> None:
 def test_bad_ops_flags_are_named(tmp_path: Path) -> None:
     """A malformed --ops-listen or --max-data-age stops start-up with the flag's name."""
     for flag, bad in (("--ops-listen", "nowhere"), ("--max-data-age", "-5")):
-        result = run_cli("serve", "--rules", str(ROOT / "rules"), "--db", f"sqlite:///{tmp_path}/x.db",
-                         flag, bad, workdir=tmp_path)
+        result = run_cli(
+            "serve",
+            "--rules",
+            str(ROOT / "rules"),
+            "--db",
+            f"sqlite:///{tmp_path}/x.db",
+            flag,
+            bad,
+            workdir=tmp_path,
+        )
         assert result.returncode == 1 and flag in result.stderr, result.stderr
 
 
 # ---------------------------------------------------------------- staleness fail-safe
+
 
 def test_stale_data_answers_review_and_fails_readiness(db_url: str, tmp_path: Path) -> None:
     """Data not confirmed for longer than --max-data-age: clear and reward become review; /readyz 503."""
@@ -293,6 +352,7 @@ def test_stale_data_answers_review_and_fails_readiness(db_url: str, tmp_path: Pa
 
 # ---------------------------------------------------------------- statistics and overdue
 
+
 @dataclass
 class Activity:
     """What the test did, kept to compute the expected figures independently."""
@@ -309,13 +369,19 @@ def generate_activity(daemon: RunningDaemon) -> Activity:
     plan = [("serious", DEPT)] * 6 + [("red", DEPT)] * 3 + [("clean", DEPT)] * 4 + [("clean", OTHER_DEPT)] * 3
     for subject, department in plan:
         answers.append((department, check(daemon, ids[subject], department=department)))
-    two_subjects = pb.CheckRequest(department=DEPT, scene=SCENE,
-                                   subjects=[pb.Subject(id=ids["serious"]), pb.Subject(id=ids["red"])])
+    two_subjects = pb.CheckRequest(
+        department=DEPT, scene=SCENE, subjects=[pb.Subject(id=ids["serious"]), pb.Subject(id=ids["red"])]
+    )
     answers.append((DEPT, daemon.check.Check(two_subjects, timeout=10)))
     outcomes: list[tuple[str, int, str]] = []
     answered: set[str] = set()
-    kinds = [pb.OUTCOME_APPLIED, pb.OUTCOME_NOT_APPLIED, pb.OUTCOME_PARTIALLY_APPLIED, pb.OUTCOME_OBJECTED,
-             pb.OUTCOME_APPLIED]
+    kinds = [
+        pb.OUTCOME_APPLIED,
+        pb.OUTCOME_NOT_APPLIED,
+        pb.OUTCOME_PARTIALLY_APPLIED,
+        pb.OUTCOME_OBJECTED,
+        pb.OUTCOME_APPLIED,
+    ]
     with_measures = [a for _, a in answers if any(s.measures for s in a.subjects)]
     for answer, kind in zip(with_measures, kinds, strict=False):
         feedback(daemon, answer, kind)
@@ -347,26 +413,34 @@ def expected_figures(activity: Activity, department: str, overdue_too: bool) -> 
         "feedback_not_applied": sum(k == pb.OUTCOME_NOT_APPLIED for _, k, _ in outcomes),
         "feedback_partially_applied": sum(k == pb.OUTCOME_PARTIALLY_APPLIED for _, k, _ in outcomes),
         "feedback_objected": sum(k == pb.OUTCOME_OBJECTED for _, k, _ in outcomes),
-        "checks_missing_feedback": sum(1 for a in answers
-                                       if pushed(a) and a.check_id not in activity.answered),
+        "checks_missing_feedback": sum(
+            1 for a in answers if pushed(a) and a.check_id not in activity.answered
+        ),
         "penalty_checks_overdue": sum(
-            1 for a in answers
-            if overdue_too and a.check_id not in activity.answered
-            and any(m.polarity == pb.POLARITY_PENALTY for m in pushed(a))),
+            1
+            for a in answers
+            if overdue_too
+            and a.check_id not in activity.answered
+            and any(m.polarity == pb.POLARITY_PENALTY for m in pushed(a))
+        ),
         "restrictions_applied": sum(
-            1 for _, k, act in outcomes
-            if act in RESTRICTIVE and k in (pb.OUTCOME_APPLIED, pb.OUTCOME_PARTIALLY_APPLIED)),
+            1
+            for _, k, act in outcomes
+            if act in RESTRICTIVE and k in (pb.OUTCOME_APPLIED, pb.OUTCOME_PARTIALLY_APPLIED)
+        ),
     }
 
 
 def figures_of(row: reg.StatsRow) -> dict[str, int]:
     """The numeric fields of a StatsRow."""
-    return {f.name: getattr(row, f.name) for f in row.DESCRIPTOR.fields
-            if f.name not in ("department", "month")}
+    return {
+        f.name: getattr(row, f.name) for f in row.DESCRIPTOR.fields if f.name not in ("department", "month")
+    }
 
 
-def test_stats_report_and_overdue_match_what_the_test_did(ops: OpsDaemon, db_url: str,
-                                                          tmp_path: Path) -> None:
+def test_stats_report_and_overdue_match_what_the_test_did(
+    ops: OpsDaemon, db_url: str, tmp_path: Path
+) -> None:
     """Stats RPC, `checkd report` and `checkd overdue` give the figures computed from the test's answers."""
     daemon = ops.grpc
     activity = generate_activity(daemon)
@@ -379,52 +453,97 @@ def test_stats_report_and_overdue_match_what_the_test_did(ops: OpsDaemon, db_url
     now = daemon.registry.Stats(reg.StatsRequest(from_date=start, to_date=end, overdue_days=30), timeout=30)
     assert now.plan_checks_per_year == 1_500_000
     rows = {(r.department, r.month): figures_of(r) for r in now.rows}
-    assert rows == {(DEPT, month): expected_figures(activity, DEPT, overdue_too=False),
-                    (OTHER_DEPT, month): expected_figures(activity, OTHER_DEPT, overdue_too=False)}
+    assert rows == {
+        (DEPT, month): expected_figures(activity, DEPT, overdue_too=False),
+        (OTHER_DEPT, month): expected_figures(activity, OTHER_DEPT, overdue_too=False),
+    }
     assert figures_of(now.total)["checks"] == len(activity.answers)
     expected_missing = expected_figures(activity, DEPT, overdue_too=True)["penalty_checks_overdue"]
     assert expected_missing > 0
 
-    late = daemon.registry.Stats(reg.StatsRequest(from_date=start, to_date=end, overdue_days=30,
-                                                  department=DEPT, as_of=later), timeout=30)
+    late = daemon.registry.Stats(
+        reg.StatsRequest(from_date=start, to_date=end, overdue_days=30, department=DEPT, as_of=later),
+        timeout=30,
+    )
     assert [figures_of(r) for r in late.rows] == [expected_figures(activity, DEPT, overdue_too=True)]
 
     with pytest.raises(grpc.RpcError) as bad:
         daemon.registry.Stats(reg.StatsRequest(from_date="2026-13-01", to_date=end), timeout=10)
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
-    result = run_cli("report", "--db", db_url, "--from", start, "--to", end, "--format", "json",
-                     "--as-of", later, workdir=tmp_path)
+    result = run_cli(
+        "report",
+        "--db",
+        db_url,
+        "--from",
+        start,
+        "--to",
+        end,
+        "--format",
+        "json",
+        "--as-of",
+        later,
+        workdir=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    by_department = {r["department"]: {k: v for k, v in r.items() if k not in ("department", "month")}
-                     for r in report["rows"]}
-    assert by_department == {DEPT: expected_figures(activity, DEPT, overdue_too=True),
-                             OTHER_DEPT: expected_figures(activity, OTHER_DEPT, overdue_too=True)}
+    by_department = {
+        r["department"]: {k: v for k, v in r.items() if k not in ("department", "month")}
+        for r in report["rows"]
+    }
+    assert by_department == {
+        DEPT: expected_figures(activity, DEPT, overdue_too=True),
+        OTHER_DEPT: expected_figures(activity, OTHER_DEPT, overdue_too=True),
+    }
     assert report["plan"]["years"][month[:4]]["checks"] == len(activity.answers)
     table = run_cli("report", "--db", db_url, "--from", start, "--to", end, workdir=tmp_path)
     assert table.returncode == 0 and "TOTAL" in table.stdout and "1,500,000" in table.stdout
     bad_cli = run_cli("report", "--db", db_url, "--from", "yesterday", "--to", end, workdir=tmp_path)
     assert bad_cli.returncode == 1 and "--from" in bad_cli.stderr
 
-    chased = {a.check_id for _, a in activity.answers
-              if a.check_id not in activity.answered
-              and any(m.polarity == pb.POLARITY_PENALTY for s in a.subjects for m in s.measures)}
-    listed = run_cli("overdue", "--db", db_url, "--days", "30", "--as-of", later, "--format", "json",
-                     workdir=tmp_path)
+    chased = {
+        a.check_id
+        for _, a in activity.answers
+        if a.check_id not in activity.answered
+        and any(m.polarity == pb.POLARITY_PENALTY for s in a.subjects for m in s.measures)
+    }
+    listed = run_cli(
+        "overdue", "--db", db_url, "--days", "30", "--as-of", later, "--format", "json", workdir=tmp_path
+    )
     assert listed.returncode == 0, listed.stderr
     items = json.loads(listed.stdout)
     assert {i["check_id"] for i in items} == chased and len(items) == expected_missing
     assert all(i["department"] == DEPT and i["penalty_measures"] for i in items)
-    not_yet = run_cli("overdue", "--db", db_url, "--days", "30", "--as-of", today.isoformat(),
-                      "--format", "json", workdir=tmp_path)
+    not_yet = run_cli(
+        "overdue",
+        "--db",
+        db_url,
+        "--days",
+        "30",
+        "--as-of",
+        today.isoformat(),
+        "--format",
+        "json",
+        workdir=tmp_path,
+    )
     assert json.loads(not_yet.stdout) == []
-    elsewhere = run_cli("overdue", "--db", db_url, "--department", OTHER_DEPT, "--days", "0",
-                        "--format", "json", workdir=tmp_path)
+    elsewhere = run_cli(
+        "overdue",
+        "--db",
+        db_url,
+        "--department",
+        OTHER_DEPT,
+        "--days",
+        "0",
+        "--format",
+        "json",
+        workdir=tmp_path,
+    )
     assert json.loads(elsewhere.stdout) == []
 
 
 # ---------------------------------------------------------------- under load
+
 
 def test_metrics_and_health_answer_while_the_daemon_is_saturated(db_url: str, tmp_path: Path) -> None:
     """Threads flood BatchCheck through two gRPC workers while /metrics, /healthz, /readyz keep answering."""
@@ -432,9 +551,12 @@ def test_metrics_and_health_answer_while_the_daemon_is_saturated(db_url: str, tm
     daemon = running.grpc
     try:
         ids = list_subjects(daemon)
-        batch = pb.BatchCheckRequest(requests=[
-            pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=ids[k])])
-            for k in ("serious", "clean", "red", "clean") * 50])
+        batch = pb.BatchCheckRequest(
+            requests=[
+                pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=ids[k])])
+                for k in ("serious", "clean", "red", "clean") * 50
+            ]
+        )
         flooding = threading.Event()
         flooding.set()
         sent = Counter[str]()

@@ -22,10 +22,28 @@ IDLE_LIMIT = 5.0  # the listener's idle timeout (checkd.ops.http.IDLE_TIMEOUT_SE
 
 def serve_briefly(*args: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     """`checkd serve` that is expected to refuse to start: a daemon still running after 30 s is killed."""
-    command = [sys.executable, "-m", "checkd", "serve", "--rules", str(ROOT / "rules"), "--no-sample",
-               "--db", f"sqlite:///{workdir / 'c.db'}", "--listen", "127.0.0.1:0", *args]
-    process = subprocess.Popen(command, cwd=workdir, env={**os.environ, "CHECKD_SECRET": TEST_SECRET},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "checkd",
+        "serve",
+        "--rules",
+        str(ROOT / "rules"),
+        "--no-sample",
+        "--db",
+        f"sqlite:///{workdir / 'c.db'}",
+        "--listen",
+        "127.0.0.1:0",
+        *args,
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=workdir,
+        env={**os.environ, "CHECKD_SECRET": TEST_SECRET},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         out, err = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
@@ -107,8 +125,9 @@ def test_a_key_not_matching_its_certificate_is_named_at_start(tmp_path: Path) ->
     pki = Pki(tmp_path / "pki")
     first, second = pki.issue("checkd-one", server=True), pki.issue("checkd-two", server=True)
     for extra in ((), ("--ops-listen", "127.0.0.1:0")):
-        done = serve_briefly("--tls-cert", str(first.cert), "--tls-key", str(second.key), *extra,
-                             workdir=tmp_path)
+        done = serve_briefly(
+            "--tls-cert", str(first.cert), "--tls-key", str(second.key), *extra, workdir=tmp_path
+        )
         assert done.returncode != 0, done.stderr
         assert str(first.cert) in done.stderr and str(second.key) in done.stderr, done.stderr
         assert "does not match" in done.stderr, done.stderr
@@ -120,10 +139,20 @@ def test_the_ops_listener_serves_tls_with_the_daemons_certificate(tmp_path: Path
     pki = Pki(tmp_path / "pki")
     server = pki.issue("checkd", server=True)
     ops_port_file = tmp_path / "ops-port"
-    daemon = start_secure_daemon(f"sqlite:///{tmp_path / 'c.db'}", tmp_path, "--tls-cert", str(server.cert),
-                                 "--tls-key", str(server.key), "--ops-listen", "127.0.0.1:0",
-                                 "--ops-port-file", str(ops_port_file), ca=pki.ca,
-                                 probe=lambda d: d.connect())
+    daemon = start_secure_daemon(
+        f"sqlite:///{tmp_path / 'c.db'}",
+        tmp_path,
+        "--tls-cert",
+        str(server.cert),
+        "--tls-key",
+        str(server.key),
+        "--ops-listen",
+        "127.0.0.1:0",
+        "--ops-port-file",
+        str(ops_port_file),
+        ca=pki.ca,
+        probe=lambda d: d.connect(),
+    )
     try:
         context = ssl.create_default_context(cafile=str(pki.ca))
         url = f"https://127.0.0.1:{int(ops_port_file.read_text())}/readyz"

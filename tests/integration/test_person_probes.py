@@ -46,15 +46,25 @@ departments:
     return path
 
 
-def _start(db_url: str, tmp_path: Path,
-           market_rate: str = "null") -> tuple[SecureDaemon, dict[str, Client], str]:
+def _start(
+    db_url: str, tmp_path: Path, market_rate: str = "null"
+) -> tuple[SecureDaemon, dict[str, Client], str]:
     """The secure daemon with the test policy and its ops listener; a client per department."""
     tokens = {name: secrets.token_urlsafe(24) for name in (CREDIT, MARKET, HOUSING)}
     policy = _policy(tmp_path / "policy.yaml", tokens, market_rate)
     ops_port = tmp_path / f"ops-port-{time.monotonic_ns()}"
-    daemon = start_secure_daemon(db_url, tmp_path, "--policy", str(policy), "--ops-listen", "127.0.0.1:0",
-                                 "--ops-port-file", str(ops_port), ca=None,
-                                 probe=lambda d: d.connect(token=tokens[CREDIT]))
+    daemon = start_secure_daemon(
+        db_url,
+        tmp_path,
+        "--policy",
+        str(policy),
+        "--ops-listen",
+        "127.0.0.1:0",
+        "--ops-port-file",
+        str(ops_port),
+        ca=None,
+        probe=lambda d: d.connect(token=tokens[CREDIT]),
+    )
     clients = {name: daemon.connect(token=token) for name, token in tokens.items()}
     return daemon, clients, f"http://127.0.0.1:{int(ops_port.read_text())}"
 
@@ -89,8 +99,16 @@ def test_enumerating_a_masked_number_is_cut_off(db_url: str, tmp_path: Path) -> 
     daemon, clients, ops = _start(db_url, tmp_path)
     try:
         target = factories.resident_id(birth="19900615")
-        clients[CREDIT].registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(
-            factories.entry_row("PROBE-1", target, PERSON_LIST, subject_type="person"))]), timeout=30)
+        clients[CREDIT].registry.UpsertEntries(
+            reg.UpsertEntriesRequest(
+                entries=[
+                    factories.entry_input(
+                        factories.entry_row("PROBE-1", target, PERSON_LIST, subject_type="person")
+                    )
+                ]
+            ),
+            timeout=30,
+        )
         candidates = _candidates(mask(target), dt.date(1950, 1, 1), dt.date(2005, 12, 31))
         assert target in candidates and candidates.index(target) > PROBE_LIMIT * 2
         market = clients[MARKET]
@@ -98,9 +116,10 @@ def test_enumerating_a_masked_number_is_cut_off(db_url: str, tmp_path: Path) -> 
         refusals = 0
         found = False
         for start in range(0, len(candidates), 50):  # batches of 10 checks x 5 subjects
-            chunk = candidates[start:start + 50]
-            batch = pb.BatchCheckRequest(requests=[_request(MARKET, *chunk[i:i + 5])
-                                                   for i in range(0, len(chunk), 5)])
+            chunk = candidates[start : start + 50]
+            batch = pb.BatchCheckRequest(
+                requests=[_request(MARKET, *chunk[i : i + 5]) for i in range(0, len(chunk), 5)]
+            )
             try:
                 response = market.check.BatchCheck(batch, timeout=30)
             except grpc.RpcError as exc:
@@ -134,10 +153,17 @@ def test_normal_person_checks_stay_under_the_limit(db_url: str, tmp_path: Path) 
     daemon, clients, ops = _start(db_url, tmp_path)
     try:
         listed = [factories.resident_id(birth="19750301") for _ in range(60)]
-        clients[CREDIT].registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[
-            factories.entry_input(factories.entry_row(f"LISTED-{i}", person, PERSON_LIST,
-                                                      subject_type="person"))
-            for i, person in enumerate(listed)]), timeout=30)
+        clients[CREDIT].registry.UpsertEntries(
+            reg.UpsertEntriesRequest(
+                entries=[
+                    factories.entry_input(
+                        factories.entry_row(f"LISTED-{i}", person, PERSON_LIST, subject_type="person")
+                    )
+                    for i, person in enumerate(listed)
+                ]
+            ),
+            timeout=30,
+        )
         unlisted = [factories.resident_id(birth=f"198{i % 10}0{1 + i % 9}1{i % 10}") for i in range(120)]
         market = clients[MARKET]
         for person in unlisted + unlisted[:50]:
@@ -157,8 +183,9 @@ def test_rate_limit_counts_subjects(db_url: str, tmp_path: Path) -> None:
     daemon, clients, _ = _start(db_url, tmp_path, market_rate="{per_second: 0.001, burst: 10}")
     try:
         market = clients[MARKET]
-        batch = pb.BatchCheckRequest(requests=[_request(MARKET, *(factories.uscc() for _ in range(5)))
-                                               for _ in range(2)])
+        batch = pb.BatchCheckRequest(
+            requests=[_request(MARKET, *(factories.uscc() for _ in range(5))) for _ in range(2)]
+        )
         assert len(market.check.BatchCheck(batch, timeout=30).results) == 2
         with pytest.raises(grpc.RpcError) as spent:
             market.check.Check(_request(MARKET, factories.uscc()), timeout=10)

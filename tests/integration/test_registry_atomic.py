@@ -30,8 +30,11 @@ def _store_state(db_url: str) -> tuple[int, list[tuple[int, dict[str, object]]],
     database = Database(db_url)
     try:
         version = EntryRepository(database).data_version()
-        admin = [(r.seq, json.loads(r.payload)) for r in LedgerRepository(database).iter_records()
-                 if r.kind == "admin"]
+        admin = [
+            (r.seq, json.loads(r.payload))
+            for r in LedgerRepository(database).iter_records()
+            if r.kind == "admin"
+        ]
         return version, admin, list(EntryRepository(database).iter_all())
     finally:
         database.close()
@@ -40,12 +43,16 @@ def _store_state(db_url: str) -> tuple[int, list[tuple[int, dict[str, object]]],
 def _assert_every_change_audited(db_url: str, tmp_path: Path, acknowledged: set[int], where: str) -> int:
     """Each data version has exactly one act recording it and vice versa; entries match the records."""
     version, admin, entries = _store_state(db_url)
-    recorded = [int(str(p["data_version"])) for _, p in admin
-                if p["action"] in ENTRY_ACTIONS and p.get("part", 1) == 1]
+    recorded = [
+        int(str(p["data_version"]))
+        for _, p in admin
+        if p["action"] in ENTRY_ACTIONS and p.get("part", 1) == 1
+    ]
     changed = set(range(1, version + 1))
     assert sorted(recorded) == sorted(changed), (
         f"{where}: data versions without their admin record: {sorted(changed - set(recorded))}; "
-        f"records without their change: {sorted(set(recorded) - changed)}")
+        f"records without their change: {sorted(set(recorded) - changed)}"
+    )
     lost = acknowledged - set(recorded)
     assert not lost, f"{where}: acknowledged changes lost: {sorted(lost)}"
     from checkd.evidence.entry_audit import entry_problems
@@ -62,20 +69,28 @@ def _drive_registry(daemon: RunningDaemon, tag: str, stop: threading.Event, ackn
     n = 0
     while not stop.is_set():
         n += 1
-        rows = [factories.entry_row(f"{tag}-{n}-{i}", factories.uscc(), "serious_illegal_dishonest")
-                for i in range(40)]
+        rows = [
+            factories.entry_row(f"{tag}-{n}-{i}", factories.uscc(), "serious_illegal_dishonest")
+            for i in range(40)
+        ]
         try:
             if known and n % 3 == 0:
                 entry_id = known[n % len(known)]
-                revoked = daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-                    entry_id=entry_id, reason="异议成立", document_no=f"DOC-{n}", kind="objection"),
-                    timeout=10)
+                revoked = daemon.registry.RevokeEntry(
+                    reg.RevokeEntryRequest(
+                        entry_id=entry_id, reason="异议成立", document_no=f"DOC-{n}", kind="objection"
+                    ),
+                    timeout=10,
+                )
                 acknowledged.add(int(revoked.data_version.lstrip("d")))
-                back = daemon.registry.ReinstateEntry(reg.ReinstateEntryRequest(
-                    entry_id=entry_id, reason="复核", document_no=f"RE-{n}"), timeout=10)
+                back = daemon.registry.ReinstateEntry(
+                    reg.ReinstateEntryRequest(entry_id=entry_id, reason="复核", document_no=f"RE-{n}"),
+                    timeout=10,
+                )
                 acknowledged.add(int(back.data_version.lstrip("d")))
-            upserted = daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[
-                factories.entry_input(row) for row in rows]), timeout=10)
+            upserted = daemon.registry.UpsertEntries(
+                reg.UpsertEntriesRequest(entries=[factories.entry_input(row) for row in rows]), timeout=10
+            )
         except grpc.RpcError:
             return
         acknowledged.add(int(upserted.data_version.lstrip("d")))
@@ -113,15 +128,19 @@ def _refuse_admin_records(db_url: str, on: bool) -> None:
             if database.is_sqlite:
                 connection.exec_driver_sql(
                     "CREATE TRIGGER refuse_admin BEFORE INSERT ON ledger WHEN NEW.kind = 'admin' "
-                    "BEGIN SELECT RAISE(ABORT, 'admin records refused by the test'); END" if on
-                    else "DROP TRIGGER refuse_admin")
+                    "BEGIN SELECT RAISE(ABORT, 'admin records refused by the test'); END"
+                    if on
+                    else "DROP TRIGGER refuse_admin"
+                )
             elif on:
                 connection.exec_driver_sql(
                     "CREATE FUNCTION refuse_admin() RETURNS trigger LANGUAGE plpgsql AS "
-                    "$$ BEGIN RAISE EXCEPTION 'admin records refused by the test'; END $$")
+                    "$$ BEGIN RAISE EXCEPTION 'admin records refused by the test'; END $$"
+                )
                 connection.exec_driver_sql(
                     "CREATE TRIGGER refuse_admin BEFORE INSERT ON ledger FOR EACH ROW "
-                    "WHEN (NEW.kind = 'admin') EXECUTE FUNCTION refuse_admin()")
+                    "WHEN (NEW.kind = 'admin') EXECUTE FUNCTION refuse_admin()"
+                )
             else:
                 connection.exec_driver_sql("DROP TRIGGER refuse_admin ON ledger")
                 connection.exec_driver_sql("DROP FUNCTION refuse_admin()")
@@ -135,28 +154,50 @@ def _entries(daemon: RunningDaemon, subject: str) -> list[tuple[str, bool, str]]
     return [(e.entry_id, e.HasField("revoked_at"), e.reason) for e in found.entries]
 
 
-def test_a_refused_audit_record_leaves_the_data_unchanged(daemon: RunningDaemon, db_url: str,
-                                                          tmp_path: Path) -> None:
+def test_a_refused_audit_record_leaves_the_data_unchanged(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """Upsert, revoke, reinstate and `checkd import` whose admin record cannot be written change nothing."""
     known, fresh, lifted = factories.uscc(), factories.uscc(), factories.uscc()
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[
-        factories.entry_input(factories.entry_row("AT-1", known, "serious_illegal_dishonest")),
-        factories.entry_input(factories.entry_row("AT-2", lifted, "serious_illegal_dishonest"))]), timeout=30)
-    daemon.registry.RevokeEntry(reg.RevokeEntryRequest(entry_id="AT-2", reason="异议成立", document_no="D-2",
-                                                       kind="objection"), timeout=10)
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(
+            entries=[
+                factories.entry_input(factories.entry_row("AT-1", known, "serious_illegal_dishonest")),
+                factories.entry_input(factories.entry_row("AT-2", lifted, "serious_illegal_dishonest")),
+            ]
+        ),
+        timeout=30,
+    )
+    daemon.registry.RevokeEntry(
+        reg.RevokeEntryRequest(entry_id="AT-2", reason="异议成立", document_no="D-2", kind="objection"),
+        timeout=10,
+    )
     before = _store_state(db_url)
     _refuse_admin_records(db_url, on=True)
     try:
         calls = [
-            lambda: daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[
-                factories.entry_input(factories.entry_row("AT-1", known, "serious_illegal_dishonest",
-                                                          reason="changed")),
-                factories.entry_input(factories.entry_row("AT-3", fresh, "serious_illegal_dishonest"))]),
-                timeout=30),
-            lambda: daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-                entry_id="AT-1", reason="异议成立", document_no="D-1", kind="objection"), timeout=10),
-            lambda: daemon.registry.ReinstateEntry(reg.ReinstateEntryRequest(
-                entry_id="AT-2", reason="复核", document_no="R-2"), timeout=10),
+            lambda: daemon.registry.UpsertEntries(
+                reg.UpsertEntriesRequest(
+                    entries=[
+                        factories.entry_input(
+                            factories.entry_row("AT-1", known, "serious_illegal_dishonest", reason="changed")
+                        ),
+                        factories.entry_input(
+                            factories.entry_row("AT-3", fresh, "serious_illegal_dishonest")
+                        ),
+                    ]
+                ),
+                timeout=30,
+            ),
+            lambda: daemon.registry.RevokeEntry(
+                reg.RevokeEntryRequest(
+                    entry_id="AT-1", reason="异议成立", document_no="D-1", kind="objection"
+                ),
+                timeout=10,
+            ),
+            lambda: daemon.registry.ReinstateEntry(
+                reg.ReinstateEntryRequest(entry_id="AT-2", reason="复核", document_no="R-2"), timeout=10
+            ),
         ]
         for call in calls:
             with pytest.raises(grpc.RpcError) as caught:
@@ -171,13 +212,20 @@ def test_a_refused_audit_record_leaves_the_data_unchanged(daemon: RunningDaemon,
         assert _entries(daemon, known) == [("AT-1", False, "test fixture")]
         assert _entries(daemon, fresh) == []
         assert _entries(daemon, lifted) == [("AT-2", True, "test fixture")]
-        check = daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[
-            pb.Subject(id=known), pb.Subject(id=fresh), pb.Subject(id=lifted)]), timeout=10)
+        check = daemon.check.Check(
+            pb.CheckRequest(
+                department=DEPT,
+                scene=SCENE,
+                subjects=[pb.Subject(id=known), pb.Subject(id=fresh), pb.Subject(id=lifted)],
+            ),
+            timeout=10,
+        )
         assert [[e.entry_id for e in s.entries] for s in check.subjects] == [["AT-1"], [], []]
     finally:
         _refuse_admin_records(db_url, on=False)
     # Once the store takes records again, the same change goes through whole.
     daemon.registry.ReinstateEntry(
-        reg.ReinstateEntryRequest(entry_id="AT-2", reason="复核", document_no="R-2"), timeout=10)
+        reg.ReinstateEntryRequest(entry_id="AT-2", reason="复核", document_no="R-2"), timeout=10
+    )
     assert _entries(daemon, lifted) == [("AT-2", False, "test fixture")]
     _assert_every_change_audited(db_url, tmp_path, set(), "after recovery")

@@ -20,17 +20,27 @@ from tests.daemon import RunningDaemon, start_daemon
 
 DEPT, SCENE = "market_regulation", "administrative_licensing"
 KILL_ROUNDS = 20
-ALLOWED_UNDER_LOAD = {grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE,
-                      grpc.StatusCode.DEADLINE_EXCEEDED}
+ALLOWED_UNDER_LOAD = {
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+}
 
 
 def _request(enterprise: str, request_id: str = "") -> pb.CheckRequest:
-    return pb.CheckRequest(request_id=request_id, department=DEPT, scene=SCENE,
-                           subjects=[pb.Subject(id=enterprise)])
+    return pb.CheckRequest(
+        request_id=request_id, department=DEPT, scene=SCENE, subjects=[pb.Subject(id=enterprise)]
+    )
 
 
-def _drive(daemon: RunningDaemon, enterprise: str, tag: str, stop: threading.Event,
-           checks: dict[str, pb.CheckResponse], feedback: dict[str, str]) -> None:
+def _drive(
+    daemon: RunningDaemon,
+    enterprise: str,
+    tag: str,
+    stop: threading.Event,
+    checks: dict[str, pb.CheckResponse],
+    feedback: dict[str, str],
+) -> None:
     """Send checks and feedback until stopped or the daemon dies; keep what was acknowledged."""
     n = 0
     while not stop.is_set():
@@ -42,11 +52,15 @@ def _drive(daemon: RunningDaemon, enterprise: str, tag: str, stop: threading.Eve
             return
         checks[request_id] = response
         if n % 3 == 0:
-            outcome = pb.FeedbackOutcome(measure_id=response.subjects[0].measures[0].measure_id,
-                                         subject_id=enterprise, outcome=pb.OUTCOME_APPLIED)
+            outcome = pb.FeedbackOutcome(
+                measure_id=response.subjects[0].measures[0].measure_id,
+                subject_id=enterprise,
+                outcome=pb.OUTCOME_APPLIED,
+            )
             try:
                 ack = daemon.check.SubmitFeedback(
-                    pb.FeedbackRequest(check_id=response.check_id, outcomes=[outcome]), timeout=5)
+                    pb.FeedbackRequest(check_id=response.check_id, outcomes=[outcome]), timeout=5
+                )
             except grpc.RpcError:
                 return
             feedback[response.check_id] = ack.feedback_id
@@ -57,15 +71,25 @@ def test_sigkill_loses_no_acknowledged_check_or_feedback(db_url: str, tmp_path: 
     rng = random.Random(20261128)
     daemon = start_daemon(db_url, tmp_path)
     enterprise = factories.uscc()
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(
-        factories.entry_row("K-1", enterprise, "serious_illegal_dishonest"))]), timeout=30)
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(
+            entries=[
+                factories.entry_input(factories.entry_row("K-1", enterprise, "serious_illegal_dishonest"))
+            ]
+        ),
+        timeout=30,
+    )
     total_checks = total_feedback = 0
     for round_ in range(KILL_ROUNDS):
         checks: dict[str, pb.CheckResponse] = {}
         feedback: dict[str, str] = {}
         stop = threading.Event()
-        threads = [threading.Thread(target=_drive, args=(daemon, enterprise, f"r{round_}t{t}", stop,
-                                                         checks, feedback)) for t in range(3)]
+        threads = [
+            threading.Thread(
+                target=_drive, args=(daemon, enterprise, f"r{round_}t{t}", stop, checks, feedback)
+            )
+            for t in range(3)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(rng.uniform(0.05, 0.6))
@@ -89,8 +113,10 @@ def test_sigkill_loses_no_acknowledged_check_or_feedback(db_url: str, tmp_path: 
         total_feedback += len(feedback)
     assert daemon.stop() == 0
     assert total_checks > KILL_ROUNDS, "the kills landed while checks were flowing"
-    print(f"acknowledged and verified after {KILL_ROUNDS} kills: {total_checks} checks, "
-          f"{total_feedback} feedback")
+    print(
+        f"acknowledged and verified after {KILL_ROUNDS} kills: {total_checks} checks, "
+        f"{total_feedback} feedback"
+    )
 
 
 def test_sigterm_lets_in_flight_calls_finish(tmp_path: Path) -> None:
@@ -121,8 +147,9 @@ def test_sigterm_lets_in_flight_calls_finish(tmp_path: Path) -> None:
 def test_garbage_bytes_on_the_wire_are_invalid_argument(daemon: RunningDaemon) -> None:
     """Bytes that are not a protobuf message get INVALID_ARGUMENT, never INTERNAL or UNKNOWN."""
     for method in ("Check", "BatchCheck", "SubmitFeedback", "GetCheck"):
-        call = daemon.channel.unary_unary(f"/checkd.v1.CheckService/{method}",
-                                          request_serializer=None, response_deserializer=None)
+        call = daemon.channel.unary_unary(
+            f"/checkd.v1.CheckService/{method}", request_serializer=None, response_deserializer=None
+        )
         for garbage in (b"\xff\xff\xff\xff", b"\x0a\x05ab", os.urandom(64) + b"\x0a\xff"):
             with pytest.raises(grpc.RpcError) as caught:
                 call(garbage, timeout=5)
@@ -149,8 +176,9 @@ def _rss_kb(pid: int) -> int:
 
 def test_flood_fails_fast_and_recovers(tmp_path: Path) -> None:
     """A 10x burst beyond capacity is shed with RESOURCE_EXHAUSTED, memory stays bounded, it recovers."""
-    daemon = start_daemon(f"sqlite:///{tmp_path / 'c.db'}", tmp_path, "--workers", "4",
-                          "--max-concurrent-rpcs", "16")
+    daemon = start_daemon(
+        f"sqlite:///{tmp_path / 'c.db'}", tmp_path, "--workers", "4", "--max-concurrent-rpcs", "16"
+    )
     enterprise = factories.uscc()
     daemon.check.Check(_request(enterprise), timeout=10)
     before = _rss_kb(daemon.process.pid)

@@ -19,8 +19,9 @@ RULES = str(ROOT / "rules")
 
 
 def _entries_hit(daemon: RunningDaemon, subject: str) -> list[str]:
-    response = daemon.check.Check(pb.CheckRequest(department=DEPT, scene=SCENE,
-                                                  subjects=[pb.Subject(id=subject)]), timeout=10)
+    response = daemon.check.Check(
+        pb.CheckRequest(department=DEPT, scene=SCENE, subjects=[pb.Subject(id=subject)]), timeout=10
+    )
     return [e.entry_id for e in response.subjects[0].entries]
 
 
@@ -33,14 +34,18 @@ def _subject_entry(daemon: RunningDaemon, subject: str, entry_id: str) -> pb.Lis
 def _admin_payloads(db_url: str) -> list[tuple[int, dict[str, object]]]:
     database = Database(db_url)
     try:
-        return [(r.seq, json.loads(r.payload)) for r in LedgerRepository(database).iter_records()
-                if r.kind == "admin"]
+        return [
+            (r.seq, json.loads(r.payload))
+            for r in LedgerRepository(database).iter_records()
+            if r.kind == "admin"
+        ]
     finally:
         database.close()
 
 
-def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: RunningDaemon, db_url: str,
-                                                                    tmp_path: Path) -> None:
+def test_revocation_survives_reimport_and_reinstatement_is_explicit(
+    daemon: RunningDaemon, db_url: str, tmp_path: Path
+) -> None:
     """Revoke, re-import the same feed (CLI and RPC): still revoked and reported; reinstate: in force."""
     enterprise = factories.uscc()
     row = factories.entry_row("RV-1", enterprise, "serious_illegal_dishonest")
@@ -50,8 +55,12 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
     assert run_cli("import", "--rules", RULES, "--db", db_url, str(feed), workdir=tmp_path).returncode == 0
     assert run_cli("reload", "--target", target, workdir=tmp_path).returncode == 0
     assert _entries_hit(daemon, enterprise) == ["RV-1"]
-    daemon.registry.RevokeEntry(reg.RevokeEntryRequest(entry_id="RV-1", reason="异议成立", kind="objection",
-                                                       document_no="嘉信异〔2026〕7号"), timeout=10)
+    daemon.registry.RevokeEntry(
+        reg.RevokeEntryRequest(
+            entry_id="RV-1", reason="异议成立", kind="objection", document_no="嘉信异〔2026〕7号"
+        ),
+        timeout=10,
+    )
     assert _entries_hit(daemon, enterprise) == []
 
     # The nightly feed still carries the entry: the CLI import keeps it revoked and says so.
@@ -62,8 +71,10 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
     assert run_cli("reload", "--target", target, workdir=tmp_path).returncode == 0
     assert _entries_hit(daemon, enterprise) == []
     # ... and so does UpsertEntries, which reports it in its response; the feed's fields still land.
-    upserted = daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(
-        {**row, "reason": "更正后的事由"})]), timeout=30)
+    upserted = daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(entries=[factories.entry_input({**row, "reason": "更正后的事由"})]),
+        timeout=30,
+    )
     assert upserted.kept_revoked == 1
     (kept,) = upserted.kept_revoked_entries
     assert (kept.entry_id, kept.revoke_document_no) == ("RV-1", "嘉信异〔2026〕7号")
@@ -75,8 +86,12 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
 
     # A second revocation is refused naming the first, which stays as it was.
     with pytest.raises(grpc.RpcError) as caught:
-        daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-            entry_id="RV-1", reason="另一理由", kind="objection", document_no="OTHER-1"), timeout=10)
+        daemon.registry.RevokeEntry(
+            reg.RevokeEntryRequest(
+                entry_id="RV-1", reason="另一理由", kind="objection", document_no="OTHER-1"
+            ),
+            timeout=10,
+        )
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "already revoked" in (caught.value.details() or "")
     assert "嘉信异〔2026〕7号" in (caught.value.details() or "")
@@ -90,10 +105,20 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
     assert "reason: required" in (caught.value.details() or "")
     with pytest.raises(grpc.RpcError) as caught:
         daemon.registry.ReinstateEntry(
-            reg.ReinstateEntryRequest(entry_id="NOPE", reason="r", document_no="d"), timeout=10)
+            reg.ReinstateEntryRequest(entry_id="NOPE", reason="r", document_no="d"), timeout=10
+        )
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
-    done = run_cli("reinstate", "RV-1", "--document", "嘉信复〔2026〕9号", "--reason", "复核撤销异议决定",
-                   "--target", target, workdir=tmp_path)
+    done = run_cli(
+        "reinstate",
+        "RV-1",
+        "--document",
+        "嘉信复〔2026〕9号",
+        "--reason",
+        "复核撤销异议决定",
+        "--target",
+        target,
+        workdir=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "reinstated RV-1" in done.stdout and "嘉信异〔2026〕7号" in done.stdout, done.stdout
     assert _entries_hit(daemon, enterprise) == ["RV-1"]
@@ -103,8 +128,9 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
     assert entry.reinstated_at.seconds > 0 and entry.reinstated_revocation_at.seconds > 0
     assert entry.reinstated_revocation_document_no == "嘉信异〔2026〕7号"
     # Reinstating an entry that is not revoked is refused (CLI exit 2, FAILED_PRECONDITION).
-    twice = run_cli("reinstate", "RV-1", "--document", "X", "--reason", "Y", "--target", target,
-                    workdir=tmp_path)
+    twice = run_cli(
+        "reinstate", "RV-1", "--document", "X", "--reason", "Y", "--target", target, workdir=tmp_path
+    )
     assert twice.returncode == 2 and "FAILED_PRECONDITION" in twice.stderr and "not revoked" in twice.stderr
 
     # Every act is in the ledger with who and why, and the table matches the records' digests.
@@ -117,7 +143,10 @@ def test_revocation_survives_reimport_and_reinstatement_is_explicit(daemon: Runn
     assert reinstated["reason"] == "复核撤销异议决定" and reinstated["document_no"] == "嘉信复〔2026〕9号"
     assert str(reinstated["caller"]).startswith("ipv4:127.0.0.1")
     assert [p["kept_revoked"] for _, p in payloads if p["action"] in ("import", "upsert")] == [
-        [], ["RV-1"], ["RV-1"]]
+        [],
+        ["RV-1"],
+        ["RV-1"],
+    ]
     database = Database(db_url)
     try:
         assert entry_problems(EntryRepository(database).iter_all(), payloads) == []
@@ -132,25 +161,35 @@ def test_entry_problems_name_an_entry_edited_outside_the_registry(daemon: Runnin
     from checkd.evidence.entry_audit import entry_problems
 
     enterprise = factories.uscc()
-    daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[factories.entry_input(
-        factories.entry_row(entry_id, enterprise, "serious_illegal_dishonest"))
-        for entry_id in ("EP-1", "EP-2")]), timeout=30)
+    daemon.registry.UpsertEntries(
+        reg.UpsertEntriesRequest(
+            entries=[
+                factories.entry_input(factories.entry_row(entry_id, enterprise, "serious_illegal_dishonest"))
+                for entry_id in ("EP-1", "EP-2")
+            ]
+        ),
+        timeout=30,
+    )
     payloads = _admin_payloads(db_url)
     database = Database(db_url)
     try:
         assert entry_problems(EntryRepository(database).iter_all(), payloads) == []
         with database.engine.begin() as connection:
-            connection.exec_driver_sql("UPDATE list_entries SET revoked_at = NULL, severity = 'x' "
-                                       "WHERE entry_id = 'EP-1'")
+            connection.exec_driver_sql(
+                "UPDATE list_entries SET revoked_at = NULL, severity = 'x' WHERE entry_id = 'EP-1'"
+            )
         problems = entry_problems(EntryRepository(database).iter_all(), payloads)
         assert len(problems) == 1, problems
         assert problems[0].startswith("entry EP-1: differs from admin record"), problems
         # Records naming a missing entry, and entries no record names.
-        problems = entry_problems([e for e in EntryRepository(database).iter_all() if e.entry_id != "EP-2"],
-                                  [(seq, p) for seq, p in payloads if p["action"] != "upsert"] + payloads)
+        problems = entry_problems(
+            [e for e in EntryRepository(database).iter_all() if e.entry_id != "EP-2"],
+            [(seq, p) for seq, p in payloads if p["action"] != "upsert"] + payloads,
+        )
         assert any("EP-2: named by admin record" in p for p in problems), problems
         assert sorted(entry_problems(EntryRepository(database).iter_all(), [])) == [
             "entry EP-1: no admin record names it (changed outside the audited registry path)",
-            "entry EP-2: no admin record names it (changed outside the audited registry path)"]
+            "entry EP-2: no admin record names it (changed outside the audited registry path)",
+        ]
     finally:
         database.close()

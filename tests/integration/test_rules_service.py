@@ -48,7 +48,8 @@ def _replace(path: Path, old: str, new: str) -> int:
 
 
 def test_reload_rejects_a_broken_catalogue_and_keeps_serving_the_old_one(
-        own_rules: tuple[RunningDaemon, Path]) -> None:
+    own_rules: tuple[RunningDaemon, Path],
+) -> None:
     """Reload with a broken file: INVALID_ARGUMENT naming file:line, checks keep the old version."""
     daemon, rules = own_rules
     company = factories.uscc()
@@ -71,7 +72,8 @@ def test_reload_rejects_a_broken_catalogue_and_keeps_serving_the_old_one(
     still = check(daemon, company)
     assert still.catalogue_version == before.catalogue_version
     assert [m.measure_id for m in still.subjects[0].measures] == [
-        m.measure_id for m in before.subjects[0].measures]
+        m.measure_id for m in before.subjects[0].measures
+    ]
 
     _replace(rules / BROKEN_FILE, "- {list: no_such_list}", "- {list: serious_illegal_dishonest}")
     _replace(rules / "catalogue.yaml", f'edition: "{CATALOGUE.edition}"', 'edition: "2099-01"')
@@ -104,10 +106,12 @@ def test_get_catalogue_shows_what_a_check_may_return(daemon: RunningDaemon) -> N
     """GetCatalogue, narrowed to a department and scene, lists its measures with bases, and its version."""
     view = daemon.registry.GetCatalogue(
         reg.GetCatalogueRequest(department="housing_construction", scene="administrative_licensing"),
-        timeout=30)
+        timeout=30,
+    )
     assert view.version == CATALOGUE.version
-    assert {m.measure_id for m in view.measures} == _independent_view("housing_construction",
-                                                                      "administrative_licensing")
+    assert {m.measure_id for m in view.measures} == _independent_view(
+        "housing_construction", "administrative_licensing"
+    )
     assert all(m.legal_basis and m.triggers and m.roles for m in view.measures)
     assert {t.list for m in view.measures for t in m.triggers} == {lt.id for lt in view.list_types}
     whole = daemon.registry.GetCatalogue(reg.GetCatalogueRequest(), timeout=30)
@@ -116,11 +120,14 @@ def test_get_catalogue_shows_what_a_check_may_return(daemon: RunningDaemon) -> N
     graded = next(lt for lt in whole.list_types if lt.id == "tax_credit_level")
     assert graded.polarity == pb.POLARITY_UNSPECIFIED and graded.severity_polarity["A"] == pb.POLARITY_REWARD
     assert sum(1 for m in whole.measures if m.uncertain) == sum(
-        1 for m in CATALOGUE.measures if CATALOGUE.uncertain.get(m.measure_id))
+        1 for m in CATALOGUE.measures if CATALOGUE.uncertain.get(m.measure_id)
+    )
     matter = daemon.registry.GetCatalogue(
-        reg.GetCatalogueRequest(matter="market_regulation.licence_by_commitment"), timeout=30)
+        reg.GetCatalogueRequest(matter="market_regulation.licence_by_commitment"), timeout=30
+    )
     assert {m.measure_id for m in matter.measures} == {
-        m.measure_id for m in CATALOGUE.measures if "market_regulation.licence_by_commitment" in m.matters}
+        m.measure_id for m in CATALOGUE.measures if "market_regulation.licence_by_commitment" in m.matters
+    }
     with pytest.raises(grpc.RpcError) as caught:
         daemon.registry.GetCatalogue(reg.GetCatalogueRequest(department="nope"), timeout=30)
     assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
@@ -135,8 +142,11 @@ def _subject_entry(daemon: RunningDaemon, subject_id: str) -> Any:
 def test_import_without_end_takes_the_time_rules_period(daemon: RunningDaemon) -> None:
     """No end given: serious lists run 3 years, commitment breaches their 1-year default."""
     serious, breach = factories.uscc(), factories.uscc()
-    upsert(daemon, factories.entry_row("E-T1", serious, "serious_illegal_dishonest", start="2026-03-15"),
-           factories.entry_row("E-T2", breach, "commitment_breach", start="2026-03-15"))
+    upsert(
+        daemon,
+        factories.entry_row("E-T1", serious, "serious_illegal_dishonest", start="2026-03-15"),
+        factories.entry_row("E-T2", breach, "commitment_breach", start="2026-03-15"),
+    )
     assert _subject_entry(daemon, serious).end == "2029-03-14"
     assert _subject_entry(daemon, breach).end == "2027-03-14"
 
@@ -146,18 +156,29 @@ def test_repair_before_the_minimum_period_is_refused_with_the_reason(daemon: Run
     today = dt.datetime.now(dt.UTC).date()
     recent = (today - dt.timedelta(days=60)).isoformat()
     company, other = factories.uscc(), factories.uscc()
-    upsert(daemon, factories.entry_row("E-R1", company, "serious_illegal_dishonest", start=recent),
-           factories.entry_row("E-R2", other, "serious_illegal_dishonest", start=recent))
+    upsert(
+        daemon,
+        factories.entry_row("E-R1", company, "serious_illegal_dishonest", start=recent),
+        factories.entry_row("E-R2", other, "serious_illegal_dishonest", start=recent),
+    )
     with pytest.raises(grpc.RpcError) as caught:
-        daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-            entry_id="E-R1", reason="已整改", document_no="嘉信修〔2026〕9号", kind="repair"), timeout=30)
+        daemon.registry.RevokeEntry(
+            reg.RevokeEntryRequest(
+                entry_id="E-R1", reason="已整改", document_no="嘉信修〔2026〕9号", kind="repair"
+            ),
+            timeout=30,
+        )
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     earliest = add_months(dt.date.fromisoformat(recent), 12).isoformat()
     assert "minimum publication period of 12 months" in caught.value.details()
     assert earliest in caught.value.details()
     assert check(daemon, company).subjects[0].measures, "a refused repair leaves the entry in force"
-    daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-        entry_id="E-R2", reason="异议成立", document_no="嘉信异〔2026〕3号", kind="objection"), timeout=30)
+    daemon.registry.RevokeEntry(
+        reg.RevokeEntryRequest(
+            entry_id="E-R2", reason="异议成立", document_no="嘉信异〔2026〕3号", kind="objection"
+        ),
+        timeout=30,
+    )
     assert not check(daemon, other).subjects[0].measures
 
 
@@ -166,8 +187,10 @@ def test_repair_of_a_list_that_cannot_be_repaired_is_refused(daemon: RunningDaem
     company = factories.uscc()
     upsert(daemon, factories.entry_row("E-P1", company, "procurement_bad_record"))
     with pytest.raises(grpc.RpcError) as caught:
-        daemon.registry.RevokeEntry(reg.RevokeEntryRequest(
-            entry_id="E-P1", reason="申请修复", document_no="嘉信修〔2026〕10号"), timeout=30)
+        daemon.registry.RevokeEntry(
+            reg.RevokeEntryRequest(entry_id="E-P1", reason="申请修复", document_no="嘉信修〔2026〕10号"),
+            timeout=30,
+        )
     assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert "procurement_bad_record" in caught.value.details()
 

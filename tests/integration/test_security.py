@@ -47,9 +47,14 @@ def certs(tmp_path: Path) -> Pkis:
     """Fresh throwaway CAs and certificates for one test."""
     pki = Pki(tmp_path / "pki")
     rogue = Pki(tmp_path / "rogue", name="rogue CA")
-    return Pkis(pki, pki.issue("checkd.test", server=True), pki.issue("market-regulation.test"),
-                pki.issue("credit-office", dns=("credit-office.test",)), pki.issue("stranger.test"),
-                rogue.issue("market-regulation.test"))
+    return Pkis(
+        pki,
+        pki.issue("checkd.test", server=True),
+        pki.issue("market-regulation.test"),
+        pki.issue("credit-office", dns=("credit-office.test",)),
+        pki.issue("stranger.test"),
+        rogue.issue("market-regulation.test"),
+    )
 
 
 @dataclass
@@ -66,8 +71,9 @@ def tokens() -> Tokens:
     return Tokens(secrets.token_urlsafe(32), secrets.token_urlsafe(32))
 
 
-def write_policy(path: Path, tokens: Tokens, *, market_rate: str = "null",
-                 market_token_id: str = "mr-1") -> Path:
+def write_policy(
+    path: Path, tokens: Tokens, *, market_rate: str = "null", market_token_id: str = "mr-1"
+) -> Path:
     """The access policy the tests run under (tokens stored only as sha256)."""
     path.write_text(f"""version: 1
 departments:
@@ -102,9 +108,21 @@ def mtls(db_url: str, tmp_path: Path, certs: Pkis, tokens: Tokens) -> Iterator[S
     """A daemon on all interfaces with mutual TLS and the policy (TLS makes the wide bind allowed)."""
     policy = write_policy(tmp_path / "policy.yaml", tokens)
     daemon = start_secure_daemon(
-        db_url, tmp_path, "--tls-cert", str(certs.server.cert), "--tls-key", str(certs.server.key),
-        "--tls-client-ca", str(certs.pki.ca), "--policy", str(policy), "--log-format", "json",
-        ca=certs.pki.ca, probe=lambda d: d.connect(certs.credit), listen="0.0.0.0:0",
+        db_url,
+        tmp_path,
+        "--tls-cert",
+        str(certs.server.cert),
+        "--tls-key",
+        str(certs.server.key),
+        "--tls-client-ca",
+        str(certs.pki.ca),
+        "--policy",
+        str(policy),
+        "--log-format",
+        "json",
+        ca=certs.pki.ca,
+        probe=lambda d: d.connect(certs.credit),
+        listen="0.0.0.0:0",
     )
     yield daemon
     _stopped(daemon)
@@ -115,8 +133,16 @@ def tls_tokens(db_url: str, tmp_path: Path, certs: Pkis, tokens: Tokens) -> Iter
     """A daemon with server-only TLS: department systems identify with bearer tokens."""
     policy = write_policy(tmp_path / "policy.yaml", tokens)
     daemon = start_secure_daemon(
-        db_url, tmp_path, "--tls-cert", str(certs.server.cert), "--tls-key", str(certs.server.key),
-        "--policy", str(policy), ca=certs.pki.ca, probe=lambda d: d.connect(token=tokens.market),
+        db_url,
+        tmp_path,
+        "--tls-cert",
+        str(certs.server.cert),
+        "--tls-key",
+        str(certs.server.key),
+        "--policy",
+        str(policy),
+        ca=certs.pki.ca,
+        probe=lambda d: d.connect(token=tokens.market),
     )
     yield daemon
     _stopped(daemon)
@@ -126,8 +152,9 @@ def tls_tokens(db_url: str, tmp_path: Path, certs: Pkis, tokens: Tokens) -> Iter
 REGISTRATION_MATTER = "market_regulation.enterprise_registration"
 
 
-def check_request(department: str = MARKET, scene: str = LICENSING, matter: str = "",
-                  *ids: str) -> pb.CheckRequest:
+def check_request(
+    department: str = MARKET, scene: str = LICENSING, matter: str = "", *ids: str
+) -> pb.CheckRequest:
     """A check of one clean enterprise unless ids are given."""
     subjects = [pb.Subject(id=i) for i in (ids or (factories.uscc(),))]
     return pb.CheckRequest(department=department, scene=scene, matter=matter, subjects=subjects)
@@ -146,7 +173,8 @@ def refused(call: Callable[[], Any]) -> grpc.StatusCode:
 def upsert(client: Client, *rows: dict[str, Any]) -> reg.UpsertEntriesResponse:
     """RegistryService.UpsertEntries as the given client."""
     response: reg.UpsertEntriesResponse = client.registry.UpsertEntries(
-        reg.UpsertEntriesRequest(entries=[reg.EntryInput(**r) for r in rows]), timeout=30)
+        reg.UpsertEntriesRequest(entries=[reg.EntryInput(**r) for r in rows]), timeout=30
+    )
     return response
 
 
@@ -165,10 +193,22 @@ def test_department_with_its_certificate_is_accepted(mtls: SecureDaemon, certs: 
 def test_cli_check_speaks_mutual_tls_and_tokens(mtls: SecureDaemon, certs: Pkis, tmp_path: Path) -> None:
     """`checkd check` reaches a TLS daemon with the department's certificate, and not without it."""
     assert mtls.ca is not None
-    args = ("check", "--target", f"127.0.0.1:{mtls.port}", "--department", MARKET, "--scene", LICENSING,
-            "--subject", factories.uscc(), "--ca", str(mtls.ca))
-    accepted = run_cli(*args, "--cert", str(certs.market.cert), "--key", str(certs.market.key),
-                       workdir=tmp_path)
+    args = (
+        "check",
+        "--target",
+        f"127.0.0.1:{mtls.port}",
+        "--department",
+        MARKET,
+        "--scene",
+        LICENSING,
+        "--subject",
+        factories.uscc(),
+        "--ca",
+        str(mtls.ca),
+    )
+    accepted = run_cli(
+        *args, "--cert", str(certs.market.cert), "--key", str(certs.market.key), workdir=tmp_path
+    )
     assert accepted.returncode == 0, accepted.stderr
     assert json.loads(accepted.stdout)["verdict"] == "VERDICT_CLEAR"
     anonymous = run_cli(*args, workdir=tmp_path)
@@ -182,10 +222,13 @@ def test_certificate_outside_the_trust_or_policy_is_rejected(mtls: SecureDaemon,
     anonymous = mtls.connect()
     assert refused(lambda: anonymous.check.Check(check_request(), timeout=10)) == grpc.StatusCode.UNAVAILABLE
     stranger = mtls.connect(certs.unknown)
-    assert refused(lambda: stranger.check.Check(check_request(), timeout=10)) == \
-        grpc.StatusCode.UNAUTHENTICATED
-    assert refused(lambda: stranger.registry.Reload(reg.ReloadRequest(), timeout=10)) == \
-        grpc.StatusCode.UNAUTHENTICATED
+    assert (
+        refused(lambda: stranger.check.Check(check_request(), timeout=10)) == grpc.StatusCode.UNAUTHENTICATED
+    )
+    assert (
+        refused(lambda: stranger.registry.Reload(reg.ReloadRequest(), timeout=10))
+        == grpc.StatusCode.UNAUTHENTICATED
+    )
     assert "client certificate is not known" in mtls.log_text()
 
 
@@ -204,9 +247,11 @@ def test_department_in_the_request_must_be_the_caller(mtls: SecureDaemon, certs:
     assert caught.value.code() == denied and "stream[1].department" in caught.value.details()
     assert len(answers) == 1
     own = market.check.Check(check_request(), timeout=10)
-    feedback = pb.FeedbackRequest(check_id=own.check_id, department=HOUSING,
-                                  outcomes=[pb.FeedbackOutcome(measure_id="x", subject_id="y",
-                                                               outcome=pb.OUTCOME_APPLIED)])
+    feedback = pb.FeedbackRequest(
+        check_id=own.check_id,
+        department=HOUSING,
+        outcomes=[pb.FeedbackOutcome(measure_id="x", subject_id="y", outcome=pb.OUTCOME_APPLIED)],
+    )
     assert refused(lambda: market.check.SubmitFeedback(feedback, timeout=10)) == denied
 
 
@@ -223,16 +268,19 @@ def test_matter_or_scene_outside_the_policy_is_denied(mtls: SecureDaemon, certs:
     assert market.check.Check(check_request(), timeout=10).check_id  # its own scene still works
 
 
-def test_registry_is_for_the_credit_office_only_and_audited(mtls: SecureDaemon, certs: Pkis,
-                                                            db_url: str) -> None:
+def test_registry_is_for_the_credit_office_only_and_audited(
+    mtls: SecureDaemon, certs: Pkis, db_url: str
+) -> None:
     """A department may not touch RegistryService; the credit office may, and the ledger names it."""
     market = mtls.connect(certs.market)
     row = factories.entry_row("E-SEC-1", factories.uscc(), "serious_illegal_dishonest")
     denied = grpc.StatusCode.PERMISSION_DENIED
     assert refused(lambda: upsert(market, row)) == denied
     assert refused(lambda: market.registry.Reload(reg.ReloadRequest(), timeout=30)) == denied
-    assert refused(lambda: market.registry.GetSubject(reg.GetSubjectRequest(id=row["subject_id"]),
-                                                      timeout=10)) == denied
+    assert (
+        refused(lambda: market.registry.GetSubject(reg.GetSubjectRequest(id=row["subject_id"]), timeout=10))
+        == denied
+    )
     credit = mtls.connect(certs.credit)
     assert upsert(credit, row).upserted == 1
     credit.registry.Reload(reg.ReloadRequest(), timeout=30)
@@ -254,14 +302,20 @@ def test_get_check_and_feedback_only_on_own_checks(mtls: SecureDaemon, certs: Pk
     # A caller presenting a certificate must present a known one; the credit office's
     # certificate plus the housing token name two departments and are refused as such.
     mixed = mtls.connect(certs.credit, token=tokens.housing)
-    assert refused(lambda: mixed.check.GetCheck(pb.GetCheckRequest(check_id=made.check_id), timeout=10)) \
+    assert (
+        refused(lambda: mixed.check.GetCheck(pb.GetCheckRequest(check_id=made.check_id), timeout=10))
         == grpc.StatusCode.UNAUTHENTICATED
+    )
     credit = mtls.connect(certs.credit)
     denied = grpc.StatusCode.PERMISSION_DENIED
-    assert refused(lambda: credit.check.GetCheck(pb.GetCheckRequest(check_id=made.check_id),
-                                                 timeout=10)) == denied
-    feedback = pb.FeedbackRequest(check_id=made.check_id, outcomes=[
-        pb.FeedbackOutcome(measure_id="x", subject_id="y", outcome=pb.OUTCOME_APPLIED)])
+    assert (
+        refused(lambda: credit.check.GetCheck(pb.GetCheckRequest(check_id=made.check_id), timeout=10))
+        == denied
+    )
+    feedback = pb.FeedbackRequest(
+        check_id=made.check_id,
+        outcomes=[pb.FeedbackOutcome(measure_id="x", subject_id="y", outcome=pb.OUTCOME_APPLIED)],
+    )
     assert refused(lambda: credit.check.SubmitFeedback(feedback, timeout=10)) == denied
     assert market.check.GetCheck(pb.GetCheckRequest(check_id=made.check_id), timeout=10).department == MARKET
 
@@ -275,14 +329,18 @@ def test_token_identifies_a_department(tls_tokens: SecureDaemon, tokens: Tokens)
     answer = housing.check.Check(check_request(HOUSING, TRADING, HOUSING_MATTER), timeout=10)
     assert answer.check_id
     unauthenticated = grpc.StatusCode.UNAUTHENTICATED
-    for client in (tls_tokens.connect(token=secrets.token_urlsafe(32)),
-                   tls_tokens.connect(header=f"Basic {tokens.housing}"),
-                   tls_tokens.connect(header="Bearer"),
-                   tls_tokens.connect()):
+    for client in (
+        tls_tokens.connect(token=secrets.token_urlsafe(32)),
+        tls_tokens.connect(header=f"Basic {tokens.housing}"),
+        tls_tokens.connect(header="Bearer"),
+        tls_tokens.connect(),
+    ):
         assert refused(lambda c=client: c.check.Check(check_request(HOUSING), timeout=10)) == unauthenticated
     # The token names housing; it cannot speak for market regulation.
-    assert refused(lambda: housing.check.Check(check_request(MARKET), timeout=10)) == \
-        grpc.StatusCode.PERMISSION_DENIED
+    assert (
+        refused(lambda: housing.check.Check(check_request(MARKET), timeout=10))
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
     assert tokens.housing not in tls_tokens.log_text()
 
 
@@ -346,12 +404,15 @@ def test_token_rotated_without_restart(tls_tokens: SecureDaemon, tokens: Tokens,
 def test_policy_is_enforced_on_loopback_plain_text_too(db_url: str, tmp_path: Path, tokens: Tokens) -> None:
     """--policy without TLS on loopback: tokens are still required and checked."""
     policy = write_policy(tmp_path / "policy.yaml", tokens)
-    daemon = start_secure_daemon(db_url, tmp_path, "--policy", str(policy), ca=None,
-                                 probe=lambda d: d.connect(token=tokens.market))
+    daemon = start_secure_daemon(
+        db_url, tmp_path, "--policy", str(policy), ca=None, probe=lambda d: d.connect(token=tokens.market)
+    )
     try:
         assert daemon.connect(token=tokens.market).check.Check(check_request(), timeout=10).check_id
-        assert refused(lambda: daemon.connect().check.Check(check_request(), timeout=10)) == \
-            grpc.StatusCode.UNAUTHENTICATED
+        assert (
+            refused(lambda: daemon.connect().check.Check(check_request(), timeout=10))
+            == grpc.StatusCode.UNAUTHENTICATED
+        )
     finally:
         _stopped(daemon)
 
@@ -363,9 +424,19 @@ def test_rate_limit_is_per_department(db_url: str, tmp_path: Path, certs: Pkis, 
     """Past its burst a department gets RESOURCE_EXHAUSTED; other departments are still served."""
     policy = write_policy(tmp_path / "policy.yaml", tokens, market_rate="{per_second: 0.001, burst: 3}")
     daemon = start_secure_daemon(
-        db_url, tmp_path, "--tls-cert", str(certs.server.cert), "--tls-key", str(certs.server.key),
-        "--tls-client-ca", str(certs.pki.ca), "--policy", str(policy),
-        ca=certs.pki.ca, probe=lambda d: d.connect(certs.credit))
+        db_url,
+        tmp_path,
+        "--tls-cert",
+        str(certs.server.cert),
+        "--tls-key",
+        str(certs.server.key),
+        "--tls-client-ca",
+        str(certs.pki.ca),
+        "--policy",
+        str(policy),
+        ca=certs.pki.ca,
+        probe=lambda d: d.connect(certs.credit),
+    )
     try:
         market = daemon.connect(certs.market)
         for _ in range(3):
@@ -386,12 +457,22 @@ def test_rate_limit_is_per_department(db_url: str, tmp_path: Path, certs: Pkis, 
 
 def test_plain_text_off_loopback_is_refused_unless_insecure(db_url: str, tmp_path: Path) -> None:
     """0.0.0.0 without TLS does not start; with --insecure it starts and warns in the log."""
-    result = run_cli("serve", "--listen", "0.0.0.0:0", "--db", db_url, "--rules",
-                     str(Path(__file__).resolve().parents[2] / "rules"), "--no-sample", workdir=tmp_path)
+    result = run_cli(
+        "serve",
+        "--listen",
+        "0.0.0.0:0",
+        "--db",
+        db_url,
+        "--rules",
+        str(Path(__file__).resolve().parents[2] / "rules"),
+        "--no-sample",
+        workdir=tmp_path,
+    )
     assert result.returncode == 1
     assert "--listen" in result.stderr and "--insecure" in result.stderr
-    daemon = start_secure_daemon(db_url, tmp_path, "--insecure", ca=None, listen="0.0.0.0:0",
-                                 probe=lambda d: d.connect())
+    daemon = start_secure_daemon(
+        db_url, tmp_path, "--insecure", ca=None, listen="0.0.0.0:0", probe=lambda d: d.connect()
+    )
     try:
         assert daemon.connect().check.Check(check_request(), timeout=10).check_id  # no policy: open
         assert "plain_text_on_network" in daemon.log_text()
@@ -414,8 +495,12 @@ def _database_text(db_url: str) -> bytes:
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     out: list[bytes] = []
     with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        tables = [r[0] for r in connection.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")]
+        tables = [
+            r[0]
+            for r in connection.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        ]
         assert {"list_entries", "entry_relations", "ledger", "checks", "feedback"} <= set(tables)
         for table in tables:
             for row in connection.execute(f'SELECT * FROM "{table}"'):
@@ -429,10 +514,17 @@ def test_no_identity_number_in_clear_in_logs_or_store(mtls: SecureDaemon, certs:
     credit, market = mtls.connect(certs.credit), mtls.connect(certs.market)
     rep, red, clean = factories.resident_id(), factories.resident_id(), factories.resident_id()
     firm = factories.uscc()
-    upsert(credit,
-           factories.entry_row("E-PII-ORG", firm, "serious_illegal_dishonest",
-                               legal_representative_id=rep, legal_representative_name="沈建华"),
-           factories.entry_row("E-PII-RED", red, "red_list", subject_name="王丽", end="2027-12-31"))
+    upsert(
+        credit,
+        factories.entry_row(
+            "E-PII-ORG",
+            firm,
+            "serious_illegal_dishonest",
+            legal_representative_id=rep,
+            legal_representative_name="沈建华",
+        ),
+        factories.entry_row("E-PII-RED", red, "red_list", subject_name="王丽", end="2027-12-31"),
+    )
     request = check_request(MARKET, LICENSING, REGISTRATION_MATTER, rep, "", clean)
     # The same red-listed person in the legacy 15-digit form (declared: 15 digits are ambiguous).
     request.subjects[1].CopyFrom(pb.Subject(id=red[:6] + red[8:17], id_type=pb.ID_TYPE_RESIDENT_ID))
@@ -441,8 +533,13 @@ def test_no_identity_number_in_clear_in_logs_or_store(mtls: SecureDaemon, certs:
     assert [s.id for s in by_position] == [n[:6] + "*" * 8 + n[-4:] for n in (rep, red, clean)]
     assert by_position[0].measures and by_position[1].entries
     measure = by_position[0].measures[0].measure_id
-    market.check.SubmitFeedback(pb.FeedbackRequest(check_id=answer.check_id, outcomes=[
-        pb.FeedbackOutcome(measure_id=measure, subject_id=rep, outcome=pb.OUTCOME_APPLIED)]), timeout=10)
+    market.check.SubmitFeedback(
+        pb.FeedbackRequest(
+            check_id=answer.check_id,
+            outcomes=[pb.FeedbackOutcome(measure_id=measure, subject_id=rep, outcome=pb.OUTCOME_APPLIED)],
+        ),
+        timeout=10,
+    )
     looked_up = credit.registry.GetSubject(reg.GetSubjectRequest(id=rep), timeout=10)
     assert [e.entry_id for e in looked_up.entries] == ["E-PII-ORG"]
     with pytest.raises(grpc.RpcError):  # a wrong check character: refused without echoing the number
@@ -467,22 +564,46 @@ def test_rekey_moves_every_person_key_to_the_new_secret(db_url: str, tmp_path: P
     firm = factories.uscc()
     daemon = start_daemon(db_url, tmp_path)
     try:
-        daemon.registry.UpsertEntries(reg.UpsertEntriesRequest(entries=[
-            reg.EntryInput(**factories.entry_row("E-RK-ORG", firm, "serious_illegal_dishonest",
-                                                 legal_representative_id=rep)),
-            reg.EntryInput(**factories.entry_row("E-RK-RED", red, "red_list", end="2027-12-31")),
-        ]), timeout=30)
+        daemon.registry.UpsertEntries(
+            reg.UpsertEntriesRequest(
+                entries=[
+                    reg.EntryInput(
+                        **factories.entry_row(
+                            "E-RK-ORG", firm, "serious_illegal_dishonest", legal_representative_id=rep
+                        )
+                    ),
+                    reg.EntryInput(**factories.entry_row("E-RK-RED", red, "red_list", end="2027-12-31")),
+                ]
+            ),
+            timeout=30,
+        )
     finally:
         assert daemon.stop() == 0
     old_file, new_file = tmp_path / "old.secret", tmp_path / "new.secret"
     wrong_file = tmp_path / "wrong.secret"
     old_file.write_text(TEST_SECRET)
     wrong_file.write_text("not-the-secret-0123456789")
-    refused_run = run_cli("rekey", "--db", db_url, "--old-secret-file", str(wrong_file),
-                          "--new-secret-file", str(new_file), workdir=tmp_path)
+    refused_run = run_cli(
+        "rekey",
+        "--db",
+        db_url,
+        "--old-secret-file",
+        str(wrong_file),
+        "--new-secret-file",
+        str(new_file),
+        workdir=tmp_path,
+    )
     assert refused_run.returncode == 2 and "nothing was changed" in refused_run.stderr
-    result = run_cli("rekey", "--db", db_url, "--old-secret-file", str(old_file),
-                     "--new-secret-file", str(new_file), workdir=tmp_path)
+    result = run_cli(
+        "rekey",
+        "--db",
+        db_url,
+        "--old-secret-file",
+        str(old_file),
+        "--new-secret-file",
+        str(new_file),
+        workdir=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert re.search(r"re-keyed 2 persons \(2 entries, 1 relations\)", result.stdout), result.stdout
     new_secret = new_file.read_text().strip()
@@ -490,8 +611,12 @@ def test_rekey_moves_every_person_key_to_the_new_secret(db_url: str, tmp_path: P
         start_daemon(db_url, tmp_path)  # the old secret no longer opens the store
     daemon = start_daemon(db_url, tmp_path, env={"CHECKD_SECRET": new_secret})
     try:
-        answer = daemon.check.Check(pb.CheckRequest(department=MARKET, scene=LICENSING, subjects=[
-            pb.Subject(id=rep), pb.Subject(id=red)]), timeout=10)
+        answer = daemon.check.Check(
+            pb.CheckRequest(
+                department=MARKET, scene=LICENSING, subjects=[pb.Subject(id=rep), pb.Subject(id=red)]
+            ),
+            timeout=10,
+        )
         assert [[e.entry_id for e in s.entries] for s in answer.subjects] == [["E-RK-ORG"], ["E-RK-RED"]]
         found = daemon.registry.GetSubject(reg.GetSubjectRequest(id=rep), timeout=10)
         assert [e.entry_id for e in found.entries] == ["E-RK-ORG"]

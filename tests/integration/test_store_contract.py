@@ -53,8 +53,14 @@ def _entries() -> tuple[list[ListEntry], str, str]:
     company, other, person = factories.uscc(), factories.uscc(), factories.resident_id()
     rows = [
         factories.entry_row("C-1", company, "serious_illegal_dishonest", start="2025-01-01"),
-        factories.entry_row("C-2", company, "abnormal_operation", start="2025-03-01",
-                            legal_representative_id=person, legal_representative_name="张三"),
+        factories.entry_row(
+            "C-2",
+            company,
+            "abnormal_operation",
+            start="2025-03-01",
+            legal_representative_id=person,
+            legal_representative_name="张三",
+        ),
         factories.entry_row("O-1", other, "abnormal_operation", start="2025-02-01"),
     ]
     catalogue = load_catalogue(ROOT / "rules")

@@ -23,8 +23,15 @@ def read_commands(db_url: str, workdir: Path) -> dict[str, list[str]]:
         "ledger verify": ["ledger", "verify", "--db", db_url],
         "report": ["report", "--db", db_url, "--from", "2026-01-01", "--to", "2026-12-31"],
         "overdue": ["overdue", "--db", db_url],
-        "rekey": ["rekey", "--db", db_url, "--old-secret-file", str(old_secret),
-                  "--new-secret-file", str(workdir / "new.secret")],
+        "rekey": [
+            "rekey",
+            "--db",
+            db_url,
+            "--old-secret-file",
+            str(old_secret),
+            "--new-secret-file",
+            str(workdir / "new.secret"),
+        ],
     }
 
 
@@ -100,4 +107,3 @@ def test_only_the_embedded_default_store_gets_the_sample_by_default(tmp_path: Pa
     assert sample_entries("sqlite:///var/checkd.db", tmp_path, None) >= 1  # relative to the daemon's cwd
     assert (tmp_path / "var" / "checkd.db").is_file()
     assert sample_entries(f"sqlite:///{tmp_path / 'other.db'}", tmp_path, False) == 0
-

@@ -23,9 +23,12 @@ DEPT, SCENE = "market_regulation", "administrative_licensing"
 
 
 def _check(daemon: RunningDaemon, request_id: str) -> pb.CheckResponse:
-    response: pb.CheckResponse = daemon.check.Check(pb.CheckRequest(
-        request_id=request_id, department=DEPT, scene=SCENE, subjects=[pb.Subject(id=factories.uscc())]),
-        timeout=30)
+    response: pb.CheckResponse = daemon.check.Check(
+        pb.CheckRequest(
+            request_id=request_id, department=DEPT, scene=SCENE, subjects=[pb.Subject(id=factories.uscc())]
+        ),
+        timeout=30,
+    )
     return response
 
 
@@ -107,8 +110,9 @@ def _health(daemon: RunningDaemon) -> int:
     return status
 
 
-def _follows_the_outage(running: OpsDaemon, cut: Callable[[], None], restore: Callable[[], None],
-                        secrets: tuple[str, ...]) -> None:
+def _follows_the_outage(
+    running: OpsDaemon, cut: Callable[[], None], restore: Callable[[], None], secrets: tuple[str, ...]
+) -> None:
     """During the outage health is NOT_SERVING and /readyz 503 naming no host or path; both recover."""
     daemon = running.grpc
     assert _health(daemon) == health_pb2.HealthCheckResponse.SERVING
@@ -131,8 +135,12 @@ def test_health_follows_a_sqlite_lock(tmp_path: Path) -> None:
     running = start_ops(f"sqlite:///{path}", tmp_path)
     locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        _follows_the_outage(running, lambda: locker.execute("BEGIN EXCLUSIVE") and None,
-                            lambda: locker.execute("ROLLBACK") and None, (str(tmp_path),))
+        _follows_the_outage(
+            running,
+            lambda: locker.execute("BEGIN EXCLUSIVE") and None,
+            lambda: locker.execute("ROLLBACK") and None,
+            (str(tmp_path),),
+        )
     finally:
         locker.close()
         assert running.grpc.stop() == 0, running.grpc.log_text()

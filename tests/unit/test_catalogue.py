@@ -63,8 +63,15 @@ def test_broken_catalogue_fails_with_file_and_line(name: str, capsys: pytest.Cap
 
 def test_broken_set_covers_the_required_defects() -> None:
     """The broken set includes every defect the tooling must catch."""
-    assert {"unknown_list", "duplicate_id", "missing_legal_basis", "scene_typo", "bad_severity",
-            "graded_without_polarity", "broken_yaml"} <= set(BROKEN_CASES)
+    assert {
+        "unknown_list",
+        "duplicate_id",
+        "missing_legal_basis",
+        "scene_typo",
+        "bad_severity",
+        "graded_without_polarity",
+        "broken_yaml",
+    } <= set(BROKEN_CASES)
 
 
 def test_committed_json_schema_matches_the_code(capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,8 +110,11 @@ def test_uncertain_notes_are_exposed(catalogue: Catalogue) -> None:
 def test_view_filters_like_a_check(catalogue: Catalogue) -> None:
     """GetCatalogue's view narrowed to a department and scene holds exactly the measures it may apply."""
     view = catalogue_view(catalogue, "market_regulation", "administrative_licensing")
-    expected = {m.measure_id for m in catalogue.measures
-                if "market_regulation" in m.departments and "administrative_licensing" in m.scenes}
+    expected = {
+        m.measure_id
+        for m in catalogue.measures
+        if "market_regulation" in m.departments and "administrative_licensing" in m.scenes
+    }
     assert {m.measure_id for m in view.measures} == expected and expected
     assert {t.list for m in view.measures for t in m.triggers} == {lt.id for lt in view.list_types}
     assert [s.id for s in view.scenes] == ["administrative_licensing"]
@@ -134,8 +144,15 @@ def test_time_rules_set_the_default_end_and_the_repair_minimum(catalogue: Catalo
 
 def test_time_rules_clamp_a_list_default_to_the_field_maximum(catalogue: Catalogue) -> None:
     """A list default longer than the field maximum is cut to the maximum."""
-    long_default = ListType("serious_illegal_dishonest", "x", Polarity.PENALTY,
-                            frozenset({SubjectType.ENTERPRISE}), 60, None, True)
+    long_default = ListType(
+        "serious_illegal_dishonest",
+        "x",
+        Polarity.PENALTY,
+        frozenset({SubjectType.ENTERPRISE}),
+        60,
+        None,
+        True,
+    )
     start = dt.date(2026, 1, 31)
     expected = add_months(start, 36) - dt.timedelta(days=1)
     assert catalogue.time_rules.default_end(long_default, start) == expected

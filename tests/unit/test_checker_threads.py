@@ -67,8 +67,12 @@ def test_concurrent_checks_with_a_small_recent_cache_all_succeed_and_stay_idempo
     answers: dict[str, str] = {}
 
     def request(request_id: str) -> pb.CheckRequest:
-        return pb.CheckRequest(request_id=request_id, department="market_regulation",
-                               scene="administrative_licensing", subjects=[pb.Subject(id=subject)])
+        return pb.CheckRequest(
+            request_id=request_id,
+            department="market_regulation",
+            scene="administrative_licensing",
+            subjects=[pb.Subject(id=subject)],
+        )
 
     def work(worker: int) -> None:
         for n in range(PER_THREAD):
@@ -104,14 +108,19 @@ def test_recent_answers_evict_safely_under_eight_threads() -> None:
 def test_candidate_measures_are_looked_up_safely_under_eight_threads() -> None:
     """Eight threads asking for candidate measures over many matters (evicting) get consistent answers."""
     catalogue = load_catalogue(ROOT / "rules")
-    expected = catalogue.candidates("market_regulation", "", "administrative_licensing",
-                                    "serious_illegal_dishonest")
+    expected = catalogue.candidates(
+        "market_regulation", "", "administrative_licensing", "serious_illegal_dishonest"
+    )
     assert expected  # the catalogue pushes measures for this case
 
     def work(worker: int) -> None:
         for n in range(12_000):  # 96,000 distinct keys: more than the memo keeps
-            found = catalogue.candidates("market_regulation", f"matter {worker}-{n}",
-                                         "administrative_licensing", "serious_illegal_dishonest")
+            found = catalogue.candidates(
+                "market_regulation",
+                f"matter {worker}-{n}",
+                "administrative_licensing",
+                "serious_illegal_dishonest",
+            )
             assert [m.measure_id for m in found] == [m.measure_id for m in expected]
 
     assert _hammer(work) == []

@@ -32,51 +32,110 @@ PERSONS = frozenset({SubjectType.PERSON})
 LISTS = {
     "serious": ListType("serious", "严重失信", Polarity.PENALTY, ALL_TYPES, 36, 36, True),
     "red": ListType("red", "红名单", Polarity.REWARD, ALL_TYPES, 36, 36, False),
-    "grade": ListType("grade", "等级", None, ALL_TYPES, 12, None, False, ("A", "B", "D"),
-                      (("A", Polarity.REWARD), ("B", None), ("D", Polarity.PENALTY))),
+    "grade": ListType(
+        "grade",
+        "等级",
+        None,
+        ALL_TYPES,
+        12,
+        None,
+        False,
+        ("A", "B", "D"),
+        (("A", Polarity.REWARD), ("B", None), ("D", Polarity.PENALTY)),
+    ),
 }
 
 
-def measure(measure_id: str, action: Action, *, lists: tuple[str, ...] = ("serious",),
-            severities: frozenset[str] = frozenset(), departments: tuple[str, ...] = ("mr",),
-            scenes: tuple[str, ...] = ("licensing",), matters: tuple[str, ...] = (),
-            roles: tuple[Role, ...] = (Role.SUBJECT,), types: frozenset[SubjectType] = ALL_TYPES,
-            mandatory: bool = True) -> Measure:
+def measure(
+    measure_id: str,
+    action: Action,
+    *,
+    lists: tuple[str, ...] = ("serious",),
+    severities: frozenset[str] = frozenset(),
+    departments: tuple[str, ...] = ("mr",),
+    scenes: tuple[str, ...] = ("licensing",),
+    matters: tuple[str, ...] = (),
+    roles: tuple[Role, ...] = (Role.SUBJECT,),
+    types: frozenset[SubjectType] = ALL_TYPES,
+    mandatory: bool = True,
+) -> Measure:
     """A measure with test defaults; polarity follows the action."""
     polarity = Polarity.REWARD if action.verdict is Verdict.REWARD else Polarity.PENALTY
     return Measure(
-        measure_id=measure_id, title=f"title of {measure_id}", polarity=polarity, action=action,
-        departments=frozenset(departments), scenes=frozenset(scenes), matters=frozenset(matters),
-        triggers=tuple(Trigger(list_id, severities) for list_id in lists), subject_types=types,
-        roles=frozenset(roles), mandatory=mandatory, legal_basis="《某法》第一条",
+        measure_id=measure_id,
+        title=f"title of {measure_id}",
+        polarity=polarity,
+        action=action,
+        departments=frozenset(departments),
+        scenes=frozenset(scenes),
+        matters=frozenset(matters),
+        triggers=tuple(Trigger(list_id, severities) for list_id in lists),
+        subject_types=types,
+        roles=frozenset(roles),
+        mandatory=mandatory,
+        legal_basis="《某法》第一条",
     )
 
 
 def catalogue(*measures: Measure) -> Catalogue:
     """A catalogue of the given measures over the test lists."""
-    return Catalogue(edition="t", version="t+1", scenes={"licensing": "许可", "procurement": "采购"},
-                     departments={"mr": "市场监管", "tax": "税务"}, list_types=LISTS, measures=measures)
+    return Catalogue(
+        edition="t",
+        version="t+1",
+        scenes={"licensing": "许可", "procurement": "采购"},
+        departments={"mr": "市场监管", "tax": "税务"},
+        list_types=LISTS,
+        measures=measures,
+    )
 
 
-def entry(entry_id: str, key: str, list_id: str, *, severity: str = "", related: str = "",
-          subject_type: SubjectType = SubjectType.ENTERPRISE, role: Role = Role.LEGAL_REPRESENTATIVE,
-          end: dt.date | None = dt.date(2027, 6, 30)) -> ListEntry:
+def entry(
+    entry_id: str,
+    key: str,
+    list_id: str,
+    *,
+    severity: str = "",
+    related: str = "",
+    subject_type: SubjectType = SubjectType.ENTERPRISE,
+    role: Role = Role.LEGAL_REPRESENTATIVE,
+    end: dt.date | None = dt.date(2027, 6, 30),
+) -> ListEntry:
     """A list entry in force on AS_OF, optionally naming a related person."""
     people = (RelatedPerson(role, related, "masked", "某某"),) if related else ()
-    return ListEntry(entry_id=entry_id, subject_key=key, display_id=key, subject_type=subject_type,
-                     subject_name="某公司", list_id=list_id, authority="a", document_no="d",
-                     level=SourceLevel.MUNICIPAL, start=dt.date(2025, 9, 1), end=end, reason="r",
-                     severity=severity, related=people)
+    return ListEntry(
+        entry_id=entry_id,
+        subject_key=key,
+        display_id=key,
+        subject_type=subject_type,
+        subject_name="某公司",
+        list_id=list_id,
+        authority="a",
+        document_no="d",
+        level=SourceLevel.MUNICIPAL,
+        start=dt.date(2025, 9, 1),
+        end=end,
+        reason="r",
+        severity=severity,
+        related=people,
+    )
 
 
 def query(key: str, subject_type: SubjectType = SubjectType.ENTERPRISE, index: int = 0) -> SubjectQuery:
     """A subject of a check."""
-    return SubjectQuery(index=index, key=key, display_id=key, org_code="", subject_type=subject_type,
-                        role=Role.SUBJECT, name="")
+    return SubjectQuery(
+        index=index,
+        key=key,
+        display_id=key,
+        org_code="",
+        subject_type=subject_type,
+        role=Role.SUBJECT,
+        name="",
+    )
 
 
-def case(*queries: SubjectQuery, department: str = "mr", scene: str = "licensing",
-         matter: str = "") -> CheckCase:
+def case(
+    *queries: SubjectQuery, department: str = "mr", scene: str = "licensing", matter: str = ""
+) -> CheckCase:
     """A check case as of AS_OF."""
     return CheckCase(department, matter, scene, queries, AS_OF)
 
@@ -84,8 +143,10 @@ def case(*queries: SubjectQuery, department: str = "mr", scene: str = "licensing
 def run(cat: Catalogue, entries: list[ListEntry], check: CheckCase) -> list[tuple[set[str], set[str]]]:
     """(pushed ids, withheld ids) per subject."""
     decision = decide(check, Index(entries, "d1", AS_OF), cat, AS_OF)
-    return [({m.measure.measure_id for m in s.measures}, {w.measure.measure_id for w in s.withheld})
-            for s in decision.subjects]
+    return [
+        ({m.measure.measure_id for m in s.measures}, {w.measure.measure_id for w in s.withheld})
+        for s in decision.subjects
+    ]
 
 
 def test_penalty_in_force_withholds_rewards_and_says_why() -> None:
@@ -104,11 +165,17 @@ def test_penalty_in_force_withholds_rewards_and_says_why() -> None:
 
 def test_penalty_grade_withholds_rewards_but_a_neutral_grade_does_not() -> None:
     """Graded lists carry polarity per severity: D withholds rewards, B is neutral."""
-    cat = catalogue(measure("R1", Action.GREEN_CHANNEL, lists=("red",)),
-                    measure("RA", Action.FEWER_INSPECTIONS, lists=("grade",), severities=frozenset({"A"})))
-    entries = [entry("E1", "A", "red"), entry("E2", "A", "grade", severity="D"),
-               entry("E3", "B", "red"), entry("E4", "B", "grade", severity="B"),
-               entry("E5", "C", "grade", severity="A")]
+    cat = catalogue(
+        measure("R1", Action.GREEN_CHANNEL, lists=("red",)),
+        measure("RA", Action.FEWER_INSPECTIONS, lists=("grade",), severities=frozenset({"A"})),
+    )
+    entries = [
+        entry("E1", "A", "red"),
+        entry("E2", "A", "grade", severity="D"),
+        entry("E3", "B", "red"),
+        entry("E4", "B", "grade", severity="B"),
+        entry("E5", "C", "grade", severity="A"),
+    ]
     got = run(cat, entries, case(query("A"), query("B", index=1), query("C", index=2)))
     assert got == [(set(), {"R1"}), ({"R1"}, set()), ({"RA"}, set())]
 
@@ -153,7 +220,8 @@ def test_measures_apply_only_in_their_department_scene_or_matter() -> None:
     assert run(cat, entries, case(query("A"), department="tax")) == [({"P-TAX"}, set())]
     assert run(cat, entries, case(query("A"), scene="", matter="mr.food_licence")) == [({"P-MATTER"}, set())]
     assert run(cat, entries, case(query("A"), scene="licensing", matter="mr.food_licence")) == [
-        ({"P-LIC", "P-MATTER"}, set())]
+        ({"P-LIC", "P-MATTER"}, set())
+    ]
 
 
 def test_a_measure_naming_scenes_and_matters_applies_only_to_those_matters_in_those_scenes() -> None:
@@ -166,26 +234,33 @@ def test_a_measure_naming_scenes_and_matters_applies_only_to_those_matters_in_th
     assert run(cat, entries, case(query("A"), matter="mr.registration")) == [(set(), set())]
     assert run(cat, entries, case(query("A"))) == [(set(), set())]
     assert run(cat, entries, case(query("A"), scene="procurement", matter="mr.food_licence")) == [
-        (set(), set())]
+        (set(), set())
+    ]
 
 
 def test_mandatory_and_discretionary_measures_are_told_apart() -> None:
     """Both kinds are pushed, each carrying whether the department must (应当) or may (可以) apply it."""
-    cat = catalogue(measure("P-MUST", Action.RESTRICT),
-                    measure("P-MAY", Action.PRUDENT_REVIEW, mandatory=False))
+    cat = catalogue(
+        measure("P-MUST", Action.RESTRICT), measure("P-MAY", Action.PRUDENT_REVIEW, mandatory=False)
+    )
     decision = decide(case(query("A")), Index([entry("E1", "A", "serious")], "d1", AS_OF), cat, AS_OF)
     assert {m.measure.measure_id: m.measure.mandatory for m in decision.subjects[0].measures} == {
-        "P-MUST": True, "P-MAY": False}
+        "P-MUST": True,
+        "P-MAY": False,
+    }
 
 
 def test_verdict_is_the_strongest_action_across_measures_and_subjects() -> None:
     """The subject's verdict is its strongest measure; the check's is the strongest subject's."""
-    cat = catalogue(measure("P-REVIEW", Action.MORE_INSPECTIONS),
-                    measure("P-BAN", Action.PROHIBIT, lists=("grade",), severities=frozenset({"D"})),
-                    measure("R1", Action.GREEN_CHANNEL, lists=("red",)))
+    cat = catalogue(
+        measure("P-REVIEW", Action.MORE_INSPECTIONS),
+        measure("P-BAN", Action.PROHIBIT, lists=("grade",), severities=frozenset({"D"})),
+        measure("R1", Action.GREEN_CHANNEL, lists=("red",)),
+    )
     entries = [entry("E1", "A", "serious"), entry("E2", "A", "grade", severity="D"), entry("E3", "B", "red")]
-    decision = decide(case(query("A"), query("B", index=1), query("C", index=2)),
-                      Index(entries, "d1", AS_OF), cat, AS_OF)
+    decision = decide(
+        case(query("A"), query("B", index=1), query("C", index=2)), Index(entries, "d1", AS_OF), cat, AS_OF
+    )
     assert [s.verdict for s in decision.subjects] == [Verdict.PROHIBIT, Verdict.REWARD, Verdict.CLEAR]
     assert decision.verdict is Verdict.PROHIBIT
     assert [m.measure.measure_id for m in decision.subjects[0].measures] == ["P-BAN", "P-REVIEW"]
@@ -211,22 +286,26 @@ def test_nothing_outside_the_real_catalogue_is_ever_pushed() -> None:
         for severity in list_type.severities or ("",):
             for subject_type in sorted(list_type.subject_types):
                 key = f"K{next(keys)}"
-                listed = entry(f"E{key}", key, list_type.list_id, severity=severity,
-                               subject_type=subject_type)
-                people = tuple(RelatedPerson(r, f"P{key}", "masked", "某某")
-                               for r in Role if r is not Role.SUBJECT)
+                listed = entry(
+                    f"E{key}", key, list_type.list_id, severity=severity, subject_type=subject_type
+                )
+                people = tuple(
+                    RelatedPerson(r, f"P{key}", "masked", "某某") for r in Role if r is not Role.SUBJECT
+                )
                 entries.append(dataclasses.replace(listed, related=people))
                 queries.append((query(key, subject_type), query(f"P{key}", SubjectType.PERSON)))
     index = Index(entries, "d1", AS_OF)
     pushed_anywhere: set[str] = set()
     # Every department and scene without a matter, and every matter a measure names in its scenes.
     requests = {(d, s, "") for d, s in itertools.product(real.departments, real.scenes)}
-    requests |= {(d, s, matter) for m in real.measures for d in m.departments
-                 for s in m.scenes for matter in m.matters}
+    requests |= {
+        (d, s, matter) for m in real.measures for d in m.departments for s in m.scenes for matter in m.matters
+    }
     for department, scene, matter in sorted(requests):
         for pair in queries:
-            decision = decide(case(*pair, department=department, scene=scene, matter=matter), index,
-                              real, AS_OF)
+            decision = decide(
+                case(*pair, department=department, scene=scene, matter=matter), index, real, AS_OF
+            )
             for subject in decision.subjects:
                 lists = {hit.entry.list_id for hit in subject.hits}
                 found = [h.measure for h in subject.measures] + [w.measure for w in subject.withheld]

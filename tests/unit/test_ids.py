@@ -112,16 +112,12 @@ def legacy_resident_ids() -> st.SearchStrategy[str]:
 
 def hmt_permits() -> st.SearchStrategy[str]:
     """A Hong Kong / Macao / Taiwan residence permit number (address 810000/820000/830000)."""
-    return st.builds(
-        _person, st.sampled_from(sorted(HMT_ADDRESS_CODES)), birth_dates(), _text(DIGITS, 3)
-    )
+    return st.builds(_person, st.sampled_from(sorted(HMT_ADDRESS_CODES)), birth_dates(), _text(DIGITS, 3))
 
 
 def foreigner_pr_ids() -> st.SearchStrategy[str]:
     """A 2023 foreigner permanent-residence ID: 18 characters starting with 9, GB 11643 check."""
-    return st.builds(
-        _person, _text(DIGITS, 5).map(lambda s: "9" + s), birth_dates(), _text(DIGITS, 3)
-    )
+    return st.builds(_person, _text(DIGITS, 5).map(lambda s: "9" + s), birth_dates(), _text(DIGITS, 3))
 
 
 def person_ids() -> st.SearchStrategy[tuple[IdKind, str]]:
@@ -452,9 +448,7 @@ def test_bad_embedded_org_code_is_a_warning_not_a_rejection(value: str) -> None:
 
 
 def _substitutions(value: str, alphabet: str) -> list[str]:
-    return [
-        value[:i] + c + value[i + 1 :] for i in range(len(value)) for c in alphabet if c != value[i]
-    ]
+    return [value[:i] + c + value[i + 1 :] for i in range(len(value)) for c in alphabet if c != value[i]]
 
 
 @pytest.mark.parametrize(
@@ -498,9 +492,7 @@ def test_substituted_uscc_is_rejected(value: str, pos: int, char: str) -> None:
 
 @given(person_ids(), st.integers(0, 17), st.sampled_from(DIGITS + "X"))
 @MAIN
-def test_substituted_person_id_is_rejected(
-    generated: tuple[IdKind, str], pos: int, char: str
-) -> None:
+def test_substituted_person_id_is_rejected(generated: tuple[IdKind, str], pos: int, char: str) -> None:
     """Property: a one-char change is caught when declared; undeclared never yields a person."""
     kind, value = generated
     assume(value[pos] != char)
@@ -536,9 +528,7 @@ def impossible_dates(draw: st.DrawFn) -> str:
     return f"{year:04d}{month:02d}{day:02d}"
 
 
-@pytest.mark.parametrize(
-    "date", ["19490231", "19491301", "19000229", "20230229", "19490000", "17991231"]
-)
+@pytest.mark.parametrize("date", ["19490231", "19491301", "19000229", "20230229", "19490000", "17991231"])
 def test_impossible_birth_date_named_in_reason(date: str) -> None:
     """Impossible dates (Feb 31, month 13, 1900-02-29, day 0, before 1800) are rejected by name."""
     first17 = "110105" + date + "002"
@@ -584,9 +574,7 @@ def test_standard_15_digit_example_is_ambiguous_unless_declared() -> None:
         "ambiguous 15-digit number: declare id_type (resident_id or business_reg_no)"
     )
     assert parse_identifier("110105491231002", IdKind.RESIDENT_ID).value == "11010519491231002X"
-    assert parse_identifier("110105491231002", IdKind.BUSINESS_REG_NO).kind is (
-        IdKind.BUSINESS_REG_NO
-    )
+    assert parse_identifier("110105491231002", IdKind.BUSINESS_REG_NO).kind is (IdKind.BUSINESS_REG_NO)
 
 
 @given(resident_ids(1900, 1999))

@@ -19,28 +19,45 @@ PERSONS = ["p:aaa", "p:bbb"]
 def entries(draw: st.DrawFn) -> ListEntry:
     """A small entry over a tiny key space, so updates collide with existing keys often."""
     org = draw(st.sampled_from(ORGS))
-    related = tuple(RelatedPerson(Role.LEGAL_REPRESENTATIVE, key, "masked", "name")
-                    for key in draw(st.lists(st.sampled_from(PERSONS), max_size=1)))
+    related = tuple(
+        RelatedPerson(Role.LEGAL_REPRESENTATIVE, key, "masked", "name")
+        for key in draw(st.lists(st.sampled_from(PERSONS), max_size=1))
+    )
     return ListEntry(
-        entry_id=f"E{draw(st.integers(0, 6))}", subject_key=org, display_id=org,
-        subject_type=SubjectType.ENTERPRISE, subject_name="n", list_id=draw(st.sampled_from(["a", "b"])),
-        authority="x", document_no="d", level=SourceLevel.COUNTY, start=dt.date(2025, 1, 1), end=None,
-        reason="r", org_code=org[8:17] if len(org) == 18 else org,
-        registration_no=draw(st.sampled_from(["", "330402000012345"])), related=related,
+        entry_id=f"E{draw(st.integers(0, 6))}",
+        subject_key=org,
+        display_id=org,
+        subject_type=SubjectType.ENTERPRISE,
+        subject_name="n",
+        list_id=draw(st.sampled_from(["a", "b"])),
+        authority="x",
+        document_no="d",
+        level=SourceLevel.COUNTY,
+        start=dt.date(2025, 1, 1),
+        end=None,
+        reason="r",
+        org_code=org[8:17] if len(org) == 18 else org,
+        registration_no=draw(st.sampled_from(["", "330402000012345"])),
+        related=related,
     )
 
 
 def _answers(index: Index) -> list[list[tuple[str, str]]]:
-    queries = [SubjectQuery(0, key, key, key[8:17] if len(key) == 18 else key, SubjectType.ENTERPRISE,
-                            Role.SUBJECT, "") for key in [*ORGS, "330402000012345"]]
+    queries = [
+        SubjectQuery(
+            0, key, key, key[8:17] if len(key) == 18 else key, SubjectType.ENTERPRISE, Role.SUBJECT, ""
+        )
+        for key in [*ORGS, "330402000012345"]
+    ]
     queries += [SubjectQuery(0, key, key, "", SubjectType.PERSON, Role.SUBJECT, "") for key in PERSONS]
     return [sorted((h.entry.entry_id, h.matched_by) for h in index.lookup(q)) for q in queries]
 
 
 @settings(max_examples=300)
 @given(initial=st.lists(entries(), max_size=8), changes=st.lists(st.lists(entries(), max_size=4), max_size=4))
-def test_incremental_update_equals_full_rebuild(initial: list[ListEntry],
-                                                changes: list[list[ListEntry]]) -> None:
+def test_incremental_update_equals_full_rebuild(
+    initial: list[ListEntry], changes: list[list[ListEntry]]
+) -> None:
     """Applying upserts one batch at a time answers every lookup as rebuilding from scratch does."""
     current = {e.entry_id: e for e in initial}
     index = Index(current.values(), "d1", NOW)

@@ -34,7 +34,7 @@ departments:
   market_regulation:
     certificates: [mr.example, mr-backup.example]
     tokens:
-      - {{id: mr-1, sha256: "{hash_token('market-token')}"}}
+      - {{id: mr-1, sha256: "{hash_token("market-token")}"}}
     scenes: [administrative_licensing]
     matters: [M-1]
     rate: null
@@ -94,14 +94,18 @@ departments:
     certificates: [mr.example]
 """
     found = problems_of(text)
-    assert "policy.yaml:5: departments.market_regulation.scenes[1]: 'moon_landing' is not a scene " \
-           "of the catalogue" in found
+    assert (
+        "policy.yaml:5: departments.market_regulation.scenes[1]: 'moon_landing' is not a scene "
+        "of the catalogue" in found
+    )
     assert any(p.startswith("policy.yaml:6: departments.market_regulation.registry:") for p in found)
     assert any(p.startswith("policy.yaml:7: departments.market_regulation.rate.per_second:") for p in found)
-    assert any(p.startswith("policy.yaml:10: departments.housing_construction.tokens[0].sha256:")
-               for p in found)
-    assert any(p.startswith("policy.yaml:11: departments.housing_construction.colour: unknown key")
-               for p in found)
+    assert any(
+        p.startswith("policy.yaml:10: departments.housing_construction.tokens[0].sha256:") for p in found
+    )
+    assert any(
+        p.startswith("policy.yaml:11: departments.housing_construction.colour: unknown key") for p in found
+    )
     assert any(p.startswith("policy.yaml:12: departments.nowhere_office: not a department") for p in found)
     assert any("'mr.example' is already the certificate of" in p for p in found)
 
@@ -109,10 +113,13 @@ departments:
 def test_broken_yaml_and_empty_documents_are_named() -> None:
     """Syntax errors carry their line; a policy without departments is refused."""
     assert problems_of("departments:\n  a: [b\n")[0].startswith("policy.yaml:")
-    assert problems_of("version: 1\n") == ["policy.yaml:1: departments: required: a mapping of "
-                                          "department id -> rights"]
-    assert any("needs at least one of certificates, tokens" in p
-               for p in problems_of("departments:\n  market_regulation: {scenes: ['*']}\n"))
+    assert problems_of("version: 1\n") == [
+        "policy.yaml:1: departments: required: a mapping of department id -> rights"
+    ]
+    assert any(
+        "needs at least one of certificates, tokens" in p
+        for p in problems_of("departments:\n  market_regulation: {scenes: ['*']}\n")
+    )
 
 
 def test_same_token_for_two_departments_is_refused() -> None:
@@ -173,8 +180,10 @@ def test_person_probe_limits_default_and_override() -> None:
     policy = parse_policy(text, "policy.yaml", CATALOGUE.departments, CATALOGUE.scenes)
     assert policy.departments["market_regulation"].person_probes == ProbeLimit(50, 600.0)
     assert policy.departments["credit_office"].person_probes is None
-    assert parse_policy(GOOD, "p", CATALOGUE.departments).departments["market_regulation"].person_probes \
+    assert (
+        parse_policy(GOOD, "p", CATALOGUE.departments).departments["market_regulation"].person_probes
         == DEFAULT_PERSON_PROBES
+    )
     bad = GOOD.replace("    rate: null\n", "    rate: null\n    person_probes: {limit: 0, window: 5}\n")
     found = problems_of(bad)
     assert any("person_probes.limit: a whole number" in p for p in found), found

@@ -17,16 +17,30 @@ from checkd.store.stats import Figures
 
 def sample_report() -> Report:
     """Two departments over two months, with a total that adds them up."""
-    rows = [Row("market_regulation", "2026-01", Figures(checks=120, subjects_checked=130, feedback_applied=3,
-                                                         restrictions_applied=2)),
-            Row("housing_construction", "2026-01", Figures(checks=7, subjects_checked=7)),
-            Row("market_regulation", "2026-02",
-                Figures(checks=30, subjects_checked=31, penalty_checks_overdue=1))]
+    rows = [
+        Row(
+            "market_regulation",
+            "2026-01",
+            Figures(checks=120, subjects_checked=130, feedback_applied=3, restrictions_applied=2),
+        ),
+        Row("housing_construction", "2026-01", Figures(checks=7, subjects_checked=7)),
+        Row(
+            "market_regulation", "2026-02", Figures(checks=30, subjects_checked=31, penalty_checks_overdue=1)
+        ),
+    ]
     total = Figures()
     for row in rows:
         total.add(row.figures)
-    return Report(dt.date(2026, 1, 1), dt.date(2026, 2, 28), "", 30,
-                  dt.datetime(2026, 3, 1, tzinfo=CST), rows, total, checks_by_year={"2026": 157})
+    return Report(
+        dt.date(2026, 1, 1),
+        dt.date(2026, 2, 28),
+        "",
+        30,
+        dt.datetime(2026, 3, 1, tzinfo=CST),
+        rows,
+        total,
+        checks_by_year={"2026": 157},
+    )
 
 
 def test_month_windows_cover_the_range_in_china_time() -> None:
@@ -46,12 +60,15 @@ def test_year_end_window_rolls_over() -> None:
     assert window == ("2025-12", dt.datetime(2025, 12, 1, tzinfo=CST), dt.datetime(2026, 1, 1, tzinfo=CST))
 
 
-@pytest.mark.parametrize(("start", "end", "field", "words"), [
-    ("", "2026-01-31", "from_date", "required"),
-    ("2026-02-30", "2026-03-01", "from_date", "not an ISO date"),
-    ("2026-03-01", "2026-02-01", "to_date", "before"),
-    ("2010-01-01", "2026-01-01", "to_date", "more than 120 months"),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "field", "words"),
+    [
+        ("", "2026-01-31", "from_date", "required"),
+        ("2026-02-30", "2026-03-01", "from_date", "not an ISO date"),
+        ("2026-03-01", "2026-02-01", "to_date", "before"),
+        ("2010-01-01", "2026-01-01", "to_date", "more than 120 months"),
+    ],
+)
 def test_bad_ranges_name_the_field(start: str, end: str, field: str, words: str) -> None:
     """Bad dates are refused with the field (or CLI flag) that carried them."""
     with pytest.raises(InvalidArgument) as error:
@@ -80,9 +97,12 @@ def test_csv_has_every_row_and_a_total() -> None:
     """The CSV holds one line per row plus TOTAL, with the column names the table uses."""
     parsed = list(csv.reader(io.StringIO(render_report(sample_report(), "csv"))))
     assert parsed[0] == ["department", "month", *COLUMNS]
-    assert [r[:3] for r in parsed[1:]] == [["market_regulation", "2026-01", "120"],
-                                          ["housing_construction", "2026-01", "7"],
-                                          ["market_regulation", "2026-02", "30"], ["TOTAL", "", "157"]]
+    assert [r[:3] for r in parsed[1:]] == [
+        ["market_regulation", "2026-01", "120"],
+        ["housing_construction", "2026-01", "7"],
+        ["market_regulation", "2026-02", "30"],
+        ["TOTAL", "", "157"],
+    ]
 
 
 def test_json_carries_full_names_and_the_plan_share() -> None:
@@ -90,8 +110,10 @@ def test_json_carries_full_names_and_the_plan_share() -> None:
     data = json.loads(render_report(sample_report(), "json"))
     assert set(data["rows"][0]) == {"department", "month", *figure_names()}
     assert data["total"]["checks"] == 157 and data["total"]["restrictions_applied"] == 2
-    assert data["plan"] == {"checks_per_year": 1_500_000,
-                            "years": {"2026": {"checks": 157, "share_of_plan": round(157 / 1_500_000, 6)}}}
+    assert data["plan"] == {
+        "checks_per_year": 1_500_000,
+        "years": {"2026": {"checks": 157, "share_of_plan": round(157 / 1_500_000, 6)}},
+    }
 
 
 def test_table_is_aligned_and_states_the_scope() -> None:
@@ -106,13 +128,21 @@ def test_table_is_aligned_and_states_the_scope() -> None:
 
 def test_overdue_list_formats() -> None:
     """The overdue list shows CST times and the penalty measures to chase, in every format."""
-    item = OverdueItem("c1", "market_regulation", "开办", "administrative_licensing",
-                       dt.datetime(2026, 1, 31, 17, tzinfo=dt.UTC), 2, ("MR-P-001", "MR-P-002"))
+    item = OverdueItem(
+        "c1",
+        "market_regulation",
+        "开办",
+        "administrative_licensing",
+        dt.datetime(2026, 1, 31, 17, tzinfo=dt.UTC),
+        2,
+        ("MR-P-001", "MR-P-002"),
+    )
     (row,) = json.loads(render_overdue([item], "json"))
     assert row["recorded_at"] == "2026-02-01T01:00:00+08:00"
     assert row["penalty_measures"] == "MR-P-001 MR-P-002"
     assert render_overdue([item], "table").splitlines()[-1] == "1 overdue check(s)"
     assert render_overdue([], "csv").strip() == ",".join(
-        ["check_id", "department", "matter", "scene", "recorded_at", "measures", "penalty_measures"])
+        ["check_id", "department", "matter", "scene", "recorded_at", "measures", "penalty_measures"]
+    )
     with pytest.raises(ValueError, match="unknown format"):
         render_overdue([item], "xml")
