@@ -1,4 +1,4 @@
-"""ruff, mypy and the layering contract stay clean: the suite fails when any finds a problem."""
+"""ruff (lint and format), mypy and the layering contract stay clean: the suite fails on any problem."""
 
 from __future__ import annotations
 
@@ -14,6 +14,18 @@ def test_ruff_is_clean() -> None:
     """ruff, configured in pyproject.toml, reports nothing."""
     result = subprocess.run(
         [str(BIN / "ruff"), "check", "checkd", "tests", "scripts", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_applied() -> None:
+    """`ruff format` would change nothing: the tree stays in its one format."""
+    result = subprocess.run(
+        [str(BIN / "ruff"), "format", "--check", "checkd", "tests", "scripts", "bench"],
         cwd=ROOT,
         capture_output=True,
         text=True,
