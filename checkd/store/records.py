@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from checkd.store.bulk import insert_rows
@@ -200,21 +200,7 @@ class LedgerRepository:
 
     def stray_check_rows(self) -> list[dict[str, Any]]:
         """`checks` rows that no check record with their id sits at their seq for."""
-        with self._db.transaction() as session:
-            rows = session.scalars(
-                select(CheckRow)
-                .outerjoin(
-                    LedgerRow,
-                    and_(
-                        LedgerRow.seq == CheckRow.seq,
-                        LedgerRow.kind == "check",
-                        LedgerRow.ref_id == CheckRow.check_id,
-                    ),
-                )
-                .where(LedgerRow.seq.is_(None))
-                .order_by(CheckRow.seq)
-            ).all()
-            return [_columns(row) for row in rows]
+        return self._stray_rows(CheckRow, "check", CheckRow.check_id)
 
     def check_records(self, check_ids: Sequence[str]) -> dict[str, LedgerRecord]:
         """The check records of these checks, found through their rows and confirmed by the record's id."""
@@ -238,19 +224,21 @@ class LedgerRepository:
 
     def stray_feedback_rows(self) -> list[dict[str, Any]]:
         """`feedback` rows with no feedback record on their check at their seq."""
+        return self._stray_rows(FeedbackRow, "feedback", FeedbackRow.check_id)
+
+    def _stray_rows(
+        self, table: type[CheckRow] | type[FeedbackRow], kind: str, ref_id: InstrumentedAttribute[str]
+    ) -> list[dict[str, Any]]:
+        """Rows of a derived table with no ledger record of `kind` naming `ref_id` at their seq."""
         with self._db.transaction() as session:
             rows = session.scalars(
-                select(FeedbackRow)
+                select(table)
                 .outerjoin(
                     LedgerRow,
-                    and_(
-                        LedgerRow.seq == FeedbackRow.seq,
-                        LedgerRow.kind == "feedback",
-                        LedgerRow.ref_id == FeedbackRow.check_id,
-                    ),
+                    and_(LedgerRow.seq == table.seq, LedgerRow.kind == kind, LedgerRow.ref_id == ref_id),
                 )
                 .where(LedgerRow.seq.is_(None))
-                .order_by(FeedbackRow.seq)
+                .order_by(table.seq)
             ).all()
             return [_columns(row) for row in rows]
 
