@@ -12,9 +12,9 @@ from pathlib import Path
 import structlog
 
 from checkd.decide.index import Index
+from checkd.decide.storage import EntryReader
 from checkd.model import ListEntry
 from checkd.rules.catalogue import Catalogue, load_catalogue
-from checkd.store import EntryReader
 
 log = structlog.get_logger(__name__)
 

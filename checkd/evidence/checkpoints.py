@@ -26,7 +26,8 @@ from typing import Any
 import structlog
 
 from checkd.evidence.ledger import CHAIN_ALGORITHMS, chain_hash
-from checkd.store import Checkpoint, CheckpointRepository, Database, LedgerRepository
+from checkd.evidence.storage import ChainReader
+from checkd.store import Checkpoint, CheckpointRepository, Database
 from checkd.typing import Clock
 
 log = structlog.get_logger(__name__)
@@ -41,7 +42,7 @@ class CheckpointKeyError(ValueError):
     """A checkpoint key that cannot be read or used, with the path and the reason."""
 
 
-def chain_algorithm(database: Database, records: LedgerRepository, requested: str | None) -> str:
+def chain_algorithm(database: Database, records: ChainReader, requested: str | None) -> str:
     """The chain hash of this store: recorded on first use; a store never silently switches it.
 
     A store written before the algorithm was recorded is SHA-256 (the only one there was).
@@ -300,7 +301,7 @@ class Checkpointer:
 
     def __init__(
         self,
-        records: LedgerRepository,
+        records: ChainReader,
         checkpoints: CheckpointRepository,
         key: SigningKey,
         clock: Clock,

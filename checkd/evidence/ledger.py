@@ -18,8 +18,9 @@ import structlog
 import uuid_utils
 
 from checkd.errors import CheckdError, ResourceExhausted, Unavailable
+from checkd.evidence.storage import ChainStore
 from checkd.model import RecordKind
-from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, LedgerRepository, Tx
+from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, Tx
 from checkd.typing import Clock
 
 log = structlog.get_logger(__name__)
@@ -79,7 +80,7 @@ class Ledger:
 
     def __init__(
         self,
-        repository: LedgerRepository,
+        repository: ChainStore,
         clock: Clock,
         *,
         max_batch: int = 512,

@@ -20,14 +20,11 @@ from checkd.evidence.answers import check_ref_of, feedback_digest, feedback_ref_
 from checkd.evidence.ledger import Ledger
 from checkd.limits import ID_CHARS, REASON_CHARS, text_problem
 from checkd.loop.recent import RecentAnswers
+from checkd.loop.storage import AnswerReader
 from checkd.loop.tally import Tally
 from checkd.model import CheckCase, Decision, Outcome, RecordKind
 from checkd.rules.catalogue import Catalogue
-from checkd.store import (
-    DuplicateKey,
-    LedgerRecord,
-    LedgerRepository,
-)
+from checkd.store import DuplicateKey, LedgerRecord
 from checkd.subjects.ids import IdentifierError, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
 from checkd.typing import NO_COUNTERS, CheckCounters, Clock
@@ -75,7 +72,7 @@ class Checker:
         self,
         snapshots: Snapshots,
         ledger: Ledger,
-        records: LedgerRepository,
+        records: AnswerReader,
         keyer: SubjectKeyer,
         clock: Clock,
         *,

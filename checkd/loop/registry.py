@@ -16,9 +16,10 @@ from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
 from checkd.limits import ENTRY_ID_CHARS, REASON_CHARS, TEXT_CHARS, text_problem
 from checkd.loop.interchange import parse_entries
+from checkd.loop.storage import EntryWriter
 from checkd.model import ListEntry, Reinstatement, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
-from checkd.store import EntryRepository, UpsertResult
+from checkd.store import UpsertResult
 from checkd.subjects.ids import IdentifierError, IdKind, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
 
@@ -30,7 +31,7 @@ class Registry:
 
     def __init__(
         self,
-        entries: EntryRepository,
+        entries: EntryWriter,
         snapshots: Snapshots,
         ledger: Ledger,
         keyer: SubjectKeyer,

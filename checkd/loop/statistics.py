@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from checkd.days import CHINA_TZ, china_day, china_midnight
 from checkd.errors import InvalidArgument, Violation
 from checkd.evidence.answers import penalty_measures
-from checkd.store.stats import Figures, StatsRepository
+from checkd.loop.storage import StatsReader
+from checkd.store.stats import Figures
 
 # The credit office counts in China Standard Time (no daylight saving): months and dates are CST.
 CST = CHINA_TZ  # the one zone of checkd/days.py, under the name the reports import
@@ -68,11 +69,11 @@ class OverdueItem:
 
 
 class Statistics:
-    """Computes reports, the overdue list and the follow-up gauges over a StatsRepository."""
+    """Computes reports, the overdue list and the follow-up gauges over a StatsReader."""
 
     def __init__(
         self,
-        repository: StatsRepository,
+        repository: StatsReader,
         clock: Callable[[], dt.datetime],
         overdue_days: int = DEFAULT_OVERDUE_DAYS,
     ) -> None:

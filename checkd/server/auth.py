@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import grpc
 import structlog
@@ -23,7 +23,6 @@ from checkd.model import CheckCase, Decision, SubjectType
 from checkd.server import convert
 from checkd.server.policy import DepartmentPolicy, PolicyFile, ProbeLimit, Rate
 from checkd.server.status import abort, status_of
-from checkd.store import LedgerRepository
 from checkd.subjects.ids import PERSON_KINDS, IdentifierError, normalise, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
 
@@ -197,7 +196,14 @@ class PersonProbes:
         return self._keyer.key(identifier) if identifier.is_person else None
 
 
-def owner_lookup(records: LedgerRepository) -> Callable[[str], str | None]:
+class CheckOwners(Protocol):
+    """The one store read authorisation needs: which department made a check."""
+
+    def check_department(self, check_id: str) -> str | None:
+        """The department that made a check (None when there is no such check)."""
+
+
+def owner_lookup(records: CheckOwners) -> Callable[[str], str | None]:
     """The department that made a stored check (None when there is no such check)."""
 
     def owner(check_id: str) -> str | None:

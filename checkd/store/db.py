@@ -27,13 +27,28 @@ class StoreUnavailable(Unavailable):
 class Tx:
     """An open store transaction, passed through the ledger writer to a change committed with its record.
 
-    Code outside the store only hands it on; the store's own functions use its session.
+    Opaque outside the store: code there only hands it on. Each store has its own kind (the SQL
+    one below, the in-memory twin's in `store/memory`), and a change reads it back with its
+    store's accessor, so a change can never run on another store's transaction.
     """
+
+    __slots__ = ()
+
+
+class SessionTx(Tx):
+    """A transaction of the SQL store: the SQLAlchemy session it runs in."""
 
     __slots__ = ("session",)
 
     def __init__(self, session: Session) -> None:
         self.session = session
+
+
+def session_of(tx: Tx) -> Session:
+    """The session of a SQL store's transaction (TypeError for another store's)."""
+    if not isinstance(tx, SessionTx):
+        raise TypeError(f"a SQL store change was given a {type(tx).__name__}, not a SQL transaction")
+    return tx.session
 
 
 def utc(value: dt.datetime) -> dt.datetime:

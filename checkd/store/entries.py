@@ -26,7 +26,7 @@ from checkd.model import (
     SubjectType,
 )
 from checkd.store.bulk import insert_rows
-from checkd.store.db import Database, Tx, utc
+from checkd.store.db import Database, Tx, session_of, utc
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
 DATA_VERSION_KEY = "data_version"
@@ -69,7 +69,7 @@ class EntryRepository:
         """
 
         def apply(tx: Tx) -> UpsertResult:
-            session = tx.session
+            session = session_of(tx)
             _lock_version(session)
             ids = [e.entry_id for e in entries]
             acts: dict[str, dict[str, Any]] = {}
@@ -111,7 +111,7 @@ class EntryRepository:
         """
 
         def apply(tx: Tx) -> tuple[ListEntry, int]:
-            session = tx.session
+            session = session_of(tx)
             _lock_version(session)
             row = session.get(EntryRow, entry_id, with_for_update=True)
             if row is None:
@@ -138,7 +138,7 @@ class EntryRepository:
         """Bring a revoked entry back in force from `at` (a change); the entry and the new data version."""
 
         def apply(tx: Tx) -> tuple[ListEntry, int]:
-            session = tx.session
+            session = session_of(tx)
             _lock_version(session)
             row = session.get(EntryRow, entry_id, with_for_update=True)
             if row is None:

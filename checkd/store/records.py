@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from checkd.store.bulk import insert_rows
-from checkd.store.db import Database, StoreUnavailable, Tx, utc
+from checkd.store.db import Database, SessionTx, StoreUnavailable, Tx, session_of, utc
 from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
 T = TypeVar("T")
@@ -102,7 +102,7 @@ class LedgerRepository:
         """
         try:
             with self._db.transaction() as session:
-                result, records = work(Tx(session))
+                result, records = work(SessionTx(session))
                 _insert(session, records)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
@@ -114,7 +114,7 @@ class LedgerRepository:
     @staticmethod
     def head_in(tx: Tx) -> tuple[int, str]:
         """The chain head as the open transaction sees it (after its change serialised the writers)."""
-        return _head(tx.session)
+        return _head(session_of(tx))
 
     def head(self) -> tuple[int, str]:
         """The last (seq, hash) of the chain; (0, "") for an empty ledger."""

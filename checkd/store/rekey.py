@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from checkd.model import ListEntry
-from checkd.store.db import Tx
+from checkd.store.db import Tx, session_of
 from checkd.store.entries import _bump_version, _from_row
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
@@ -40,7 +40,7 @@ def rekey_change(
     """
 
     def apply(tx: Tx) -> tuple[RekeyReport, list[ListEntry]]:
-        session = tx.session
+        session = session_of(tx)
         meta = session.get(MetaRow, fingerprint_key, with_for_update=True)
         if meta is None or meta.value != old_fingerprint:
             raise RekeyRefused(

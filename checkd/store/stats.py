@@ -15,7 +15,7 @@ from checkd.store.tables import CheckRow, FeedbackOutcomeRow, FeedbackRow, Ledge
 
 # Actions that restrict the subject: an applied one counts as a restriction applied.
 RESTRICTIVE_ACTIONS = ("prohibit", "restrict", "revoke_qualification")
-_APPLIED = ("applied", "partially_applied")
+APPLIED_OUTCOMES = ("applied", "partially_applied")  # outcomes that count a restriction applied
 
 
 @dataclass(slots=True)
@@ -92,7 +92,8 @@ class StatsRepository:
             .group_by(CheckRow.department)
         )
         restrictive = and_(
-            FeedbackOutcomeRow.action.in_(RESTRICTIVE_ACTIONS), FeedbackOutcomeRow.outcome.in_(_APPLIED)
+            FeedbackOutcomeRow.action.in_(RESTRICTIVE_ACTIONS),
+            FeedbackOutcomeRow.outcome.in_(APPLIED_OUTCOMES),
         )
         # A later feedback replaces the earlier outcome of the same measure and subject of a check
         # (the ledger keeps both): only the latest row of each counts.
