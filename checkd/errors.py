@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    """One bad field: its path in the request (e.g. `subjects[2].id`) and why."""
+    """One problem with an input: the field at fault, why, and where in a file when it came from one.
+
+    The one shape for every field problem: a request's (`subjects[2].id`), an import row's
+    (`at` = `entries.csv:7`), a catalogue's or policy's (`at` = `rules/lists.yaml:12`, field
+    `list_types[0].id`). `place` is what a caller is shown as the field; `str()` the whole line.
+    """
 
     field: str
     description: str
+    at: str = ""
+
+    @property
+    def place(self) -> str:
+        """`at` and the field, each when given: `rules/lists.yaml:12: list_types[0].id`."""
+        return ": ".join(part for part in (self.at, self.field) if part)
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.description}"
 
 
 class CheckdError(Exception):
@@ -26,7 +41,7 @@ class InvalidArgument(CheckdError):
 
     def __init__(self, violations: list[Violation] | tuple[Violation, ...], message: str = "") -> None:
         self.violations = tuple(violations)
-        super().__init__(message or "; ".join(f"{v.field}: {v.description}" for v in self.violations))
+        super().__init__(message or "; ".join(str(v) for v in self.violations))
 
 
 class Unauthenticated(CheckdError):
@@ -58,16 +73,16 @@ class FailedPrecondition(CheckdError):
 
 
 class ImportRejected(CheckdError):
-    """An import file had bad rows; nothing was applied. `problems` are (line, reason)."""
+    """An import file had bad rows; nothing was applied. `problems` name each row (`at`) and the reason."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} bad row(s); nothing was imported")
+    def __init__(self, problems: Sequence[Violation]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(f"{len(self.problems)} bad row(s); nothing was imported")
 
 
 class CatalogueError(CheckdError):
-    """The rules/ catalogue is invalid; `problems` are `file:line: field: reason` strings."""
+    """The rules/ catalogue is invalid; `problems` name each file:line, field and reason."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid catalogue:\n" + "\n".join(problems))
+    def __init__(self, problems: Sequence[Violation]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid catalogue:\n" + "\n".join(str(p) for p in self.problems))

@@ -206,7 +206,7 @@ def _access(
             access.reload()
             log.info("policy_reloaded", policy=str(config.policy_file))
         except policy.PolicyError as exc:
-            log.error("policy_reload_failed", problems=exc.problems)
+            log.error("policy_reload_failed", problems=[str(p) for p in exc.problems])
 
     log.info(
         "access_policy",

@@ -61,6 +61,6 @@ def print_rpc_error(exc: Any) -> int:
 
 def print_rejected(error: Any, prefix: str) -> None:
     """Every bad row of a refused import as `file:line: reason`, then the verdict."""
-    for where, reason in error.problems:
-        print(f"{where}: {reason}", file=sys.stderr)
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
     print(f"{prefix}: {error.message}", file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from checkd.days import add_months
-from checkd.errors import ImportRejected
+from checkd.errors import ImportRejected, Violation
 from checkd.limits import ENTRY_ID_CHARS, IMPORT_FIELD_CHARS, SEVERITY_CHARS, TEXT_CHARS, text_problem
 from checkd.model import ListEntry, RelatedPerson, Role, SourceLevel, SubjectType
 from checkd.rules.catalogue import Catalogue
@@ -107,19 +107,21 @@ def parse_entries(
 ) -> list[ListEntry]:
     """Validate every row; return the entries, or raise ImportRejected listing every bad row."""
     entries: list[ListEntry] = []
-    problems: list[tuple[str, str]] = []
+    problems: list[Violation] = []
     seen: dict[str, str] = {}
     for where, row in rows:
         if isinstance(row, str):
-            problems.append((where, row))
+            problems.append(Violation("", row, at=where))
             continue
         try:
             entry = parse_entry(row, catalogue, keyer)
         except ValueError as exc:
-            problems.append((where, str(exc)))
+            problems.append(Violation("", str(exc), at=where))
             continue
         if entry.entry_id in seen:
-            problems.append((where, f"entry_id: {entry.entry_id!r} repeats {seen[entry.entry_id]}"))
+            problems.append(
+                Violation("entry_id", f"{entry.entry_id!r} repeats {seen[entry.entry_id]}", at=where)
+            )
             continue
         seen[entry.entry_id] = where
         entries.append(entry)

@@ -16,7 +16,7 @@ import jsonschema
 import yaml
 from cachetools import LRUCache, cachedmethod
 
-from checkd.errors import CatalogueError
+from checkd.errors import CatalogueError, Violation
 from checkd.model import (
     Action,
     ListType,
@@ -106,7 +106,7 @@ class Catalogue:
 def load_catalogue(rules_dir: str | Path) -> Catalogue:
     """Read and validate a rules/ directory; raise CatalogueError listing every problem."""
     root = Path(rules_dir)
-    problems: list[str] = []
+    problems: list[Violation] = []
     digest = hashlib.sha256()
 
     def read(path: Path, schema: dict[str, Any]) -> Any:
@@ -114,7 +114,7 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            problems.append(f"{rel}:1: (file): cannot read: {exc.strerror}")
+            problems.append(Violation("(file)", f"cannot read: {exc.strerror}", at=f"{rel}:1"))
             return None
         digest.update(rel.encode() + b"\0" + raw + b"\0")
         try:
@@ -122,7 +122,7 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
-            problems.append(f"{rel}:{line}: (yaml): {getattr(exc, 'problem', exc)}")
+            problems.append(Violation("(yaml)", f"{getattr(exc, 'problem', exc)}", at=f"{rel}:{line}"))
             return None
         validator = jsonschema.Draft202012Validator(
             schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
@@ -130,14 +130,15 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         for error in errors:
             path_ = list(error.absolute_path)
-            problems.append(f"{rel}:{lines.line_of(document, path_)}: {lines.dotted(path_)}: {error.message}")
+            at = f"{rel}:{lines.line_of(document, path_)}"
+            problems.append(Violation(lines.dotted(path_), error.message, at=at))
         return None if errors else document
 
     catalogue_doc = read(root / CATALOGUE_FILE, CATALOGUE_SCHEMA)
     lists_doc = read(root / LISTS_FILE, LISTS_SCHEMA)
     measure_files = sorted((root / MEASURES_DIR).glob("*.yaml"))
     if not measure_files:
-        problems.append(f"{MEASURES_DIR}/:1: (directory): no measure files")
+        problems.append(Violation("(directory)", "no measure files", at=f"{MEASURES_DIR}/:1"))
     measure_docs = [(path, read(path, MEASURES_SCHEMA)) for path in measure_files]
     time_doc = read(root / TIME_RULES_FILE, TIME_RULES_SCHEMA) if (root / TIME_RULES_FILE).exists() else None
     if problems:
@@ -170,13 +171,19 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
                 continue
             if measure.measure_id in measures:
                 problems.append(
-                    f"{rel}:{item.key_lines['id']}: measures[{i}].id: duplicate measure id "
-                    f"{measure.measure_id}"
+                    Violation(
+                        f"measures[{i}].id",
+                        f"duplicate measure id {measure.measure_id}",
+                        at=f"{rel}:{item.key_lines['id']}",
+                    )
                 )
             if measure.title in titles:
                 problems.append(
-                    f"{rel}:{item.key_lines['title']}: measures[{i}].title: same title as "
-                    f"{titles[measure.title]}"
+                    Violation(
+                        f"measures[{i}].title",
+                        f"same title as {titles[measure.title]}",
+                        at=f"{rel}:{item.key_lines['title']}",
+                    )
                 )
             titles.setdefault(measure.title, measure.measure_id)
             measures[measure.measure_id] = measure
@@ -195,36 +202,38 @@ def load_catalogue(rules_dir: str | Path) -> Catalogue:
     )
 
 
-def _unique_ids(items: lines.LinedList, rel: str, field: str, problems: list[str]) -> dict[str, str]:
+def _unique_ids(items: lines.LinedList, rel: str, field: str, problems: list[Violation]) -> dict[str, str]:
     found: dict[str, str] = {}
     for i, item in enumerate(items):
         if item["id"] in found:
-            problems.append(f"{rel}:{items.item_lines[i]}: {field}[{i}].id: duplicate id {item['id']}")
+            problems.append(
+                Violation(f"{field}[{i}].id", f"duplicate id {item['id']}", at=f"{rel}:{items.item_lines[i]}")
+            )
         found[item["id"]] = item["name"]
     return found
 
 
-def _list_types(document: Any, problems: list[str]) -> dict[str, ListType]:
+def _list_types(document: Any, problems: list[Violation]) -> dict[str, ListType]:
     found: dict[str, ListType] = {}
     for i, item in enumerate(document["list_types"]):
 
-        def at(key: str, fallback: str = "id", i: int = i, item: lines.Lined = item) -> str:
+        def bad(key: str, reason: str, fallback: str = "id", i: int = i, item: lines.Lined = item) -> None:
             line = item.key_lines.get(key, item.key_lines.get(fallback, item.line))
-            return f"{LISTS_FILE}:{line}: list_types[{i}].{key}"
+            problems.append(Violation(f"list_types[{i}].{key}", reason, at=f"{LISTS_FILE}:{line}"))
 
         severities = tuple(item.get("severities") or ())
         severity_polarity = dict(item.get("severity_polarity") or {})
         graded = item["polarity"] == "graded"
         if graded and not severity_polarity:
-            problems.append(f"{at('severity_polarity', 'polarity')}: required for a graded list")
+            bad("severity_polarity", "required for a graded list", "polarity")
         for grade in severity_polarity:
             if grade not in severities:
-                problems.append(f"{at('severity_polarity')}: {grade!r} is not one of its severities")
+                bad("severity_polarity", f"{grade!r} is not one of its severities")
         default, maximum = item.get("default_months"), item.get("max_months")
         if default is not None and maximum is not None and default > maximum:
-            problems.append(f"{at('default_months')}: {default} exceeds max_months {maximum}")
+            bad("default_months", f"{default} exceeds max_months {maximum}")
         if item["id"] in found:
-            problems.append(f"{at('id')}: duplicate list id {item['id']}")
+            bad("id", f"duplicate list id {item['id']}")
         found[item["id"]] = ListType(
             list_id=item["id"],
             name=item["name"],
@@ -248,13 +257,15 @@ def _measure(
     scenes: Mapping[str, str],
     departments: Mapping[str, str],
     list_types: Mapping[str, ListType],
-    problems: list[str],
+    problems: list[Violation],
 ) -> Measure | None:
     before = len(problems)
 
     def bad(field: str, reason: str) -> None:
         line = lines.line_of(item, _path_of(field))
-        problems.append(f"{where.rsplit(':', 1)[0]}:{line}: measures[{index}].{field}: {reason}")
+        problems.append(
+            Violation(f"measures[{index}].{field}", reason, at=f"{where.rsplit(':', 1)[0]}:{line}")
+        )
 
     for i, department in enumerate(item["departments"]):
         if department not in departments:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checkd.days import add_months
+from checkd.errors import Violation
 from checkd.model import ListType
 
 TIME_RULES_FILE = "time_rules.yaml"
@@ -119,7 +120,7 @@ class TimeRules:
 
 
 def build_time_rules(
-    document: Any, list_types: Mapping[str, ListType], rel: str, problems: list[str]
+    document: Any, list_types: Mapping[str, ListType], rel: str, problems: list[Violation]
 ) -> TimeRules:
     """Validated TimeRules from a schema-valid time_rules.yaml document; problems name file:line."""
 
@@ -132,13 +133,19 @@ def build_time_rules(
     owner: dict[str, str] = {}
     for i, item in enumerate(document["fields"]):
         if any(f.field_id == item["id"] for f in fields):
-            problems.append(f"{rel}:{line(item, 'id')}: fields[{i}].id: duplicate field id {item['id']}")
+            problems.append(
+                Violation(
+                    f"fields[{i}].id", f"duplicate field id {item['id']}", at=f"{rel}:{line(item, 'id')}"
+                )
+            )
         for j, list_id in enumerate(item["lists"]):
-            where = f"{rel}:{item['lists'].item_lines[j]}: fields[{i}].lists[{j}]"
+            at, path = f"{rel}:{item['lists'].item_lines[j]}", f"fields[{i}].lists[{j}]"
             if list_id not in list_types:
-                problems.append(f"{where}: unknown list {list_id!r}")
+                problems.append(Violation(path, f"unknown list {list_id!r}", at=at))
             elif list_id in owner:
-                problems.append(f"{where}: list {list_id!r} already belongs to field {owner[list_id]}")
+                problems.append(
+                    Violation(path, f"list {list_id!r} already belongs to field {owner[list_id]}", at=at)
+                )
             owner.setdefault(list_id, item["id"])
         fields.append(
             FieldRule(item["id"], item["name"], frozenset(item["lists"]), item.get("uncertain", ""))
@@ -150,23 +157,33 @@ def build_time_rules(
         end = dt.date.fromisoformat(item["effective_to"]) if item.get("effective_to") else None
         if end is not None and end < start:
             problems.append(
-                f"{rel}:{line(item, 'effective_to')}: editions[{i}].effective_to: ends before effective_from"
+                Violation(
+                    f"editions[{i}].effective_to",
+                    "ends before effective_from",
+                    at=f"{rel}:{line(item, 'effective_to')}",
+                )
             )
         periods: dict[str, Period] = {}
         for field_id, bounds in item["periods"].items():
-            where = f"{rel}:{line(item['periods'], field_id)}: editions[{i}].periods.{field_id}"
+            at = f"{rel}:{line(item['periods'], field_id)}"
+            path = f"editions[{i}].periods.{field_id}"
             if field_id not in field_ids:
-                problems.append(f"{where}: unknown field {field_id!r}")
+                problems.append(Violation(path, f"unknown field {field_id!r}", at=at))
             maximum = bounds.get("max_months")
             if maximum is not None and bounds["min_months"] > maximum:
-                problems.append(f"{where}: min_months {bounds['min_months']} exceeds max_months {maximum}")
+                problems.append(
+                    Violation(path, f"min_months {bounds['min_months']} exceeds max_months {maximum}", at=at)
+                )
             periods[field_id] = Period(bounds["min_months"], maximum)
         edition = Edition(item["id"], item["title"], start, end, periods, item.get("uncertain", ""))
         for other in editions:
             if _overlap(edition, other):
                 problems.append(
-                    f"{rel}:{line(item, 'effective_from')}: editions[{i}].effective_from: "
-                    f"overlaps edition {other.edition_id}"
+                    Violation(
+                        f"editions[{i}].effective_from",
+                        f"overlaps edition {other.edition_id}",
+                        at=f"{rel}:{line(item, 'effective_from')}",
+                    )
                 )
         editions.append(edition)
     return TimeRules.build(tuple(editions), tuple(fields))

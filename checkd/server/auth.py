@@ -323,7 +323,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
     def _identify(self, context: grpc.ServicerContext) -> tuple[Caller, DepartmentPolicy]:
         policy, broken = self._policy.fresh(self._clock())
         if broken is not None:
-            log.error("policy_reload_failed", problems=broken.problems, kept=policy.source)
+            log.error("policy_reload_failed", problems=[str(p) for p in broken.problems], kept=policy.source)
         names = _certificate_names(context)
         from_cert = policy.department_of_certificate(names) if names else None
         if names and from_cert is None:

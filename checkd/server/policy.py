@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import os
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from checkd.errors import Violation
 from checkd.rules import lines
 
 ANY = "*"
@@ -26,11 +27,11 @@ _TOP_KEYS = {"version", "defaults", "departments"}
 
 
 class PolicyError(ValueError):
-    """The policy file is invalid; `problems` are `file:line: field: reason` strings."""
+    """The policy file is invalid; `problems` name each file:line, field and reason."""
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("invalid policy:\n" + "\n".join(problems))
+    def __init__(self, problems: Sequence[Violation]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid policy:\n" + "\n".join(str(p) for p in self.problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ def load_policy(
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise PolicyError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+        raise PolicyError([Violation("", f"cannot read: {exc.strerror or exc}", at=str(path))]) from None
     return parse_policy(text, str(path), known_departments, known_scenes)
 
 
@@ -145,7 +146,8 @@ def parse_policy(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
-        raise PolicyError([f"{source}:{line}: (yaml): {getattr(exc, 'problem', exc)}"]) from None
+        problem = Violation("(yaml)", f"{getattr(exc, 'problem', exc)}", at=f"{source}:{line}")
+        raise PolicyError([problem]) from None
     checker = _Checker(source, document, known_departments, known_scenes)
     policy = checker.policy(document)
     if checker.problems:
@@ -167,11 +169,11 @@ class _Checker:
         self.document = document  # as loaded by rules.lines: it knows the line of every key and item
         self.known_departments = known_departments
         self.known_scenes = known_scenes
-        self.problems: list[str] = []
+        self.problems: list[Violation] = []
 
     def bad(self, path: tuple[Any, ...], reason: str) -> None:
         line = lines.line_of(self.document, path)
-        self.problems.append(f"{self.source}:{line}: {lines.dotted(path)}: {reason}")
+        self.problems.append(Violation(lines.dotted(path), reason, at=f"{self.source}:{line}"))
 
     def policy(self, document: Any) -> Policy:
         if not isinstance(document, dict):

@@ -53,24 +53,16 @@ def status_of(error: CheckdError) -> status_pb2.Status:
     """The google.rpc.Status for an error, with BadRequest field violations where it has them."""
     code = next((c for kind, c in _CODES if isinstance(error, kind)), code_pb2.INTERNAL)
     status = status_pb2.Status(code=code, message=_clip(error.message, MAX_MESSAGE))
-    violations: list[tuple[str, str]] = []
+    violations: tuple[Violation, ...] = ()
     if isinstance(error, InvalidArgument):
-        violations = [(v.field, v.description) for v in error.violations]
-    elif isinstance(error, ImportRejected):
-        violations = list(error.problems)
-    elif isinstance(error, CatalogueError):
-        violations = [_catalogue_violation(p) for p in error.problems]
+        violations = error.violations
+    elif isinstance(error, ImportRejected | CatalogueError):
+        violations = error.problems
     if violations:
-        status.details.append(_bad_request([(_clip(f, 100), _clip(d, 200)) for f, d in violations]))
+        status.details.append(
+            _bad_request([(_clip(v.place, 100), _clip(v.description, 200)) for v in violations])
+        )
     return status
-
-
-def _catalogue_violation(problem: str) -> tuple[str, str]:
-    """`file:line: field: reason` -> ("file:line: field", "reason")."""
-    parts = problem.split(": ", 2)
-    if len(parts) < 3:
-        return problem, problem
-    return f"{parts[0]}: {parts[1]}", parts[2]
 
 
 def _bad_request(violations: list[tuple[str, str]]) -> any_pb2.Any:

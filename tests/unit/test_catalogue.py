@@ -58,7 +58,7 @@ def test_broken_catalogue_fails_with_file_and_line(name: str, capsys: pytest.Cap
     assert any(line.startswith(expected) for line in err.splitlines()), err
     with pytest.raises(CatalogueError) as caught:
         load_catalogue(BROKEN / name)
-    assert any(p.startswith(expected) for p in caught.value.problems)
+    assert any(str(p).startswith(expected) for p in caught.value.problems)
 
 
 def test_broken_set_covers_the_required_defects() -> None:

@@ -45,7 +45,7 @@ def problems_of(text: str) -> list[str]:
     """The problems a policy text is rejected with."""
     with pytest.raises(PolicyError) as caught:
         parse_policy(text, "policy.yaml", CATALOGUE.departments, CATALOGUE.scenes)
-    return caught.value.problems
+    return [str(p) for p in caught.value.problems]
 
 
 def test_the_example_policy_is_valid() -> None:
