@@ -299,13 +299,31 @@ class CheckCase:
     as_of: dt.datetime
 
 
+class MatchedBy(StrEnum):
+    """Through what a list entry matched a subject: one of its keys, or a relation (with its role)."""
+
+    USCC = "uscc"
+    ORG_CODE = "org_code"  # the code itself, or the cross-walk between a USCC and its code
+    BUSINESS_REG_NO = "business_reg_no"
+    RESIDENT_ID = "resident_id"
+    ID = "id"  # an organisation key of no known length
+    RELATED = "related"  # a person tied to a listed organisation; the role says how
+
+
 @dataclass(frozen=True, slots=True)
 class EntryHit:
     """A list entry that matched a subject, and through which key or relation."""
 
     entry: ListEntry
-    matched_by: str  # "uscc", "org_code", "resident_id", or "related:<role>"
+    matched_by: MatchedBy
     role: Role
+
+    @property
+    def label(self) -> str:
+        """How the match is written in answers: the key kind, or `related:<role>` for a relation."""
+        if self.matched_by is MatchedBy.RELATED:
+            return f"{MatchedBy.RELATED.value}:{self.role.value}"
+        return self.matched_by.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from checkd.model import EntryHit, ListEntry, Role, SubjectQuery, SubjectType
+from checkd.model import EntryHit, ListEntry, MatchedBy, Role, SubjectQuery, SubjectType
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +86,17 @@ class Index:
         seen: set[str] = set()
         for entry in self._by_key.get(query.key, ()):
             seen.add(entry.entry_id)
-            matched_by = "business_reg_no" if query.key == entry.registration_no else _key_kind(entry)
+            matched_by = MatchedBy.BUSINESS_REG_NO if query.key == entry.registration_no else _key_kind(entry)
             hits.append(EntryHit(entry, matched_by, Role.SUBJECT))
         if query.org_code:
             # The cross-walk: an entry under the USCC is found by its organisation code and the reverse.
             for entry in self._by_org_code.get(query.org_code, ()):
                 if entry.entry_id not in seen:
                     seen.add(entry.entry_id)
-                    hits.append(EntryHit(entry, "org_code", Role.SUBJECT))
+                    hits.append(EntryHit(entry, MatchedBy.ORG_CODE, Role.SUBJECT))
         if query.subject_type is SubjectType.PERSON:
             for relation in self._related.get(query.key, ()):
-                hits.append(EntryHit(relation.entry, f"related:{relation.role.value}", relation.role))
+                hits.append(EntryHit(relation.entry, MatchedBy.RELATED, relation.role))
         return hits
 
 
@@ -127,7 +127,11 @@ def _store(target: dict[str, Any], key: str, values: tuple[Any, ...]) -> None:
         target.pop(key, None)
 
 
-def _key_kind(entry: ListEntry) -> str:
+def _key_kind(entry: ListEntry) -> MatchedBy:
     if entry.subject_type is SubjectType.PERSON:
-        return "resident_id"
-    return {18: "uscc", 9: "org_code", 15: "business_reg_no"}.get(len(entry.subject_key), "id")
+        return MatchedBy.RESIDENT_ID
+    return _KEY_KINDS.get(len(entry.subject_key), MatchedBy.ID)
+
+
+# An organisation's key kind by its length (the person keys are keyed hashes: see _key_kind).
+_KEY_KINDS = {18: MatchedBy.USCC, 9: MatchedBy.ORG_CODE, 15: MatchedBy.BUSINESS_REG_NO}

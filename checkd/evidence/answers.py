@@ -102,7 +102,7 @@ def check_response(
             result.id_type = _ID_TYPE_OF_KIND[IdKind(query.id_kind)]
         for hit in subject.hits:
             polarity = catalogue.polarity_of(hit.entry.list_id, hit.entry.severity)
-            result.entries.append(entry_message(hit.entry, polarity, hit.matched_by))
+            result.entries.append(entry_message(hit.entry, polarity, hit.label))
         for measure_hit in subject.measures:
             result.measures.append(measure_message(measure_hit.measure, measure_hit.entry_ids))
         for withheld in subject.withheld:

@@ -8,7 +8,6 @@ import operator
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +32,6 @@ from checkd.rules.time_rules import TIME_RULES_FILE, TimeRules, build_time_rules
 CATALOGUE_FILE = "catalogue.yaml"
 LISTS_FILE = "lists.yaml"
 MEASURES_DIR = "measures"
-
-
-@dataclass(frozen=True, slots=True)
-class Department:
-    """A department that may apply measures."""
-
-    department_id: str
-    name: str
 
 
 class Catalogue:

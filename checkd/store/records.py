@@ -63,7 +63,7 @@ class LedgerRecord:
     """One chained evidence record, with the lookup row it carries (if any)."""
 
     seq: int
-    kind: str  # check | feedback | admin
+    kind: str  # a RecordKind value as stored: a tampered kind must fail its hash in verify, not the read
     ref_id: str
     recorded_at: dt.datetime
     payload: bytes
@@ -120,10 +120,6 @@ class LedgerRepository:
         """The last (seq, hash) of the chain; (0, "") for an empty ledger."""
         with self._db.transaction() as session:
             return _head(session)
-
-    def check_by_request(self, department: str, request_id: str) -> bytes | None:
-        """The stored payload of a department's check with this request_id."""
-        return self._check_payload(CheckRow.department == department, CheckRow.request_id == request_id)
 
     def check_payload(self, check_id: str) -> bytes | None:
         """The stored payload of one check, without its feedback."""
@@ -358,11 +354,6 @@ class CheckpointRepository:
                 )
                 for r in rows
             ]
-
-    def last_seq(self) -> int:
-        """The highest seq any checkpoint covers (0 when there is none)."""
-        with self._db.transaction() as session:
-            return session.scalar(select(func.max(CheckpointRow.seq))) or 0
 
 
 def _insert(session: Session, records: Sequence[LedgerRecord]) -> None:

@@ -193,7 +193,7 @@ def test_role_measures_reach_a_legal_representative_only_when_they_name_the_role
     assert person == ({"P-LR"}, set())
     decision = decide(case(query("PERSON", SubjectType.PERSON)), Index(entries, "d1", AS_OF), cat, AS_OF)
     (hit,) = decision.subjects[0].hits
-    assert hit.matched_by == "related:legal_representative" and hit.entry.entry_id == "E1"
+    assert hit.label == "related:legal_representative" and hit.entry.entry_id == "E1"
 
 
 def test_a_principal_responsible_person_gets_only_principal_measures() -> None:

@@ -50,7 +50,7 @@ def _answers(index: Index) -> list[list[tuple[str, str]]]:
         for key in [*ORGS, "330402000012345"]
     ]
     queries += [SubjectQuery(0, key, key, "", SubjectType.PERSON, Role.SUBJECT, "") for key in PERSONS]
-    return [sorted((h.entry.entry_id, h.matched_by) for h in index.lookup(q)) for q in queries]
+    return [sorted((h.entry.entry_id, h.label) for h in index.lookup(q)) for q in queries]
 
 
 @settings(max_examples=300)

@@ -47,11 +47,6 @@ class MemoryLedger:
         records = self._store.state.records
         return iter([_read(records[seq]) for seq in sorted(records) if seq > after_seq])
 
-    def record_at(self, seq: int) -> LedgerRecord | None:
-        """The record at one position, if any."""
-        record = self._store.state.records.get(seq)
-        return None if record is None else _read(record)
-
     def check_payload(self, check_id: str) -> bytes | None:
         """The stored payload of one check, without its feedback."""
         found = self._store.state.checks.get(check_id)
@@ -61,11 +56,6 @@ class MemoryLedger:
         """The department that made a check (None when there is no such check)."""
         found = self._store.state.checks.get(check_id)
         return None if found is None else found[0].department
-
-    def check_by_request(self, department: str, request_id: str) -> bytes | None:
-        """The stored payload of a department's check with this request_id."""
-        record = self.check_record_by_request(department, request_id)
-        return None if record is None else record.payload
 
     def check_record_by_request(self, department: str, request_id: str) -> LedgerRecord | None:
         """The record of a department's check with this request_id."""
