@@ -139,22 +139,19 @@ class LedgerRepository:
     def check(self, check_id: str) -> tuple[LedgerRecord, list[LedgerRecord]] | None:
         """A check record and its feedback records, oldest first."""
         with self._db.transaction() as session:
-            seq = session.scalar(select(CheckRow.seq).where(CheckRow.check_id == check_id))
-            if seq is None:
+            check = _records_via(session, CheckRow, CheckRow.check_id == check_id)
+            if not check:
                 return None
-            feedback_seqs = session.scalars(
-                select(FeedbackRow.seq).where(FeedbackRow.check_id == check_id).order_by(FeedbackRow.seq)
-            ).all()
-            check = _record(session.get_one(LedgerRow, seq))
-            return check, [_record(session.get_one(LedgerRow, s)) for s in feedback_seqs]
+            feedback = _records_via(session, FeedbackRow, FeedbackRow.check_id == check_id)
+            return check[0], feedback
 
     def feedback_by_digest(self, check_id: str, digest: str) -> LedgerRecord | None:
         """The stored feedback record with this content digest, if any."""
         with self._db.transaction() as session:
-            seq = session.scalar(
-                select(FeedbackRow.seq).where(FeedbackRow.check_id == check_id, FeedbackRow.digest == digest)
+            found = _records_via(
+                session, FeedbackRow, FeedbackRow.check_id == check_id, FeedbackRow.digest == digest
             )
-            return None if seq is None else _record(session.get_one(LedgerRow, seq))
+            return found[0] if found else None
 
     def iter_records(self, after_seq: int = 0, batch: int = 5000) -> Iterator[LedgerRecord]:
         """Every ledger record in sequence order (for verification)."""
@@ -181,12 +178,10 @@ class LedgerRepository:
     def check_record_by_request(self, department: str, request_id: str) -> LedgerRecord | None:
         """The ledger record of a department's check with this request_id (for a replayed answer)."""
         with self._db.transaction() as session:
-            row = session.scalars(
-                select(LedgerRow)
-                .join(CheckRow, CheckRow.seq == LedgerRow.seq)
-                .where(CheckRow.department == department, CheckRow.request_id == request_id)
-            ).first()
-            return None if row is None else _record(row)
+            found = _records_via(
+                session, CheckRow, CheckRow.department == department, CheckRow.request_id == request_id
+            )
+            return found[0] if found else None
 
     def check_rows(self, check_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored `checks` rows of these checks, by check id."""
@@ -201,16 +196,14 @@ class LedgerRepository:
     def check_records(self, check_ids: Sequence[str]) -> dict[str, LedgerRecord]:
         """The check records of these checks, found through their rows and confirmed by the record's id."""
         with self._db.transaction() as session:
-            rows = session.scalars(
-                select(LedgerRow)
-                .join(CheckRow, CheckRow.seq == LedgerRow.seq)
-                .where(
-                    CheckRow.check_id.in_(check_ids),
-                    LedgerRow.kind == "check",
-                    LedgerRow.ref_id == CheckRow.check_id,
-                )
-            ).all()
-            return {row.ref_id: _record(row) for row in rows}
+            records = _records_via(
+                session,
+                CheckRow,
+                CheckRow.check_id.in_(check_ids),
+                LedgerRow.kind == "check",
+                LedgerRow.ref_id == CheckRow.check_id,
+            )
+            return {record.ref_id: record for record in records}
 
     def feedback_rows(self, feedback_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored `feedback` rows of these feedback ids."""
@@ -320,18 +313,7 @@ class CheckpointRepository:
         """Every checkpoint, oldest first."""
         with self._db.transaction() as session:
             rows = session.scalars(select(CheckpointRow).order_by(CheckpointRow.seq, CheckpointRow.id)).all()
-            return [
-                Checkpoint(
-                    r.seq,
-                    r.head_hash,
-                    utc(r.signed_at),
-                    r.key_id,
-                    r.algorithm,
-                    r.chain_algorithm,
-                    r.signature,
-                )
-                for r in rows
-            ]
+            return [_checkpoint(row) for row in rows]
 
     def newest(self, key_id: str, limit: int = 16) -> list[Checkpoint]:
         """The newest checkpoints of one key, newest first (where a restarted signer resumes)."""
@@ -342,18 +324,7 @@ class CheckpointRepository:
                 .order_by(CheckpointRow.seq.desc())
                 .limit(limit)
             ).all()
-            return [
-                Checkpoint(
-                    r.seq,
-                    r.head_hash,
-                    utc(r.signed_at),
-                    r.key_id,
-                    r.algorithm,
-                    r.chain_algorithm,
-                    r.signature,
-                )
-                for r in rows
-            ]
+            return [_checkpoint(row) for row in rows]
 
 
 def _insert(session: Session, records: Sequence[LedgerRecord]) -> None:
@@ -430,6 +401,28 @@ def _head(session: Session) -> tuple[int, str]:
         select(LedgerRow.seq, LedgerRow.hash).order_by(LedgerRow.seq.desc()).limit(1)
     ).first()
     return (0, "") if row is None else (row.seq, row.hash)
+
+
+def _records_via(
+    session: Session, table: type[CheckRow] | type[FeedbackRow], *where: ColumnElement[bool]
+) -> list[LedgerRecord]:
+    """The ledger records a lookup table's rows point at (by their seq) where `where` holds, by seq."""
+    rows = session.scalars(
+        select(LedgerRow).join(table, table.seq == LedgerRow.seq).where(*where).order_by(LedgerRow.seq)
+    ).all()
+    return [_record(row) for row in rows]
+
+
+def _checkpoint(row: CheckpointRow) -> Checkpoint:
+    return Checkpoint(
+        row.seq,
+        row.head_hash,
+        utc(row.signed_at),
+        row.key_id,
+        row.algorithm,
+        row.chain_algorithm,
+        row.signature,
+    )
 
 
 def _record(row: LedgerRow) -> LedgerRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -103,49 +104,52 @@ def _stopped(daemon: SecureDaemon) -> None:
     assert code == 0, daemon.log_text()
 
 
+@contextlib.contextmanager
+def running(
+    db_url: str, workdir: Path, *extra: str, probe: Callable[[SecureDaemon], Client], **options: Any
+) -> Iterator[SecureDaemon]:
+    """A daemon started with `extra` options for the block, then stopped: it must exit cleanly."""
+    daemon = start_secure_daemon(db_url, workdir, *extra, probe=probe, **options)
+    try:
+        yield daemon
+    finally:
+        _stopped(daemon)
+
+
+def tls_options(certs: Pkis, *, mutual: bool = True) -> list[str]:
+    """The server's certificate and key; with `mutual`, the CA its clients' certificates must chain to."""
+    options = ["--tls-cert", str(certs.server.cert), "--tls-key", str(certs.server.key)]
+    return [*options, "--tls-client-ca", str(certs.pki.ca)] if mutual else options
+
+
+def policy_options(workdir: Path, tokens: Tokens, **policy: str) -> list[str]:
+    """`--policy` naming the tests' access policy, written into `workdir`."""
+    return ["--policy", str(write_policy(workdir / "policy.yaml", tokens, **policy))]
+
+
 @pytest.fixture
 def mtls(db_url: str, tmp_path: Path, certs: Pkis, tokens: Tokens) -> Iterator[SecureDaemon]:
     """A daemon on all interfaces with mutual TLS and the policy (TLS makes the wide bind allowed)."""
-    policy = write_policy(tmp_path / "policy.yaml", tokens)
-    daemon = start_secure_daemon(
+    options = [*tls_options(certs), *policy_options(tmp_path, tokens), "--log-format", "json"]
+    with running(
         db_url,
         tmp_path,
-        "--tls-cert",
-        str(certs.server.cert),
-        "--tls-key",
-        str(certs.server.key),
-        "--tls-client-ca",
-        str(certs.pki.ca),
-        "--policy",
-        str(policy),
-        "--log-format",
-        "json",
+        *options,
         ca=certs.pki.ca,
         probe=lambda d: d.connect(certs.credit),
         listen="0.0.0.0:0",
-    )
-    yield daemon
-    _stopped(daemon)
+    ) as daemon:
+        yield daemon
 
 
 @pytest.fixture
 def tls_tokens(db_url: str, tmp_path: Path, certs: Pkis, tokens: Tokens) -> Iterator[SecureDaemon]:
     """A daemon with server-only TLS: department systems identify with bearer tokens."""
-    policy = write_policy(tmp_path / "policy.yaml", tokens)
-    daemon = start_secure_daemon(
-        db_url,
-        tmp_path,
-        "--tls-cert",
-        str(certs.server.cert),
-        "--tls-key",
-        str(certs.server.key),
-        "--policy",
-        str(policy),
-        ca=certs.pki.ca,
-        probe=lambda d: d.connect(token=tokens.market),
-    )
-    yield daemon
-    _stopped(daemon)
+    options = [*tls_options(certs, mutual=False), *policy_options(tmp_path, tokens)]
+    with running(
+        db_url, tmp_path, *options, ca=certs.pki.ca, probe=lambda d: d.connect(token=tokens.market)
+    ) as daemon:
+        yield daemon
 
 
 # Market regulation's own matter, where a listed firm's legal representative is restricted (MR-P-003).
@@ -403,18 +407,15 @@ def test_token_rotated_without_restart(tls_tokens: SecureDaemon, tokens: Tokens,
 
 def test_policy_is_enforced_on_loopback_plain_text_too(db_url: str, tmp_path: Path, tokens: Tokens) -> None:
     """--policy without TLS on loopback: tokens are still required and checked."""
-    policy = write_policy(tmp_path / "policy.yaml", tokens)
-    daemon = start_secure_daemon(
-        db_url, tmp_path, "--policy", str(policy), ca=None, probe=lambda d: d.connect(token=tokens.market)
-    )
-    try:
+    policy = policy_options(tmp_path, tokens)
+    with running(
+        db_url, tmp_path, *policy, ca=None, probe=lambda d: d.connect(token=tokens.market)
+    ) as daemon:
         assert daemon.connect(token=tokens.market).check.Check(check_request(), timeout=10).check_id
         assert (
             refused(lambda: daemon.connect().check.Check(check_request(), timeout=10))
             == grpc.StatusCode.UNAUTHENTICATED
         )
-    finally:
-        _stopped(daemon)
 
 
 # ---------------------------------------------------------------- rate limits
@@ -422,22 +423,15 @@ def test_policy_is_enforced_on_loopback_plain_text_too(db_url: str, tmp_path: Pa
 
 def test_rate_limit_is_per_department(db_url: str, tmp_path: Path, certs: Pkis, tokens: Tokens) -> None:
     """Past its burst a department gets RESOURCE_EXHAUSTED; other departments are still served."""
-    policy = write_policy(tmp_path / "policy.yaml", tokens, market_rate="{per_second: 0.001, burst: 3}")
-    daemon = start_secure_daemon(
+    policy = policy_options(tmp_path, tokens, market_rate="{per_second: 0.001, burst: 3}")
+    with running(
         db_url,
         tmp_path,
-        "--tls-cert",
-        str(certs.server.cert),
-        "--tls-key",
-        str(certs.server.key),
-        "--tls-client-ca",
-        str(certs.pki.ca),
-        "--policy",
-        str(policy),
+        *tls_options(certs),
+        *policy,
         ca=certs.pki.ca,
         probe=lambda d: d.connect(certs.credit),
-    )
-    try:
+    ) as daemon:
         market = daemon.connect(certs.market)
         for _ in range(3):
             assert market.check.Check(check_request(), timeout=10).check_id
@@ -448,8 +442,6 @@ def test_rate_limit_is_per_department(db_url: str, tmp_path: Path, certs: Pkis, 
         credit = daemon.connect(certs.credit)
         for _ in range(5):
             assert credit.check.Check(check_request(CREDIT), timeout=10).check_id
-    finally:
-        _stopped(daemon)
 
 
 # ---------------------------------------------------------------- plain text
@@ -470,14 +462,11 @@ def test_plain_text_off_loopback_is_refused_unless_insecure(db_url: str, tmp_pat
     )
     assert result.returncode == 1
     assert "--listen" in result.stderr and "--insecure" in result.stderr
-    daemon = start_secure_daemon(
+    with running(
         db_url, tmp_path, "--insecure", ca=None, listen="0.0.0.0:0", probe=lambda d: d.connect()
-    )
-    try:
+    ) as daemon:
         assert daemon.connect().check.Check(check_request(), timeout=10).check_id  # no policy: open
         assert "plain_text_on_network" in daemon.log_text()
-    finally:
-        _stopped(daemon)
 
 
 # ---------------------------------------------------------------- personal data
