@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from checkd.config import DEFAULT_DB, default
+
+if TYPE_CHECKING:
+    from checkd.loop.storage import StatsReader
 
 
 def register(commands: Any) -> None:
@@ -31,12 +36,61 @@ def register(commands: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from checkd.loop.reports import run_report
+    """`checkd report`: read the store directly and print the statistics."""
+    from checkd.loop.reports import render_report
+    from checkd.loop.statistics import Statistics, check_overdue_days, parse_as_of, parse_range
+    from checkd.typing import utc_now
 
-    return run_report(args)
+    def compute() -> str:
+        start, end = parse_range(args.from_date, args.to_date, from_field="--from", to_field="--to")
+        check_overdue_days(args.overdue_days, "--overdue-days")
+        as_of = parse_as_of(args.as_of, "--as-of")
+        statistics = Statistics(_repository(args.db), utc_now, args.overdue_days)
+        return render_report(statistics.report(start, end, args.department.strip(), None, as_of), args.format)
+
+    return _run("report", compute)
 
 
 def _overdue(args: argparse.Namespace) -> int:
-    from checkd.loop.reports import run_overdue
+    """`checkd overdue`: the penalty checks to chase, oldest first."""
+    from checkd.errors import InvalidArgument, Violation
+    from checkd.loop.reports import render_overdue
+    from checkd.loop.statistics import Statistics, check_overdue_days, parse_as_of
+    from checkd.typing import utc_now
 
-    return run_overdue(args)
+    def compute() -> str:
+        check_overdue_days(args.days, "--days")
+        if args.limit < 1:
+            raise InvalidArgument([Violation("--limit", "must be at least 1")])
+        as_of = parse_as_of(args.as_of, "--as-of")
+        statistics = Statistics(_repository(args.db), utc_now, args.days)
+        items = statistics.overdue(args.days, args.department.strip(), as_of, args.limit)
+        return render_overdue(items, args.format)
+
+    return _run("overdue", compute)
+
+
+def _run(command: str, compute: Callable[[], str]) -> int:
+    """Print the output, or the problem naming the option; exit 0 / 1 (bad input) / 2 (failed)."""
+    from checkd.errors import CheckdError, InvalidArgument
+
+    try:
+        sys.stdout.write(compute())
+    except InvalidArgument as exc:
+        for violation in exc.violations:
+            print(f"checkd {command}: {violation.field}: {violation.description}", file=sys.stderr)
+        return 1
+    except CheckdError as exc:
+        print(f"checkd {command}: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _repository(url: str) -> StatsReader:
+    """The store's statistics, with the indexes they need on a store made before them."""
+    from checkd.store.db import open_existing
+    from checkd.store.stats import StatsRepository
+
+    repository = StatsRepository(open_existing(url))
+    repository.ensure_indexes()
+    return repository

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
-import sys
-from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
 from checkd.days import CHINA_TZ
-from checkd.errors import CheckdError, InvalidArgument, Violation
 from checkd.loop.statistics import OverdueItem, Report
-from checkd.store.stats import Figures, StatsRepository
-from checkd.typing import utc_now
+from checkd.store.stats import Figures
 
 FORMATS = ("table", "csv", "json")
 # Column name -> Figures attribute, in the order the credit office reads them.
@@ -150,58 +145,3 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
 def figure_names() -> list[str]:
     """The names of every figure of a row, as JSON and the Stats RPC carry them."""
     return [item.name for item in fields(Figures)]
-
-
-# ------------------------------------------------------------------- commands
-
-
-def run_report(args: argparse.Namespace) -> int:
-    """`checkd report`: read the store directly and print the statistics."""
-    from checkd.loop.statistics import Statistics, check_overdue_days, parse_as_of, parse_range
-
-    def compute() -> str:
-        start, end = parse_range(args.from_date, args.to_date, from_field="--from", to_field="--to")
-        check_overdue_days(args.overdue_days, "--overdue-days")
-        as_of = parse_as_of(args.as_of, "--as-of")
-        statistics = Statistics(_repository(args.db), utc_now, args.overdue_days)
-        return render_report(statistics.report(start, end, args.department.strip(), None, as_of), args.format)
-
-    return _run("report", compute)
-
-
-def run_overdue(args: argparse.Namespace) -> int:
-    """`checkd overdue`: the penalty checks to chase, oldest first."""
-    from checkd.loop.statistics import Statistics, check_overdue_days, parse_as_of
-
-    def compute() -> str:
-        check_overdue_days(args.days, "--days")
-        if args.limit < 1:
-            raise InvalidArgument([Violation("--limit", "must be at least 1")])
-        as_of = parse_as_of(args.as_of, "--as-of")
-        statistics = Statistics(_repository(args.db), utc_now, args.days)
-        items = statistics.overdue(args.days, args.department.strip(), as_of, args.limit)
-        return render_overdue(items, args.format)
-
-    return _run("overdue", compute)
-
-
-def _run(command: str, compute: Callable[[], str]) -> int:
-    """Print the output, or the problem naming the option; exit 0 / 1 (bad input) / 2 (failed)."""
-    try:
-        sys.stdout.write(compute())
-    except InvalidArgument as exc:
-        for violation in exc.violations:
-            print(f"checkd {command}: {violation.field}: {violation.description}", file=sys.stderr)
-        return 1
-    except CheckdError as exc:
-        print(f"checkd {command}: {exc.message}", file=sys.stderr)
-        return 2
-    return 0
-
-
-def _repository(url: str) -> StatsRepository:
-    from checkd.store.db import open_existing
-
-    repository = StatsRepository(open_existing(url))
-    repository.ensure_indexes()
-    return repository

@@ -10,12 +10,14 @@ from sqlalchemy import Table, and_, case, exists, func, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from checkd.model import Action, Outcome
 from checkd.store.db import Database, utc
 from checkd.store.tables import CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
-# Actions that restrict the subject: an applied one counts as a restriction applied.
-RESTRICTIVE_ACTIONS = ("prohibit", "restrict", "revoke_qualification")
-APPLIED_OUTCOMES = ("applied", "partially_applied")  # outcomes that count a restriction applied
+# Actions that restrict the subject: an applied one counts as a restriction applied. The rows keep
+# the values as text, so the sets are their values (named through the enums: a rename cannot drift).
+RESTRICTIVE_ACTIONS = tuple(a.value for a in (Action.PROHIBIT, Action.RESTRICT, Action.REVOKE_QUALIFICATION))
+APPLIED_OUTCOMES = tuple(o.value for o in (Outcome.APPLIED, Outcome.PARTIALLY_APPLIED))
 
 
 @dataclass(slots=True)
