@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import logging
 import pstats
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import structlog
 
 from bench.mix import Mix
 from bench.run import DEFAULT_DATA, prepare_store
@@ -38,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--profile", action="store_true", help="cProfile the measured loop, print the top")
     args = parser.parse_args(argv)
+    # The log lines of the checks are not what is measured here (the daemon writes them to a file).
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     with tempfile.TemporaryDirectory(prefix="checkd-cost-") as tmp:
         db_url = prepare_store(args.scale, 1, args.data_dir, Path(tmp), None)
         database = Database(db_url)

@@ -232,14 +232,17 @@ def draft_check(
 ) -> DraftCheck:
     """A decision as its answer bytes, its record bytes and its `checks` row, in one pass."""
     parts = [wire.text(1, check_id), wire.number(2, _VERDICT_NO[decision.verdict])]
+    evaluated_at = _stamp(decision.evaluated_at)  # as_of is the same instant unless the caller gave one
     hit_penalty = hit_reward = mandatory = discretionary = 0
     has_penalty = False
     for subject in decision.subjects:
-        parts.append(wire.length_delimited(3, _subject_bytes(subject, catalogue)))
         if subject.hits:
-            polarities = {catalogue.polarity_of(h.entry.list_id, h.entry.severity) for h in subject.hits}
+            polarities = [catalogue.polarity_of(h.entry.list_id, h.entry.severity) for h in subject.hits]
             hit_penalty += Polarity.PENALTY in polarities
             hit_reward += Polarity.REWARD in polarities
+        else:
+            polarities = []
+        parts.append(wire.length_delimited(3, _subject_bytes(subject, polarities)))
         for measure_hit in subject.measures:
             measure = measure_hit.measure
             mandatory += measure.mandatory
@@ -248,9 +251,9 @@ def draft_check(
     parts += (
         wire.text(4, decision.catalogue_version),
         wire.text(5, decision.data_version),
-        wire.timestamp(6, *_seconds_nanos(decision.evaluated_at)),
+        wire.length_delimited(6, evaluated_at),
         wire.text(7, request_id),
-        wire.timestamp(8, *_seconds_nanos(as_of)),
+        wire.length_delimited(8, evaluated_at if as_of == decision.evaluated_at else _stamp(as_of)),
         wire.number(9, data_age_seconds),
         wire.texts(10, decision.notes),
     )
@@ -284,7 +287,13 @@ def draft_check(
     return DraftCheck(response, record, ref)
 
 
-def _subject_bytes(subject: SubjectDecision, catalogue: Catalogue) -> bytes:
+def _stamp(value: dt.datetime) -> bytes:
+    """A Timestamp message's bytes."""
+    seconds, nanos = _seconds_nanos(value)
+    return wire.number(1, seconds) + wire.number(2, nanos)
+
+
+def _subject_bytes(subject: SubjectDecision, polarities: list[Polarity | None]) -> bytes:
     """One SubjectResult; a subject on no list is its identity and verdict only."""
     query = subject.query
     head = wire.text(1, query.display_id) + wire.number(2, _SUBJECT_TYPE_NO[query.subject_type])
@@ -298,14 +307,31 @@ def _subject_bytes(subject: SubjectDecision, catalogue: Catalogue) -> bytes:
     if not (subject.hits or subject.measures or subject.withheld):
         return head + tail
     body = [head]
-    for hit in subject.hits:
-        polarity = catalogue.polarity_of(hit.entry.list_id, hit.entry.severity)
-        entry = entry_message(hit.entry, polarity, hit.matched_by).SerializeToString()
-        body.append(wire.length_delimited(3, entry))
+    hits = zip(subject.hits, polarities, strict=True)
+    body.extend(_entry_bytes(hit.entry, polarity, hit.matched_by) for hit, polarity in hits)
     body.extend(wire.length_delimited(4, _measure_bytes(m)) for m in subject.measures)
     body.extend(wire.length_delimited(5, _withheld_bytes(w)) for w in subject.withheld)
     body.append(tail)
     return b"".join(body)
+
+
+# SubjectResult.entries items by (entry identity, polarity, how matched): entries never change once
+# loaded (a change is a new ListEntry), and the same listed subjects come back check after check.
+# Each value keeps its entry alive, so an id cannot be reused for another entry while it is cached.
+_ENTRY_BYTES: dict[tuple[int, Polarity | None, str], tuple[ListEntry, bytes]] = {}
+_ENTRY_BYTES_KEPT = 50_000  # some 25 MB at most; emptied when full (the hot entries come back first)
+
+
+def _entry_bytes(entry: ListEntry, polarity: Polarity | None, matched_by: str) -> bytes:
+    key = (id(entry), polarity, matched_by)
+    cached = _ENTRY_BYTES.get(key)
+    if cached is not None and cached[0] is entry:
+        return cached[1]
+    data = wire.length_delimited(3, entry_message(entry, polarity, matched_by).SerializeToString())
+    if len(_ENTRY_BYTES) >= _ENTRY_BYTES_KEPT:
+        _ENTRY_BYTES.clear()
+    _ENTRY_BYTES[key] = (entry, data)
+    return data
 
 
 def _measure_bytes(hit: MeasureHit | WithheldMeasure) -> bytes:

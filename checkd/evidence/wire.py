@@ -9,15 +9,7 @@ same message built and serialised by the runtime (tests/unit/test_answer_bytes.p
 
 from __future__ import annotations
 
-import functools
-
 _LEN, _VARINT = 2, 0  # wire types used by the answers
-
-
-@functools.cache  # field numbers and wire types are a few dozen constants
-def tag(field: int, wire_type: int) -> bytes:
-    """The key of a field: its number and wire type as one varint."""
-    return varint((field << 3) | wire_type)
 
 
 def varint(value: int) -> bytes:
@@ -34,11 +26,15 @@ def varint(value: int) -> bytes:
 
 
 _SMALL = [bytes((n,)) for n in range(0x80)]
+# Field keys of fields 0..31 (the answers' messages have fewer than 32 fields), looked up, not computed.
+_KEY_LEN = [varint((field << 3) | _LEN) for field in range(32)]
+_KEY_VARINT = [varint((field << 3) | _VARINT) for field in range(32)]
 
 
 def length_delimited(field: int, data: bytes) -> bytes:
     """An embedded message, string or bytes field (written even when empty: for embedded messages)."""
-    return tag(field, _LEN) + varint(len(data)) + data
+    size = len(data)
+    return _KEY_LEN[field] + (_SMALL[size] if size < 0x80 else varint(size)) + data
 
 
 def text(field: int, value: str) -> bytes:
@@ -46,21 +42,17 @@ def text(field: int, value: str) -> bytes:
     if not value:
         return b""
     data = value.encode()
-    return tag(field, _LEN) + varint(len(data)) + data
+    size = len(data)
+    return _KEY_LEN[field] + (_SMALL[size] if size < 0x80 else varint(size)) + data
 
 
 def texts(field: int, values: tuple[str, ...] | list[str]) -> bytes:
     """A repeated string field (every element written, empty ones included)."""
-    return b"".join(length_delimited(field, value.encode()) for value in values)
+    return b"".join([length_delimited(field, value.encode()) for value in values])
 
 
 def number(field: int, value: int) -> bytes:
     """A singular int32/int64/enum/bool field (left out when zero)."""
     if not value:
         return b""
-    return tag(field, _VARINT) + varint(int(value))
-
-
-def timestamp(field: int, seconds: int, nanos: int) -> bytes:
-    """A google.protobuf.Timestamp field that is set (written even for the epoch)."""
-    return length_delimited(field, number(1, seconds) + number(2, nanos))
+    return _KEY_VARINT[field] + (_SMALL[value] if 0 < value < 0x80 else varint(int(value)))

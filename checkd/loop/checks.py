@@ -345,8 +345,29 @@ def request_fingerprint(case: CheckCase, as_of_given: bool) -> str:
 
     Subjects as normalised (persons by their keyed hash, never in clear), in order, with role,
     type and name; department, matter, scene; as_of when the caller gave one (else "now", so a
-    retry of a request without as_of is the same request).
+    retry of a request without as_of is the same request). The canonical text is the compact,
+    key-sorted JSON of those fields (`canonical_request` is its reference form), written here
+    directly with the JSON string encoder: the same text, for a fraction of json.dumps's cost.
     """
+    quote = _json_string
+    as_of = quote(case.as_of.astimezone(dt.UTC).isoformat()) if as_of_given else '"now"'
+    subjects = ",".join(
+        f"[{quote(s.key)},{quote(s.org_code)},{quote(s.role.value)},{quote(s.subject_type.value)},"
+        f"{quote(s.name.strip())}]"
+        for s in case.subjects
+    )
+    text = (
+        f'{{"as_of":{as_of},"department":{quote(case.department)},"matter":{quote(case.matter)},'
+        f'"scene":{quote(case.scene)},"subjects":[{subjects}]}}'
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+_json_string = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (ensure_ascii=False)
+
+
+def canonical_request(case: CheckCase, as_of_given: bool) -> str:
+    """The canonical request text as json.dumps writes it: what request_fingerprint hashes."""
     canonical = {
         "department": case.department,
         "matter": case.matter,
@@ -356,8 +377,7 @@ def request_fingerprint(case: CheckCase, as_of_given: bool) -> str:
             [s.key, s.org_code, s.role.value, s.subject_type.value, s.name.strip()] for s in case.subjects
         ],
     }
-    text = json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json.dumps(canonical, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
 def _refuse_other_request(original: answers.CheckRecord, original_fingerprint: str, fingerprint: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ from checkd.api.v1 import check_pb2 as pb
 from checkd.decide.engine import decide
 from checkd.decide.index import Index
 from checkd.evidence import answers, wire
-from checkd.loop.checks import request_fingerprint
+from checkd.loop.checks import canonical_request, request_fingerprint
 from checkd.loop.interchange import parse_entries
 from checkd.rules.catalogue import Catalogue, load_catalogue
 from checkd.server import convert
@@ -60,6 +61,8 @@ def test_the_assembled_answer_record_and_row_equal_the_runtime_built_ones(
         decision = decide(case, index, catalogue, NOW, data_age=age, max_data_age=dt.timedelta(hours=1))
         check_id = f"{number:032x}"
         fingerprint = request_fingerprint(case, request.HasField("as_of"))
+        reference = canonical_request(case, request.HasField("as_of"))
+        assert fingerprint == hashlib.sha256(reference.encode()).hexdigest()
         data_age = int(age.total_seconds()) if age else 0
         old_response = answers.check_response(
             decision, catalogue, check_id, request.request_id, case.as_of, data_age
