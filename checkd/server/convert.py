@@ -116,8 +116,26 @@ def feedback_response(ack: FeedbackAck) -> pb.FeedbackResponse:
     )
 
 
+# Subjects already read, by everything their reading depends on (the keyer included, so a rekey
+# reads afresh): the same subjects come back check after check. In memory only, like _identified;
+# a subject with a bad field raises and is not kept.
+_QUERIES: dict[tuple[object, ...], SubjectQuery] = {}
+_QUERIES_KEPT = 65_536
+
+
 def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:
     """Normalise and validate one subject of a request."""
+    memo = (keyer, subject.id, subject.id_type, subject.subject_type, subject.role, subject.name, index)
+    found = _QUERIES.get(memo)
+    if found is None:
+        found = _read_subject(subject, index, keyer)
+        if len(_QUERIES) >= _QUERIES_KEPT:
+            _QUERIES.clear()
+        _QUERIES[memo] = found
+    return found
+
+
+def _read_subject(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:
     where = f"subjects[{index}]"
     problems: list[Violation] = []
     declared_kind = declared_type = None

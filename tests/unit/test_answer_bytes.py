@@ -118,3 +118,23 @@ def test_a_batch_assembled_from_bytes_decodes_to_its_slots() -> None:
     built.results.add(response=pb.CheckResponse())
     assembled = convert.batch_response([first.SerializeToString(), error, b""])
     assert assembled == built.SerializeToString()
+
+
+def test_remembered_subjects_read_as_fresh_ones_and_follow_the_keyer(
+    world: tuple[Index, Catalogue, SubjectKeyer, list[pb.CheckRequest]],
+) -> None:
+    """A subject read from the memo equals a fresh reading; another secret reads it afresh."""
+    _, _, keyer, requests = world
+    other = SubjectKeyer(b"another-secret-0123456789")
+    persons = 0
+    for request in requests[:500]:
+        for i, subject in enumerate(request.subjects):
+            first = convert.subject_query(subject, i, keyer)
+            assert (
+                convert.subject_query(subject, i, keyer) == first == convert._read_subject(subject, i, keyer)
+            )
+            rekeyed = convert.subject_query(subject, i, other)
+            if first.key.startswith("p:"):
+                persons += 1
+                assert rekeyed.key != first.key
+    assert persons > 0
