@@ -276,9 +276,10 @@ def checkd_args(db_url: str, workers: int = 16) -> list[str]:
     ]
 
 
-def noop_args(aio: bool = False) -> list[str]:
+def noop_args(aio: bool = False, hit_share: float = 0.0) -> list[str]:
     """The arguments of the baseline server."""
-    return ["bench.noop_server", "--listen", "127.0.0.1:0", *(["--aio"] if aio else [])]
+    hits = ["--hit-share", str(hit_share)] if hit_share else []
+    return ["bench.noop_server", "--listen", "127.0.0.1:0", *(["--aio"] if aio else []), *hits]
 
 
 def channel(target: str) -> grpc.aio.Channel:

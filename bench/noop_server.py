@@ -13,6 +13,7 @@ import asyncio
 import signal
 import threading
 import uuid
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +27,12 @@ from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc
 
 SERVICE = pb.DESCRIPTOR.services_by_name["CheckService"].full_name
+# Share of answers that push a measure (by request_id, so deterministic): the year replay's baseline
+# sets it to checkd's hit share so its client also sends the feedback checkd's client sends.
+HIT_SHARE = [0.0]
+_MEASURE = pb.Measure(
+    measure_id="noop.measure", polarity=pb.POLARITY_PENALTY, action="restrict", title="t", mandatory=True
+)
 
 
 def answer(request: pb.CheckRequest) -> pb.CheckResponse:
@@ -48,6 +55,8 @@ def answer(request: pb.CheckRequest) -> pb.CheckResponse:
             id_type=pb.ID_TYPE_USCC,
             verdict=pb.VERDICT_CLEAR,
         )
+    if HIT_SHARE[0] and response.subjects and zlib.crc32(request.request_id.encode()) < HIT_SHARE[0] * 2**32:
+        response.subjects[0].measures.append(_MEASURE)
     return response
 
 
@@ -160,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-file", type=Path)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--aio", action="store_true", help="grpc.aio server instead of the thread pool")
+    parser.add_argument("--hit-share", type=float, default=0.0, help="share of answers pushing a measure")
     args = parser.parse_args(argv)
+    HIT_SHARE[0] = args.hit_share
     if args.aio:
         asyncio.run(serve_aio(args.listen, args.port_file))
     else:

@@ -32,6 +32,7 @@ from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc
 
 YEAR = 1_500_000
+NOOP_HIT_SHARE = 0.042  # checkd's hit share on the city mix: the baseline's client sends as much feedback
 
 
 @dataclass
@@ -215,6 +216,24 @@ def _counts(db_url: str) -> tuple[int, int]:
     return found
 
 
+def noop_replay(args: argparse.Namespace, workdir: Path) -> float:
+    """The same replay, same client and requests, against the no-op server; its checks/s."""
+    noop = load.start_server("noop", load.noop_args(hit_share=NOOP_HIT_SHARE), workdir)
+    try:
+        mix = Mix(Population(SCALES[args.scale], args.seed), ROOT / "rules", args.seed + 100)
+        tally, seconds = asyncio.run(
+            replay(noop.target, mix, args.checks, args.mode, args.batch, args.callers, args.feedback_callers)
+        )
+    finally:
+        noop.stop()
+    rate = tally.checks / seconds
+    print(
+        f"no-op replay ({args.mode}): {tally.checks:,} checks in {seconds:.1f} s = {rate:,.0f} checks/s; "
+        f"{tally.feedback:,} feedback; errors: {tally.check_errors} checks, {tally.feedback_errors} feedback"
+    )
+    return rate
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the replay against a fresh checkd (or --target with its --db) and confirm the ledger."""
     parser = argparse.ArgumentParser(
@@ -232,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help="store URL (PostgreSQL, or the store of --target)")
     parser.add_argument("--target", help="a running daemon (needs --db for the ledger count)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the no-op replay with the same client"
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows live
     if args.target and not args.db:
@@ -239,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="checkd-replay-") as tmp:
         workdir = Path(tmp)
+        baseline = None if args.no_baseline else noop_replay(args, workdir)
         server = None
         if args.target:
             db_url, target = args.db, args.target
@@ -258,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"({100 * tally.hits / max(tally.checks, 1):.1f}%), {tally.feedback:,} feedback; errors: "
                 f"{tally.check_errors} checks, {tally.feedback_errors} feedback"
             )
+            if baseline:
+                print(f"ratio to the no-op replay: {tally.checks / seconds / baseline:.2f}")
             for cause, count in tally.error_codes.most_common():
                 print(f"  failed: {count:,} x {cause}")
             problems = confirm(db_url, target, tally, before, mix.request_prefix)

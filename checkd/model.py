@@ -183,9 +183,13 @@ class ListEntry:
     revocation: Revocation | None = None
     reinstatement: Reinstatement | None = None
 
-    def in_force(self, as_of: dt.datetime) -> bool:
-        """True when the entry applies at `as_of` (CST days, ends inclusive; not revoked at that instant)."""
-        day = china_day(as_of)
+    def in_force(self, as_of: dt.datetime, day: dt.date | None = None) -> bool:
+        """True when the entry applies at `as_of` (CST days, ends inclusive; not revoked at that instant).
+
+        `day` is china_day(as_of) when the caller has it already (one check asks for many entries).
+        """
+        if day is None:
+            day = china_day(as_of)
         if day < self.start or (self.end is not None and day > self.end):
             return False
         reinstated = self.reinstatement

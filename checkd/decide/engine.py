@@ -39,7 +39,8 @@ def decide(
     Data older than max_data_age (time since it was last confirmed current) cannot vouch for a
     clear or reward answer: such answers become review, with a note saying the data is stale.
     """
-    subjects = tuple(_decide_subject(case, query, index, catalogue) for query in case.subjects)
+    day = china_day(case.as_of)  # entries and measures are in force on CST calendar days
+    subjects = tuple([_decide_subject(case, query, index, catalogue, day) for query in case.subjects])
     notes: tuple[str, ...] = ()
     if data_age is not None and max_data_age is not None and data_age > max_data_age:
         age, limit = data_age.total_seconds(), max_data_age.total_seconds()
@@ -70,14 +71,14 @@ def _stale(subject: SubjectDecision, note: str) -> SubjectDecision:
 
 
 def _decide_subject(
-    case: CheckCase, query: SubjectQuery, index: Index, catalogue: Catalogue
+    case: CheckCase, query: SubjectQuery, index: Index, catalogue: Catalogue, day: dt.date
 ) -> SubjectDecision:
     found = index.lookup(query)
     if not found:  # most subjects are on no list: nothing to weigh
-        return SubjectDecision(query, hits=(), measures=(), withheld=(), verdict=Verdict.CLEAR, notes=())
-    hits = tuple(hit for hit in found if hit.entry.in_force(case.as_of))
+        return SubjectDecision(query, (), (), (), Verdict.CLEAR, ())
+    as_of = case.as_of
+    hits = tuple([hit for hit in found if hit.entry.in_force(as_of, day)])
     triggered: dict[str, tuple[Measure, list[str]]] = {}
-    day = china_day(case.as_of)  # measures are valid on CST calendar days
     for hit in hits:
         entry = hit.entry
         for measure in catalogue.candidates(case.department, case.matter, case.scene, entry.list_id):

@@ -82,15 +82,21 @@ class Index:
 
     def lookup(self, query: SubjectQuery) -> list[EntryHit]:
         """Every entry that names this subject, or ties it to a listed organisation by a role."""
+        direct = self._by_key.get(query.key, ())
+        crosswalk = self._by_org_code.get(query.org_code, ()) if query.org_code else ()
+        if not (direct or crosswalk) and (
+            query.subject_type is not SubjectType.PERSON or query.key not in self._related
+        ):
+            return []  # the common case: a subject on no list
         hits: list[EntryHit] = []
         seen: set[str] = set()
-        for entry in self._by_key.get(query.key, ()):
+        for entry in direct:
             seen.add(entry.entry_id)
             matched_by = MatchedBy.BUSINESS_REG_NO if query.key == entry.registration_no else _key_kind(entry)
             hits.append(EntryHit(entry, matched_by, Role.SUBJECT))
-        if query.org_code:
+        if crosswalk:
             # The cross-walk: an entry under the USCC is found by its organisation code and the reverse.
-            for entry in self._by_org_code.get(query.org_code, ()):
+            for entry in crosswalk:
                 if entry.entry_id not in seen:
                     seen.add(entry.entry_id)
                     hits.append(EntryHit(entry, MatchedBy.ORG_CODE, Role.SUBJECT))

@@ -14,13 +14,27 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from checkd.api.v1 import check_pb2 as pb
-from checkd.model import Decision, ListEntry, Measure, Outcome, Polarity, Verdict
+from checkd.evidence import wire
+from checkd.model import (
+    Decision,
+    ListEntry,
+    Measure,
+    MeasureHit,
+    Outcome,
+    Polarity,
+    Role,
+    SubjectDecision,
+    SubjectType,
+    Verdict,
+    WithheldMeasure,
+)
 from checkd.rules.catalogue import Catalogue
 from checkd.store import CheckRef, FeedbackRef, OutcomeFact
 from checkd.subjects.ids import IdKind
@@ -58,9 +72,14 @@ def from_pb_enum(enum_type: Any, prefix: str, number: int, model: type[_E]) -> _
 
 def timestamp(value: dt.datetime) -> Timestamp:
     """An aware datetime as a protobuf Timestamp."""
+    seconds, nanos = _seconds_nanos(value)
+    return Timestamp(seconds=seconds, nanos=nanos)
+
+
+def _seconds_nanos(value: dt.datetime) -> tuple[int, int]:
     # Exact integer arithmetic; Timestamp.FromDatetime costs several times more per call.
     since = value - _EPOCH
-    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000)
+    return since.days * 86_400 + since.seconds, since.microseconds * 1000
 
 
 def from_timestamp(stamp: Timestamp) -> dt.datetime:
@@ -160,6 +179,189 @@ def measure_message(measure: Measure, entry_ids: tuple[str, ...]) -> pb.Measure:
     )
 
 
+# ------------------------------------------------------------------ answers assembled from bytes
+#
+# The check path writes the CheckResponse and its CheckRecord straight from the Decision as wire
+# bytes (checkd/evidence/wire.py): no message objects for the ~95% of subjects on no list, and each
+# measure's fields serialised once per catalogue. The bytes are those check_response/check_record
+# serialise to (tests/unit/test_answer_bytes.py and the differential test hold them equal).
+
+_VERDICT_NO = {v: to_pb_enum(pb.Verdict, "VERDICT", v) for v in Verdict}
+_ROLE_NO = {r: to_pb_enum(pb.Role, "ROLE", r) for r in Role}
+_SUBJECT_TYPE_NO = {t: to_pb_enum(pb.SubjectType, "SUBJECT_TYPE", t) for t in SubjectType}
+_POLARITY_NO = {p: to_pb_enum(pb.Polarity, "POLARITY", p) for p in (*Polarity, None)}
+_ID_TYPE_NO: dict[str, int] = {kind.value: int(number) for kind, number in _ID_TYPE_OF_KIND.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A check as the caller receives it: the serialised CheckResponse, receipt included."""
+
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DraftCheck:
+    """A decided check before commit: the record to chain and the answer that waits for its receipt."""
+
+    response: bytes  # the CheckResponse without its receipt
+    record: bytes  # the CheckRecord chained in the ledger (response embedded)
+    ref: CheckRef
+
+    def answered(self, seq: int, digest: str, algorithm: str) -> Answer:
+        """The answer with its receipt (the receipt is CheckResponse's last field: appended)."""
+        return Answer(self.response + receipt_bytes(seq, digest, algorithm))
+
+    def remembered(self, seq: int, digest: str) -> bytes:
+        """The record with its ledger position, as the recent-answers cache keeps it."""
+        return self.record + wire.number(9, seq) + wire.text(10, digest)
+
+
+def draft_check(
+    decision: Decision,
+    catalogue: Catalogue,
+    check_id: str,
+    request_id: str,
+    as_of: dt.datetime,
+    data_age_seconds: int,
+    *,
+    department: str,
+    matter: str,
+    scene: str,
+    fingerprint: str,
+) -> DraftCheck:
+    """A decision as its answer bytes, its record bytes and its `checks` row, in one pass."""
+    parts = [wire.text(1, check_id), wire.number(2, _VERDICT_NO[decision.verdict])]
+    evaluated_at = _stamp(decision.evaluated_at)  # as_of is the same instant unless the caller gave one
+    hit_penalty = hit_reward = mandatory = discretionary = 0
+    has_penalty = False
+    for subject in decision.subjects:
+        if subject.hits:
+            polarities = [catalogue.polarity_of(h.entry.list_id, h.entry.severity) for h in subject.hits]
+            hit_penalty += Polarity.PENALTY in polarities
+            hit_reward += Polarity.REWARD in polarities
+        else:
+            polarities = []
+        parts.append(wire.length_delimited(3, _subject_bytes(subject, polarities)))
+        for measure_hit in subject.measures:
+            measure = measure_hit.measure
+            mandatory += measure.mandatory
+            discretionary += not measure.mandatory
+            has_penalty = has_penalty or measure.polarity is Polarity.PENALTY
+    parts += (
+        wire.text(4, decision.catalogue_version),
+        wire.text(5, decision.data_version),
+        wire.length_delimited(6, evaluated_at),
+        wire.text(7, request_id),
+        wire.length_delimited(8, evaluated_at if as_of == decision.evaluated_at else _stamp(as_of)),
+        wire.number(9, data_age_seconds),
+        wire.texts(10, decision.notes),
+    )
+    response = b"".join(parts)
+    record = b"".join(
+        (
+            wire.text(1, check_id),
+            wire.text(2, department),
+            wire.text(3, matter),
+            wire.text(4, scene),
+            wire.text(5, request_id),
+            wire.length_delimited(6, response),
+            wire.text(11, fingerprint),
+        )
+    )
+    ref = CheckRef(
+        check_id,
+        department,
+        request_id or None,
+        matter,
+        scene,
+        decision.verdict.value,
+        subjects=len(decision.subjects),
+        subjects_hit_penalty=hit_penalty,
+        subjects_hit_reward=hit_reward,
+        measures_mandatory=mandatory,
+        measures_discretionary=discretionary,
+        has_penalty=has_penalty,
+        fingerprint=fingerprint,
+    )
+    return DraftCheck(response, record, ref)
+
+
+def _stamp(value: dt.datetime) -> bytes:
+    """A Timestamp message's bytes."""
+    seconds, nanos = _seconds_nanos(value)
+    return wire.number(1, seconds) + wire.number(2, nanos)
+
+
+def _subject_bytes(subject: SubjectDecision, polarities: list[Polarity | None]) -> bytes:
+    """One SubjectResult; a subject on no list is its identity and verdict only."""
+    query = subject.query
+    head = wire.text(1, query.display_id) + wire.number(2, _SUBJECT_TYPE_NO[query.subject_type])
+    tail = (
+        wire.number(6, query.index)
+        + wire.number(7, _ID_TYPE_NO[query.id_kind] if query.id_kind else 0)
+        + wire.number(8, _ROLE_NO[query.role])
+        + wire.number(9, _VERDICT_NO[subject.verdict])
+        + wire.texts(10, subject.notes)
+    )
+    if not (subject.hits or subject.measures or subject.withheld):
+        return head + tail
+    body = [head]
+    hits = zip(subject.hits, polarities, strict=True)
+    body.extend(_entry_bytes(hit.entry, polarity, hit.matched_by) for hit, polarity in hits)
+    body.extend(wire.length_delimited(4, _measure_bytes(m)) for m in subject.measures)
+    body.extend(wire.length_delimited(5, _withheld_bytes(w)) for w in subject.withheld)
+    body.append(tail)
+    return b"".join(body)
+
+
+# SubjectResult.entries items by (entry identity, polarity, how matched): entries never change once
+# loaded (a change is a new ListEntry), and the same listed subjects come back check after check.
+# Each value keeps its entry alive, so an id cannot be reused for another entry while it is cached.
+_ENTRY_BYTES: dict[tuple[int, Polarity | None, str], tuple[ListEntry, bytes]] = {}
+_ENTRY_BYTES_KEPT = 50_000  # some 25 MB at most; emptied when full (the hot entries come back first)
+
+
+def _entry_bytes(entry: ListEntry, polarity: Polarity | None, matched_by: str) -> bytes:
+    key = (id(entry), polarity, matched_by)
+    cached = _ENTRY_BYTES.get(key)
+    if cached is not None and cached[0] is entry:
+        return cached[1]
+    data = wire.length_delimited(3, entry_message(entry, polarity, matched_by).SerializeToString())
+    if len(_ENTRY_BYTES) >= _ENTRY_BYTES_KEPT:
+        _ENTRY_BYTES.clear()
+    _ENTRY_BYTES[key] = (entry, data)
+    return data
+
+
+def _measure_bytes(hit: MeasureHit | WithheldMeasure) -> bytes:
+    before, after = _measure_fragments(hit.measure)
+    return before + wire.texts(7, hit.entry_ids) + after
+
+
+def _withheld_bytes(withheld: WithheldMeasure) -> bytes:
+    return wire.length_delimited(1, _measure_bytes(withheld)) + wire.text(2, withheld.reason)
+
+
+@functools.lru_cache(maxsize=4096)  # the measures of the catalogues in force: a few hundred
+def _measure_fragments(measure: Measure) -> tuple[bytes, bytes]:
+    """A Measure message's bytes before and after its entry ids (field 7), serialised once."""
+    before = (
+        wire.text(1, measure.measure_id)
+        + wire.number(2, _POLARITY_NO[measure.polarity])
+        + wire.text(3, measure.action.value)
+        + wire.text(4, measure.title)
+        + wire.text(5, measure.legal_basis)
+        + wire.number(6, measure.mandatory)
+    )
+    return before, wire.text(8, measure.source)
+
+
+def receipt_bytes(seq: int, digest: str, algorithm: str) -> bytes:
+    """The receipt as CheckResponse's field 11."""
+    return wire.length_delimited(11, wire.number(1, seq) + wire.text(2, digest) + wire.text(3, algorithm))
+
+
 def verdict_of(response: pb.CheckResponse) -> Verdict:
     """The verdict of a stored response as a model value."""
     value = from_pb_enum(pb.Verdict, "VERDICT", response.verdict, Verdict)
@@ -225,7 +427,6 @@ CheckRecord = pb.CheckRecord
 CheckResponse = pb.CheckResponse
 FeedbackRecord = pb.FeedbackRecord
 FeedbackOutcome = pb.FeedbackOutcome
-FeedbackResponse = pb.FeedbackResponse
 Receipt = pb.Receipt
 
 
@@ -275,13 +476,32 @@ def feedback_record(feedback_id: str, outcomes: Iterable[pb.FeedbackOutcome]) ->
     return pb.FeedbackRecord(feedback_id=feedback_id, outcomes=outcomes)
 
 
-def feedback_ack(payload: bytes, recorded_at: dt.datetime, *, duplicate: bool) -> pb.FeedbackResponse:
-    """The acknowledgement of a stored feedback (a resend is acknowledged as a duplicate)."""
-    return pb.FeedbackResponse(
-        feedback_id=read_feedback(payload).feedback_id,
-        duplicate=duplicate,
-        recorded_at=timestamp(recorded_at),
-    )
+@dataclass(frozen=True, slots=True)
+class StoredCheck:
+    """A stored check as GetCheck returns it: the serialised CheckRecord with feedback and position."""
+
+    payload: bytes
+
+
+def stored_check(
+    payload: bytes,
+    recorded_at: dt.datetime,
+    seq: int,
+    digest: str,
+    algorithm: str,
+    feedback: Iterable[tuple[bytes, dt.datetime]],
+) -> StoredCheck:
+    """The record as answered, with when and where it was chained and the feedback on it."""
+    record = read_check(payload)
+    record.recorded_at.CopyFrom(timestamp(recorded_at))
+    record.ledger_seq = seq
+    record.ledger_hash = digest
+    record.response.receipt.CopyFrom(receipt(seq, digest, algorithm))
+    for item, item_recorded_at in feedback:
+        message = read_feedback(item)
+        message.recorded_at.CopyFrom(timestamp(item_recorded_at))
+        record.feedback.append(message)
+    return StoredCheck(record.SerializeToString())
 
 
 def read_check(payload: bytes) -> pb.CheckRecord:

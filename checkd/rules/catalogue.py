@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import operator
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -13,7 +11,6 @@ from typing import Any
 
 import jsonschema
 import yaml
-from cachetools import LRUCache, cachedmethod
 
 from checkd.errors import CatalogueError, Violation
 from checkd.model import (
@@ -28,6 +25,8 @@ from checkd.model import (
 from checkd.rules import lines
 from checkd.rules.schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA, TIME_RULES_SCHEMA
 from checkd.rules.time_rules import TIME_RULES_FILE, TimeRules, build_time_rules
+
+_CANDIDATES_KEPT = 65_536  # (department, matter, scene, list) combinations remembered per catalogue
 
 CATALOGUE_FILE = "catalogue.yaml"
 LISTS_FILE = "lists.yaml"
@@ -73,18 +72,24 @@ class Catalogue:
             for grade, polarity in t.severity_polarity
             if polarity is not None
         }
-        # Candidate measures per (department, matter, scene, list); the cache lives and dies with
-        # this snapshot, so a reload can never serve measures of an older catalogue.
-        # The lock matters: RPC threads share it, and an LRUCache is not thread-safe.
-        self._candidates: LRUCache[Any, tuple[Measure, ...]] = LRUCache(maxsize=65536)
-        self._candidates_lock = threading.Lock()
+        # Candidate measures per (department, matter, scene, list); the memo lives and dies with
+        # this snapshot, so a reload can never serve measures of an older catalogue. A plain dict:
+        # get, set and clear are each atomic under the GIL, so RPC threads share it without a lock
+        # (an LRU's bookkeeping needed one, and cost more than the lookup it saved).
+        self._candidates: dict[tuple[str, str, str, str], tuple[Measure, ...]] = {}
 
-    @cachedmethod(operator.attrgetter("_candidates"), lock=operator.attrgetter("_candidates_lock"))
     def candidates(self, department: str, matter: str, scene: str, list_id: str) -> tuple[Measure, ...]:
         """Measures this department may apply in this matter/scene when `list_id` is hit."""
-        return tuple(
-            m for m in self._by_list.get(list_id, ()) if m.applies_to_case(department, matter, scene)
-        )
+        key = (department, matter, scene, list_id)
+        found = self._candidates.get(key)
+        if found is None:
+            found = tuple(
+                m for m in self._by_list.get(list_id, ()) if m.applies_to_case(department, matter, scene)
+            )
+            if len(self._candidates) >= _CANDIDATES_KEPT:  # matters are free text: stay bounded
+                self._candidates.clear()
+            self._candidates[key] = found
+        return found
 
     def polarity_of(self, list_id: str, severity: str) -> Polarity | None:
         """Polarity of an entry on `list_id` with `severity` (None: neutral grade or unknown list)."""

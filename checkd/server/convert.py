@@ -9,9 +9,10 @@ from dataclasses import asdict
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import InvalidArgument, Violation
-from checkd.evidence.answers import ID_TYPES, from_pb_enum, from_timestamp
+from checkd.evidence import wire
+from checkd.evidence.answers import ID_TYPES, from_pb_enum, from_timestamp, timestamp
 from checkd.limits import ID_CHARS, MAX_SUBJECTS, REQUEST_ID_CHARS, TEXT_CHARS, text_problem
-from checkd.loop.checks import CheckInput, FeedbackInput, GivenOutcome
+from checkd.loop.checks import CheckInput, FeedbackAck, FeedbackInput, GivenOutcome
 from checkd.loop.statistics import Report, Statistics, check_overdue_days, parse_as_of, parse_range
 from checkd.model import (
     CheckCase,
@@ -94,8 +95,47 @@ def feedback_input(request: pb.FeedbackRequest) -> FeedbackInput:
     )
 
 
+def batch_response(results: list[bytes | pb.ItemError]) -> bytes:
+    """A BatchCheckResponse from its slots: serialised CheckResponses or item errors, in order."""
+    # BatchCheckResult's oneof: response is field 1, error field 2; each result is field 1 of the batch.
+    return b"".join(
+        wire.length_delimited(
+            1,
+            wire.length_delimited(1, result)
+            if isinstance(result, bytes)
+            else wire.length_delimited(2, result.SerializeToString()),
+        )
+        for result in results
+    )
+
+
+def feedback_response(ack: FeedbackAck) -> pb.FeedbackResponse:
+    """A feedback acknowledgement as the SubmitFeedback answer."""
+    return pb.FeedbackResponse(
+        feedback_id=ack.feedback_id, duplicate=ack.duplicate, recorded_at=timestamp(ack.recorded_at)
+    )
+
+
+# Subjects already read, by everything their reading depends on (the keyer included, so a rekey
+# reads afresh): the same subjects come back check after check. In memory only, like _identified;
+# a subject with a bad field raises and is not kept.
+_QUERIES: dict[tuple[object, ...], SubjectQuery] = {}
+_QUERIES_KEPT = 65_536
+
+
 def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:
     """Normalise and validate one subject of a request."""
+    memo = (keyer, subject.id, subject.id_type, subject.subject_type, subject.role, subject.name, index)
+    found = _QUERIES.get(memo)
+    if found is None:
+        found = _read_subject(subject, index, keyer)
+        if len(_QUERIES) >= _QUERIES_KEPT:
+            _QUERIES.clear()
+        _QUERIES[memo] = found
+    return found
+
+
+def _read_subject(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:
     where = f"subjects[{index}]"
     problems: list[Violation] = []
     declared_kind = declared_type = None

@@ -34,6 +34,16 @@ def _lenient(message_class: type[Message]) -> Callable[[bytes], Any]:
     return decode
 
 
+def _serializer(message_class: type[Message]) -> Callable[[Any], bytes]:
+    serialize = message_class.SerializeToString
+
+    def encode(response: Any) -> bytes:
+        # Answers assembled from bytes (checks, GetCheck) pass through as they were recorded.
+        return response if type(response) is bytes else serialize(response)
+
+    return encode
+
+
 def service_handler(servicer: object, service: ServiceDescriptor) -> grpc.GenericRpcHandler:
     """A generic handler for every method of `service`, implemented by `servicer`."""
     handlers = {}
@@ -50,6 +60,6 @@ def service_handler(servicer: object, service: ServiceDescriptor) -> grpc.Generi
         handlers[method.name] = factory(
             behaviour,
             request_deserializer=_lenient(request_class),
-            response_serializer=response_class.SerializeToString,
+            response_serializer=_serializer(response_class),
         )
     return grpc.method_handlers_generic_handler(service.full_name, handlers)

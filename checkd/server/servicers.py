@@ -31,7 +31,7 @@ STREAM_WINDOW = 256  # stream items decided ahead of the one being answered
 # A long stream logs and counts its answers every this many, or at least this often (metrics stay live).
 STREAM_TALLY, STREAM_TALLY_SECONDS = 1000, 5.0
 # A stream item's position and its answer-to-be, its error, or None at the end of the stream.
-StreamSlot = tuple[int, Callable[[], pb.CheckResponse] | Exception | None]
+StreamSlot = tuple[int, Callable[[], answers.Answer] | Exception | None]
 # How long a stream's reader and consumer wait on each other before looking whether the call is over.
 STREAM_WAIT_SECONDS = 0.25
 _ENTRY_ENUM_FIELDS = ("id_type", "subject_type")
@@ -46,14 +46,12 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         self._max_batch = max_batch
 
     @guarded
-    def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> pb.CheckResponse:
-        """One check."""
-        return self._checker.check(convert.check_input(request))
+    def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> bytes:
+        """One check, answered with the serialised CheckResponse as it was recorded."""
+        return self._checker.check(convert.check_input(request)).payload
 
     @guarded
-    def BatchCheck(
-        self, request: pb.BatchCheckRequest, context: grpc.ServicerContext
-    ) -> pb.BatchCheckResponse:
+    def BatchCheck(self, request: pb.BatchCheckRequest, context: grpc.ServicerContext) -> bytes:
         """Many checks; each item answered or failed in its own slot, in order."""
         if len(request.requests) > self._max_batch:
             raise InvalidArgument(
@@ -66,28 +64,28 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
             )
         # Decide and queue every item first so a single group commit covers the batch.
         tally = self._checker.tally()
-        pending: list[Callable[[], pb.CheckResponse] | CheckdError] = []
+        pending: list[Callable[[], answers.Answer] | CheckdError] = []
         for item in request.requests:
             try:
                 pending.append(self._checker.check_async(convert.check_input(item), tally))
             except CheckdError as exc:
                 pending.append(exc)
-        response = pb.BatchCheckResponse()
+        results: list[bytes | pb.ItemError] = []
         for slot in pending:
             if isinstance(slot, CheckdError):
-                response.results.add(error=_item_error(slot))
+                results.append(_item_error(slot))
                 continue
             try:
-                response.results.add(response=slot())
+                results.append(slot().payload)
             except CheckdError as exc:
-                response.results.add(error=_item_error(exc))
+                results.append(_item_error(exc))
         tally.close()
-        return response
+        return convert.batch_response(results)
 
     @guarded
     def StreamCheck(
         self, request_iterator: Iterator[pb.CheckRequest], context: grpc.ServicerContext
-    ) -> Iterator[pb.CheckResponse]:
+    ) -> Iterator[bytes]:
         """A stream of checks, answered in order; a bad item ends the stream naming its position.
 
         A reader thread decides and queues items while earlier ones are being committed, so a
@@ -135,7 +133,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
     @staticmethod
     def _answers(
         window: queue.Queue[StreamSlot], tally: Tally, context: grpc.ServicerContext, over: threading.Event
-    ) -> Iterator[pb.CheckResponse]:
+    ) -> Iterator[bytes]:
         """The stream's answers in order, as the reader queued them, tallied in steps."""
         while True:
             try:
@@ -149,7 +147,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
             try:
                 if isinstance(slot, Exception):
                     raise slot
-                yield slot()
+                yield slot().payload
                 if tally.due(STREAM_TALLY, STREAM_TALLY_SECONDS):
                     tally.close()
             except InvalidArgument as exc:
@@ -165,12 +163,12 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         self, request: pb.FeedbackRequest, context: grpc.ServicerContext
     ) -> pb.FeedbackResponse:
         """Feedback on a check's measures."""
-        return self._checker.feedback(convert.feedback_input(request))
+        return convert.feedback_response(self._checker.feedback(convert.feedback_input(request)))
 
     @guarded
-    def GetCheck(self, request: pb.GetCheckRequest, context: grpc.ServicerContext) -> pb.CheckRecord:
-        """A stored check with its feedback."""
-        return self._checker.get_check(request.check_id)
+    def GetCheck(self, request: pb.GetCheckRequest, context: grpc.ServicerContext) -> bytes:
+        """A stored check with its feedback (the serialised CheckRecord)."""
+        return self._checker.get_check(request.check_id).payload
 
 
 def _item_error(error: CheckdError) -> pb.ItemError:
