@@ -50,6 +50,8 @@ def announce(
     if bind.dialect.name != "postgresql":
         return
     fields: dict[str, object] = {"version": version, "reload": reload, "origin": origin}
+    if entry_ids is not None and len(entry_ids) > PAYLOAD_LIMIT // 8:  # cannot fit: spare the encoding
+        entry_ids = None
     payload = json.dumps({**fields, "entries": list(entry_ids)} if entry_ids is not None else fields)
     if len(payload.encode()) >= PAYLOAD_LIMIT:
         payload = json.dumps(fields)
