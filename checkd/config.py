@@ -30,6 +30,9 @@ class Config:
     max_concurrent_rpcs: int = 256
     grace_seconds: float = 10.0
     poll_seconds: float = 5.0  # how often to look for data changed by another process
+    # How long a call that requires a data version not held yet waits for it before DataStale.
+    version_wait: float = 1.0
+    reuse_port: bool = False  # share the port with other processes (the workers of --processes)
     port_file: Path | None = None  # where to write the bound port (useful with port 0)
     log_format: str = "console"  # console | json
     ops_listen: str | None = None  # HOST:PORT of the HTTP ops listener; None: off

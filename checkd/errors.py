@@ -60,6 +60,10 @@ class Unavailable(CheckdError):
     """A dependency (the store) cannot serve now; the caller may retry."""
 
 
+class DataStale(Unavailable):
+    """This replica does not hold the data version the caller requires yet; retry shortly or elsewhere."""
+
+
 class ResourceExhausted(CheckdError):
     """Beyond capacity; the caller should back off."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -26,6 +27,7 @@ from checkd.server.grpc_server import Closeable, Daemon
 from checkd.server.interceptors import ObservingInterceptor
 from checkd.server.servicers import CheckService, RegistryService
 from checkd.store import CheckpointRepository, Database, EntryRepository, LedgerRepository
+from checkd.store.changes import ChangeListener, DataChange, announce_reload
 from checkd.store.stats import StatsRepository
 from checkd.subjects.keys import SubjectKeyer, load_secret
 from checkd.typing import Clock, utc_now
@@ -76,7 +78,16 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
     opened.append(ledger)
     snapshots = Snapshots(config.rules_dir, entries, clock, catalogue=load_catalogue(config.rules_dir))
     guard = _access(config, snapshots, records, keyer, metrics)
-    registry = Registry(entries, snapshots, ledger, keyer, clock, also_reload=guard.reload_steps)
+    origin = uuid.uuid4().hex  # this process, in the changes it announces to the others
+    registry = Registry(
+        entries,
+        snapshots,
+        ledger,
+        keyer,
+        clock,
+        also_reload=guard.reload_steps,
+        announce_reload=lambda version: announce_reload(database, version, origin),
+    )
     max_age = None if config.max_data_age is None else dt.timedelta(seconds=config.max_data_age)
     checker = Checker(
         snapshots,
@@ -105,6 +116,9 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
         checkpointer.start()
         opened.append(checkpointer)
     _watch(metrics, snapshots, ledger, statistics, clock)
+    follow_changes = _changes(config, database, registry, snapshots, origin)
+    if follow_changes is not None:
+        opened.append(follow_changes)
     ops = None
     if config.ops_listen is not None:
         ops = OpsServer(
@@ -115,7 +129,9 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
         database=database,
         ledger=ledger,
         snapshots=snapshots,
-        check_service=CheckService(checker, config.max_batch),
+        check_service=CheckService(
+            checker, config.max_batch, lambda version: snapshots.require(version, config.version_wait)
+        ),
         registry_service=RegistryService(registry, statistics),
         listen=config.listen,
         workers=config.workers,
@@ -129,13 +145,40 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
             lambda: _data_age(snapshots, clock),
             config.max_data_age,
         ),
-        after_load=(lambda: _seed_sample(registry, entries),) if config.sample_wanted() else (),
+        after_load=(
+            *((lambda: _seed_sample(registry, entries),) if config.sample_wanted() else ()),
+            *((follow_changes.start,) if follow_changes is not None else ()),
+        ),
         ops=ops,
         # The metrics and request-id interceptor outermost, so it sees every rejection.
         interceptors=(ObservingInterceptor(metrics), *guard.interceptors),
         credentials=_credentials(config),
+        reuse_port=config.reuse_port,
         resources=tuple(opened),
     )
+
+
+def _changes(
+    config: Config, database: Database, registry: Registry, snapshots: Snapshots, origin: str
+) -> ChangeListener | None:
+    """On PostgreSQL, the listener that brings every change announced by another process in at once.
+
+    SQLite has no notifications: its daemons find other processes' changes by the poll alone,
+    which stays on PostgreSQL as the backstop (a notification lost with a cut link, say).
+    """
+    if database.is_sqlite:
+        return None
+
+    def follow(change: DataChange) -> None:
+        if change.reload and change.origin == origin:
+            return  # our own Reload call, done here already
+        registry.follow(change)
+
+    def caught_up() -> None:
+        if snapshots.loaded and snapshots.refresh_if_changed():
+            log.info("data_refreshed", data_version=snapshots.current.index.version)
+
+    return ChangeListener(config.db_url, follow, caught_up)
 
 
 def _data_age(snapshots: Snapshots, clock: Clock) -> float | None:

@@ -6,6 +6,8 @@ import argparse
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,14 @@ def register(commands: Any) -> None:
         "--poll", type=float, default=default("poll_seconds"), help="seconds between data-version polls"
     )
     serve.add_argument("--port-file", type=Path, help="write the bound port here once serving")
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="serving processes on the one port (SO_REUSEPORT), supervised: restarted if they die",
+    )
+    # Set by the supervisor on its workers: share the port, stop when the supervisor is gone.
+    serve.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
     serve.add_argument("--log-format", choices=("console", "json"), default=default("log_format"))
     serve.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM): serve TLS")
     serve.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
@@ -141,12 +151,17 @@ def run_serve(args: argparse.Namespace) -> int:
             ops_port_file=args.ops_port_file,
             max_data_age=args.max_data_age,
             overdue_days=args.overdue_days,
+            reuse_port=args.supervised,
             **_evidence_config(args),
         )
+        if args.processes < 1:
+            raise ValueError("--processes: must be at least 1")
     except ValueError as exc:
         print(f"checkd: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     log.configure(config.log_format)
+    if args.processes > 1:
+        return _supervise(config, args.processes)
     from checkd.errors import CheckdError, ImportRejected
 
     try:
@@ -195,5 +210,39 @@ def run_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)
+    if args.supervised:
+        _stop_with_supervisor(stop)
     daemon.wait()
     return EXIT_OK
+
+
+def _supervise(config: Config, processes: int) -> int:
+    """Run `processes` workers of this very command line on one port, supervised."""
+    from checkd.ops.http import ops_tls
+    from checkd.ops.supervisor import Supervisor
+
+    return Supervisor(
+        sys.argv[1:],  # `serve` and its options, as given; the workers get them with their own last
+        processes,
+        config.listen,
+        config.grace_seconds,
+        port_file=config.port_file,
+        ops_listen=config.ops_listen,
+        ops_port_file=config.ops_port_file,
+        ops_tls=ops_tls(config.tls_cert, config.tls_key, config.tls_client_ca),
+        workers_tls=config.tls_cert is not None and config.tls_key is not None,
+    ).run()
+
+
+def _stop_with_supervisor(stop: Callable[[], None]) -> None:
+    """A worker whose supervisor died (even by SIGKILL) drains and exits instead of serving on alone."""
+    import os
+
+    supervisor = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == supervisor:
+            time.sleep(0.5)
+        stop()
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()

@@ -13,6 +13,7 @@ import structlog
 
 from checkd.decide.index import Index
 from checkd.decide.storage import EntryReader
+from checkd.errors import DataStale
 from checkd.model import ListEntry
 from checkd.rules.catalogue import Catalogue, load_catalogue
 
@@ -36,6 +37,11 @@ def _built_without_gc(build: Callable[[], Index]) -> Index:
             gc.enable()
     gc.freeze()
     return index
+
+
+def data_version_number(version: str) -> int:
+    """The number of a data version as answers name it ("d42" -> 42)."""
+    return int(version.removeprefix("d") or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,8 @@ class Snapshots:
         self._clock = clock
         self._lock = threading.Lock()  # one reload at a time; readers never wait on it
         self._state: State | None = None
+        # Notified at every swap, for callers that require a data version not reached yet.
+        self._swapped = threading.Condition(threading.Lock())
         # When the source last confirmed the data in force (the store's record of the last import or
         # upsert, read at each load and poll); the data's age, and the staleness fail-safe, count
         # from here, so a dead nightly import shows however often the daemon polls.
@@ -115,7 +123,7 @@ class Snapshots:
                 new_catalogue = previous.catalogue
             version, confirmed = self._entries.data_state()
             index = _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
-            self._state = State(new_catalogue, index)
+            swapped = self._swap(State(new_catalogue, index))
             self._note_confirmed(confirmed, index.loaded_at)
             log.info(
                 "snapshot_swapped",
@@ -123,7 +131,7 @@ class Snapshots:
                 data_version=index.version,
                 entries=index.size,
             )
-            return self._state
+            return swapped
 
     def apply(self, changed: Sequence[ListEntry], version: int) -> State:
         """Swap in the index with `changed` entries upserted as data version `version`.
@@ -133,15 +141,62 @@ class Snapshots:
         """
         with self._lock:
             state = self.current
+            if data_version_number(state.index.version) >= version:
+                return state  # the announcement of this very change was applied first
             if state.index.version == f"d{version - 1}":
-                index = state.index.updated(changed, f"d{version}", self._clock())
-                self._state = State(state.catalogue, index)
-                self._note_confirmed(self._entries.data_state()[1], index.loaded_at)
-                log.info(
-                    "snapshot_updated", data_version=index.version, changed=len(changed), entries=index.size
-                )
-                return self._state
+                return self._updated(state, changed, version)
         return self.reload(catalogue=False)
+
+    def follow(self, version: int, changed: Callable[[], Sequence[ListEntry]] | None) -> bool:
+        """Bring the index to data version `version`, announced by another process; True if it moved.
+
+        The next version is applied incrementally from the `changed` entries (read only then); a
+        gap, or a change that named no entries, rebuilds; a version already held changes nothing.
+        """
+        with self._lock:
+            state = self.current
+            held = data_version_number(state.index.version)
+            if held >= version:
+                return False
+            if changed is not None and held == version - 1:
+                self._updated(state, changed(), version)
+                return True
+        return self.refresh_if_changed()
+
+    def require(self, version: int, wait: float) -> None:
+        """Return once data version `version` (or a later one) is in force; DataStale after `wait` seconds.
+
+        A caller that has seen a change elsewhere (another replica answered with that version)
+        asks for it here; the change usually arrives within the wait, announced by the store.
+        """
+        if version <= 0 or self._held() >= version:
+            return
+        with self._swapped:
+            self._swapped.wait_for(lambda: self._held() >= version, timeout=wait)
+        held = self._held()
+        if held < version:
+            raise DataStale(
+                f"data version d{version} is required and this replica holds d{held}: the change has "
+                "not reached it yet; retry in a second (or at another replica)"
+            )
+
+    def _held(self) -> int:
+        state = self._state
+        return -1 if state is None else data_version_number(state.index.version)
+
+    def _updated(self, state: State, changed: Sequence[ListEntry], version: int) -> State:
+        """Swap in `state`'s index with `changed` upserted as `version` (the caller holds the lock)."""
+        index = state.index.updated(changed, f"d{version}", self._clock())
+        swapped = self._swap(State(state.catalogue, index))
+        self._note_confirmed(self._entries.data_state()[1], index.loaded_at)
+        log.info("snapshot_updated", data_version=index.version, changed=len(changed), entries=index.size)
+        return swapped
+
+    def _swap(self, state: State) -> State:
+        self._state = state
+        with self._swapped:
+            self._swapped.notify_all()
+        return state
 
     def refresh_if_changed(self) -> bool:
         """Reload the index when the store's data version moved (e.g. after a CLI import)."""

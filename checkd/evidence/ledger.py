@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import queue
@@ -26,9 +27,6 @@ from checkd.typing import Clock
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
-# Tries of a registry change when another process (a CLI import, a replica) takes the chain head
-# between our read of it and our commit; nothing is committed by a lost try.
-CHANGE_ATTEMPTS = 5
 
 
 # The chain hash algorithms a store can be written with (hashlib names); the one in force is
@@ -172,33 +170,28 @@ class Ledger:
         """Apply a change and append its admin records in ONE transaction, on the head read inside it.
 
         Runs in the calling thread: the writer's, or a process that has no writer (`checkd import`).
+        The store holds the chain head for the transaction, so no other process can take it between.
         """
-        for _ in range(CHANGE_ATTEMPTS):
-            used: list[tuple[int, str]] = []  # the head this try chained on
-            try:
-                result, records = self._repo.commit_change(self._change_work(apply, describe, used))
-            except DuplicateKey as exc:
-                if used and self._repo.head() == used[-1]:  # not a moved chain: the store refused the append
-                    raise Unavailable(f"ledger append failed, the change was not applied: {exc}") from None
-                continue  # the chain moved under us: nothing was committed, run again on the new head
-            if records:
-                self._head = (records[-1].seq, records[-1].hash)
-            return result, records
-        raise Unavailable(f"ledger head kept moving: the change was not applied ({CHANGE_ATTEMPTS} tries)")
+        try:
+            result, records = self._repo.commit_change(self._change_work(apply, describe))
+        except DuplicateKey as exc:
+            raise Unavailable(f"ledger append failed, the change was not applied: {exc}") from None
+        if records:
+            self._head = (records[-1].seq, records[-1].hash)
+        return result, records
 
     def _change_work(
-        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]], used: list[tuple[int, str]]
-    ) -> Callable[[Tx], tuple[T, list[LedgerRecord]]]:
-        """The transaction body of a change: apply it, then chain its records on the head it sees."""
+        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]]
+    ) -> Callable[[Tx, tuple[int, str]], tuple[T, list[LedgerRecord]]]:
+        """The transaction body of a change: apply it, then chain its records on the head held."""
 
-        def work(tx: Tx) -> tuple[T, list[LedgerRecord]]:
+        def work(tx: Tx, head: tuple[int, str]) -> tuple[T, list[LedgerRecord]]:
             result = apply(tx)
             pending = [
                 Pending(RecordKind.ADMIN.value, uuid_utils.uuid7().hex, payload, None, None, Future())
                 for payload in describe(result)
             ]
-            used.append(self._repo.head_in(tx))
-            return result, self._chain(pending, used[-1])
+            return result, self._chain(pending, head)
 
         return work
 
@@ -271,17 +264,12 @@ class Ledger:
 
     def _commit(self, batch: list[Pending]) -> None:
         try:
-            if self._head is None:
-                self._head = self._repo.head()
-            records = self._chain(batch, self._head)
             started = time.perf_counter()
             try:
-                self._repo.append(records)
+                records = self._repo.append(lambda head: self._chain(batch, head))
             except DuplicateKey:
-                # A retried idempotency key raced its twin, or another process (a CLI import's
-                # audit record) advanced the chain: re-read the head and commit one by one, so
-                # only true duplicates fail and their callers read back the stored original.
-                self._head = self._repo.head()
+                # A retried idempotency key raced its twin (here or at another replica): commit one
+                # by one, so only the true duplicates fail and their callers read back the original.
                 self._commit_one_by_one(batch)
                 return
             self._head = (records[-1].seq, records[-1].hash)
@@ -291,14 +279,12 @@ class Ledger:
                 pending.future.set_result(record)
             self._maybe_anchor()
         except Unavailable as exc:
-            self._head = None  # re-read the head when the store returns
             with contextlib.suppress(Exception):  # a log that cannot be written must not stop the writer
                 log.warning("ledger_commit_failed", error=exc.message, records=len(batch))
             for pending in batch:
                 if not pending.future.done():
                     pending.future.set_exception(exc)
         except Exception as exc:  # never let the writer die: fail the callers, keep serving
-            self._head = None
             with contextlib.suppress(Exception):
                 log.exception("ledger_writer_error", records=len(batch))
             for pending in batch:
@@ -308,28 +294,12 @@ class Ledger:
     def _commit_one_by_one(self, batch: list[Pending]) -> None:
         for pending in batch:
             try:
-                record = self._append_one(pending)
+                (record,) = self._repo.append(functools.partial(self._chain, [pending]))
             except DuplicateKey as exc:
                 pending.future.set_exception(exc)
             else:
+                self._head = (record.seq, record.hash)
                 pending.future.set_result(record)
-
-    def _append_one(self, pending: Pending) -> LedgerRecord:
-        """Append one record; if the chain moved under us meanwhile, once more on the new head."""
-        for attempt in range(2):
-            assert self._head is not None
-            (record,) = self._chain([pending], self._head)
-            try:
-                self._repo.append([record])
-            except DuplicateKey:
-                head = self._repo.head()
-                if attempt or head == self._head:  # a true duplicate, not a moved chain
-                    raise
-                self._head = head
-                continue
-            self._head = (record.seq, record.hash)
-            return record
-        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _chain(self, batch: Iterable[Pending], head: tuple[int, str]) -> list[LedgerRecord]:
         seq, prev = head

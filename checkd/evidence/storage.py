@@ -29,13 +29,10 @@ class ChainStore(ChainReader, Protocol):
     written.
     """
 
-    def append(self, records: Sequence[LedgerRecord]) -> None:
-        """Store a batch of chained records and their lookup rows atomically."""
+    def append(self, chain: Callable[[tuple[int, str]], Sequence[LedgerRecord]]) -> list[LedgerRecord]:
+        """Chain a batch on the head (given while the store holds it) and store it atomically."""
 
     def commit_change(
-        self, work: Callable[[Tx], tuple[T, Sequence[LedgerRecord]]]
+        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Sequence[LedgerRecord]]]
     ) -> tuple[T, list[LedgerRecord]]:
-        """Run `work` on one transaction and append the records it returns in it: both or neither."""
-
-    def head_in(self, tx: Tx) -> tuple[int, str]:
-        """The chain head as the open transaction sees it."""
+        """Run `work` on one transaction holding the chain head (given to it) and append its records."""

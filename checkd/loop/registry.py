@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 
 from checkd.days import china_day
-from checkd.decide.snapshots import Snapshots, State
+from checkd.decide.snapshots import Snapshots, State, data_version_number
 from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
@@ -20,10 +20,13 @@ from checkd.loop.storage import EntryWriter
 from checkd.model import ListEntry, Reinstatement, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
 from checkd.store import UpsertResult
+from checkd.store.changes import DataChange
 from checkd.subjects.ids import IdentifierError, IdKind, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
 
 log = structlog.get_logger(__name__)
+
+SIGNAL_CALLER = "signal:SIGHUP"  # the caller named by a reload that SIGHUP asked for
 
 
 class Registry:
@@ -38,8 +41,11 @@ class Registry:
         clock: Callable[[], dt.datetime],
         *,
         also_reload: Sequence[Callable[[], None]] = (),
+        announce_reload: Callable[[int], None] | None = None,
     ) -> None:
         self._entries = entries
+        # Tells the other processes on the store to reload too (given the data version in force).
+        self._announce_reload = announce_reload
         self._also_reload = tuple(also_reload)  # what else a reload re-reads (the access policy)
         self._snapshots = snapshots
         self._ledger = ledger
@@ -163,13 +169,32 @@ class Registry:
 
         The one reload path: the Reload RPC and SIGHUP both come here, and each reload is audited.
         """
-        for step in self._also_reload:
-            step()
-        state = self._snapshots.reload()
+        state = self._reload_here()
         self._audit(
             "reload", caller, catalogue_version=state.catalogue.version, data_version=state.index.version
         )
+        if self._announce_reload is not None and caller != SIGNAL_CALLER:
+            # A signal is sent to each process (the supervisor forwards it to every worker); a
+            # Reload call reaches one replica, which passes it on to the others.
+            try:
+                self._announce_reload(data_version_number(state.index.version))
+            except Exception as exc:  # reloaded here; the others still reload at their next change
+                log.warning("reload_not_announced", error=str(exc))
         return state
+
+    def follow(self, change: DataChange) -> None:
+        """Apply a change another process announced: an incremental update, a rebuild or a reload."""
+        if change.reload:
+            state = self._reload_here()
+            self._log("reload_followed", change.origin, data_version=state.index.version)
+            return
+        ids = change.entry_ids
+        self._snapshots.follow(change.version, None if ids is None else lambda: self._entries.get_many(ids))
+
+    def _reload_here(self) -> State:
+        for step in self._also_reload:
+            step()
+        return self._snapshots.reload()
 
     def _audit(self, action: str, caller: str, **facts: Any) -> None:
         record_admin(self._ledger, action, caller, **facts)

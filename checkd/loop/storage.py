@@ -56,6 +56,9 @@ class EntryWriter(Protocol):
     def get(self, entry_id: str) -> ListEntry | None:
         """One entry by id."""
 
+    def get_many(self, entry_ids: Sequence[str]) -> list[ListEntry]:
+        """The entries with these ids that exist."""
+
     def for_subject(self, key: str, org_code: str) -> list[ListEntry]:
         """Every entry naming the subject or relating a person with that key to it, by start date."""
 

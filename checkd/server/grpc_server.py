@@ -64,6 +64,7 @@ class Daemon:
     ops: OpsServer | None = None  # the HTTP ops listener, when configured
     interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # server interceptors, outermost first
     credentials: grpc.ServerCredentials | None = None  # TLS; None: plain text
+    reuse_port: bool = False  # share the port with the other workers of `serve --processes`
     # What build() opened, in build order; close() releases them in reverse.
     resources: tuple[Closeable, ...] = ()
     health: health.HealthServicer = field(default_factory=health.HealthServicer)
@@ -84,7 +85,11 @@ class Daemon:
             ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="rpc"),
             maximum_concurrent_rpcs=self.max_concurrent_rpcs,
             interceptors=[*self.interceptors, _StartingGate(lambda: self.snapshots.loaded)],
-            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+            options=[
+                # Off unless asked for: a second daemon on a taken port must fail, not share it.
+                ("grpc.so_reuseport", 1 if self.reuse_port else 0),
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+            ],
         )
         server.add_generic_rpc_handlers(
             (

@@ -41,13 +41,18 @@ _ENTRY_TEXT_FIELDS = [f for f in reg.EntryInput.DESCRIPTOR.fields if f.name not 
 class CheckService(check_pb2_grpc.CheckServiceServicer):
     """checkd.v1.CheckService."""
 
-    def __init__(self, checker: Checker, max_batch: int) -> None:
+    def __init__(
+        self, checker: Checker, max_batch: int, require_version: Callable[[int], None] = lambda _: None
+    ) -> None:
         self._checker = checker
         self._max_batch = max_batch
+        # Waits briefly for a data version a caller requires, else raises DataStale.
+        self._require_version = require_version
 
     @guarded
     def Check(self, request: pb.CheckRequest, context: grpc.ServicerContext) -> bytes:
         """One check, answered with the serialised CheckResponse as it was recorded."""
+        self._require_version(request.min_data_version)
         return self._checker.check(convert.check_input(request)).payload
 
     @guarded
@@ -62,6 +67,9 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                     )
                 ]
             )
+        self._require_version(
+            max([request.min_data_version, *(i.min_data_version for i in request.requests)])
+        )
         # Decide and queue every item first so a single group commit covers the batch.
         tally = self._checker.tally()
         pending: list[Callable[[], answers.Answer] | CheckdError] = []
@@ -113,6 +121,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                         return
                     if isinstance(item, Undecodable):
                         raise InvalidArgument([Violation("(request)", f"not a valid {item.type_name}")])
+                    self._require_version(item.min_data_version)
                     if not put((position, self._checker.check_async(convert.check_input(item), tally))):
                         return
             except grpc.RpcError:  # the caller went away; nothing more to answer

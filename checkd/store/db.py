@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect, select, update
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy import create_engine, event, func, inspect, select, text, update
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,13 @@ from checkd.errors import FailedPrecondition, NotFound, Unavailable
 from checkd.store.tables import Base, MetaRow
 
 _PROBE_KEY = "readiness_probe"  # never stored: the probe's UPDATE matches no row
+# The PostgreSQL advisory lock every ledger append holds until its commit (an arbitrary constant
+# that names checkd's chain head; "checkd" in ASCII), so writers of every replica take turns.
+CHAIN_LOCK_KEY = 0x636865636B64
+SCHEMA_LOCK_KEY = CHAIN_LOCK_KEY + 1  # held while tables or indexes are created
+# How long an append waits for another replica's turn before it is refused as unavailable: far
+# above a group commit, well below a caller's patience.
+CHAIN_LOCK_WAIT = "10s"
 
 
 class StoreUnavailable(Unavailable):
@@ -114,8 +121,22 @@ class Database:
 
     def create_schema(self) -> None:
         """Create the tables this version of checkd knows and the store lacks."""
-        with self.guard():
-            Base.metadata.create_all(self.engine)
+        with self.schema_change() as connection:
+            Base.metadata.create_all(connection)
+
+    @contextmanager
+    def schema_change(self) -> Iterator[Connection]:
+        """A connection in a transaction that holds the schema, for creating tables or indexes.
+
+        Replicas starting together on an empty store take turns, so none trips over a table
+        another is creating at that moment.
+        """
+        with self.guard(), self.engine.begin() as connection:
+            if self.is_sqlite:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+            yield connection
 
     def missing_core_tables(self) -> list[str]:
         """Which of checkd's core tables the database lacks (all of them: not a checkd store)."""
@@ -140,6 +161,24 @@ class Database:
         with self.guard(), self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def chain_transaction(self) -> Iterator[Session]:
+        """A transaction that holds the chain head until it ends: one ledger writer at a time, store-wide.
+
+        Every process on the store (replicas, `checkd import`) appends through one of these, so the
+        head it reads inside is the head it commits on. PostgreSQL: a transaction-scoped advisory
+        lock; SQLite: BEGIN IMMEDIATE, the file's write lock taken before the first read.
+        """
+        with self.transaction() as session:
+            if self.is_sqlite:
+                # pysqlite opens its transaction lazily at the first write; beginning it ourselves
+                # takes the write lock now (it waits busy_timeout for another process to commit).
+                session.execute(text("BEGIN IMMEDIATE"))
+            else:
+                session.execute(text(f"SET LOCAL lock_timeout = '{CHAIN_LOCK_WAIT}'"))
+                session.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
+            yield session
+
     def get_meta(self, key: str) -> str | None:
         """A store-wide setting, or None."""
         with self.transaction() as session:
@@ -152,13 +191,18 @@ class Database:
             return {key: value for key, value in rows}
 
     def set_meta_if_absent(self, key: str, value: str) -> str:
-        """Set a setting unless present; return the value in force."""
-        with self.transaction() as session:
-            row = session.get(MetaRow, key)
-            if row is None:
-                session.add(MetaRow(key=key, value=value))
-                return value
-            return row.value
+        """Set a setting unless present; return the value in force (another process's, if it was first)."""
+        try:
+            with self.transaction() as session:
+                row = session.get(MetaRow, key)
+                if row is None:
+                    session.add(MetaRow(key=key, value=value))
+                    return value
+                return row.value
+        except IntegrityError:  # a replica starting beside us stored it between our read and write
+            found = self.get_meta(key)
+            assert found is not None  # it was just stored, and settings are never deleted
+            return found
 
     def writable(self) -> str | None:
         """None when the store takes a write now, else why not (for readiness; nothing is changed).

@@ -26,6 +26,7 @@ from checkd.model import (
     SubjectType,
 )
 from checkd.store.bulk import insert_rows
+from checkd.store.changes import announce
 from checkd.store.db import Database, Tx, session_of, utc
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
@@ -99,7 +100,8 @@ class EntryRepository:
                 ],
             )
             kept = [e for e in stored if e.revocation is not None]
-            return UpsertResult(_bump_version(session, confirmed_at=now), stored, kept)
+            version = _bump_version(session, confirmed_at=now, changed=ids)
+            return UpsertResult(version, stored, kept)
 
         return apply
 
@@ -127,7 +129,7 @@ class EntryRepository:
             row.revoke_document_no = revocation.document_no
             row.revoke_kind = revocation.kind
             row.updated_at = revocation.at
-            return _from_row(row), _bump_version(session)
+            return _from_row(row), _bump_version(session, changed=[entry_id])
 
         return apply
 
@@ -153,7 +155,7 @@ class EntryRepository:
             row.revoked_at = None
             row.revoke_reason = row.revoke_document_no = row.revoke_kind = ""
             row.updated_at = at
-            return _from_row(row), _bump_version(session)
+            return _from_row(row), _bump_version(session, changed=[entry_id])
 
         return apply
 
@@ -162,6 +164,17 @@ class EntryRepository:
         with self._db.transaction() as session:
             row = session.get(EntryRow, entry_id)
             return None if row is None else _from_row(row)
+
+    def get_many(self, entry_ids: Sequence[str]) -> list[ListEntry]:
+        """The entries with these ids that exist (what another process announced it changed)."""
+        found: list[ListEntry] = []
+        with self._db.transaction() as session:
+            for chunk in _chunks(list(entry_ids), 500):
+                found.extend(
+                    _from_row(row)
+                    for row in session.scalars(select(EntryRow).where(EntryRow.entry_id.in_(chunk)))
+                )
+        return found
 
     def for_subject(self, key: str, org_code: str) -> list[ListEntry]:
         """Every entry naming the subject (by key or organisation code) or relating a person to it."""
@@ -210,8 +223,13 @@ def _lock_version(session: Session) -> None:
     )
 
 
-def _bump_version(session: Session, confirmed_at: dt.datetime | None = None) -> int:
+def _bump_version(
+    session: Session, confirmed_at: dt.datetime | None = None, changed: Sequence[str] | None = None
+) -> int:
     """Advance the data version; with `confirmed_at`, also record that the source confirmed the data.
+
+    The new version is announced to every process on the store at commit, with the ids of the
+    `changed` entries (None: the change is not a set of entries, so the listeners rebuild).
 
     Both are written in the caller's transaction, so the time never runs ahead of the data. Only
     the source feed (an import or upsert, even of unchanged rows) confirms the data; a revocation,
@@ -229,7 +247,9 @@ def _bump_version(session: Session, confirmed_at: dt.datetime | None = None) -> 
             session.add(MetaRow(key=DATA_CONFIRMED_KEY, value=stamp))
         else:
             confirmed.value = stamp
-    return int(row.value)
+    version = int(row.value)
+    announce(session, version, changed)
+    return version
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from checkd.store.bulk import insert_rows
-from checkd.store.db import Database, SessionTx, StoreUnavailable, Tx, session_of, utc
+from checkd.store.db import Database, SessionTx, StoreUnavailable, Tx, utc
 from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
 T = TypeVar("T")
@@ -83,26 +83,33 @@ class LedgerRepository:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def append(self, records: Sequence[LedgerRecord]) -> None:
-        """Store a batch atomically; DuplicateKey if any idempotency key already exists."""
+    def append(self, chain: Callable[[tuple[int, str]], Sequence[LedgerRecord]]) -> list[LedgerRecord]:
+        """Chain a batch on the head and store it atomically, holding the head; the records stored.
+
+        `chain` is given the head as read inside the locked transaction, so writers in other
+        processes cannot take the same sequence numbers; DuplicateKey if any idempotency key
+        (request_id, feedback digest) is already stored (nothing is committed).
+        """
         try:
-            with self._db.transaction() as session:
+            with self._db.chain_transaction() as session:
+                records = list(chain(_head(session)))
                 _insert(session, records)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
+        return records
 
     def commit_change(
-        self, work: Callable[[Tx], tuple[T, Sequence[LedgerRecord]]]
+        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Sequence[LedgerRecord]]]
     ) -> tuple[T, list[LedgerRecord]]:
         """Run a store change and append the records describing it in ONE transaction: both or neither.
 
         `work` applies the change on the transaction and returns its result with the records to
-        append (chained on `head_in(tx)`); DuplicateKey when another writer took those sequence
-        numbers meanwhile (nothing is committed: re-run on the new head).
+        append, chained on the head it is given (read while holding it, as `append` does);
+        DuplicateKey when the store refuses those records (nothing is committed).
         """
         try:
-            with self._db.transaction() as session:
-                result, records = work(SessionTx(session))
+            with self._db.chain_transaction() as session:
+                result, records = work(SessionTx(session), _head(session))
                 _insert(session, records)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
@@ -110,11 +117,6 @@ class LedgerRepository:
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
             raise StoreUnavailable(f"store refused the change (nothing was applied): {detail}") from exc
         return result, list(records)
-
-    @staticmethod
-    def head_in(tx: Tx) -> tuple[int, str]:
-        """The chain head as the open transaction sees it (after its change serialised the writers)."""
-        return _head(session_of(tx))
 
     def head(self) -> tuple[int, str]:
         """The last (seq, hash) of the chain; (0, "") for an empty ledger."""

@@ -65,10 +65,10 @@ class StatsRepository:
 
     def ensure_indexes(self) -> None:
         """Create the statistics indexes on a store made before they existed (idempotent)."""
-        with self._db.guard():
+        with self._db.schema_change() as connection:
             for table in (CheckRow.__table__, FeedbackOutcomeRow.__table__):
                 for index in cast(Table, table).indexes:
-                    index.create(self._db.engine, checkfirst=True)
+                    index.create(connection, checkfirst=True)
 
     def window(
         self, start: dt.datetime, end: dt.datetime, department: str | None, overdue_before: dt.datetime

@@ -134,3 +134,11 @@ def test_locustfile_runs_headless_against_a_running_daemon(tmp_path: Path) -> No
         stats = {row["Name"]: row for row in csv.DictReader(handle)}
     assert int(stats["Check"]["Request Count"]) > 0, stats
     assert all(int(row["Failure Count"]) == 0 for row in stats.values()), stats
+
+
+@pytest.mark.postgres
+def test_replicas_bench_propagation_reports_its_percentiles() -> None:
+    """bench.replicas propagation over 3 upserts between two daemons prints p50/p99 of 3 changes."""
+    result = _bench("bench.replicas", "propagation", "--changes", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"propagation over 3 upserts .*p50 \d+ ms, p99 \d+ ms", result.stdout), result.stdout

@@ -300,7 +300,7 @@ def _forge_check(db_url: str) -> int:
             head, seq + 1, "check", record.check_id, now, payload, stored_chain_algorithm(database)
         )
         repository.append(
-            [
+            lambda _held: [
                 LedgerRecord(
                     seq + 1, "check", record.check_id, now, payload, head, digest, check=check_ref_of(record)
                 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -185,6 +185,11 @@ def test_revoke_and_reinstate_follow_the_office_rules(store: Backend) -> None:
 # ------------------------------------------------------------------ the chain
 
 
+def _append(store: Backend, records: Sequence[LedgerRecord]) -> list[LedgerRecord]:
+    """Append records chained beforehand (on the head they name, stale or not)."""
+    return store.chain.append(lambda _head: records)
+
+
 def _chained(
     head: tuple[int, str], items: list[tuple[RecordKind, str, bytes, Any]], at: dt.datetime
 ) -> list[LedgerRecord]:
@@ -234,7 +239,7 @@ def test_appended_records_read_back_by_every_lookup(store: Backend) -> None:
         ],
         NOW,
     )
-    store.chain.append(batch)
+    _append(store, batch)
     bare = [dataclasses.replace(r, check=None, feedback=None) for r in batch]  # as stored: no lookup facts
     assert store.chain.head() == (4, batch[-1].hash)
     assert (
@@ -252,7 +257,7 @@ def test_appended_records_read_back_by_every_lookup(store: Backend) -> None:
 def test_an_idempotency_key_is_stored_once_and_a_refused_batch_writes_nothing(store: Backend) -> None:
     """A repeated request_id, feedback digest or seq is DuplicateKey, and the whole batch is left out."""
     first = _chained((0, ""), [(RecordKind.CHECK, "k1", b"a", _check("k1", "tax", "req-1"))], NOW)
-    store.chain.append(first)
+    _append(store, first)
     head = store.chain.head()
     retried = _chained(
         head,
@@ -263,12 +268,13 @@ def test_an_idempotency_key_is_stored_once_and_a_refused_batch_writes_nothing(st
         NOW,
     )
     with pytest.raises(DuplicateKey):
-        store.chain.append(retried)
+        _append(store, retried)
     assert store.chain.head() == head and store.answers.check("k9") is None
     with pytest.raises(DuplicateKey):  # the same seq again
-        store.chain.append(_chained((0, ""), [(RecordKind.ADMIN, "a2", b"{}", None)], NOW))
+        _append(store, _chained((0, ""), [(RecordKind.ADMIN, "a2", b"{}", None)], NOW))
     # Another department may use the same request_id, and checks without one never collide.
-    store.chain.append(
+    _append(
+        store,
         _chained(
             head,
             [
@@ -278,21 +284,21 @@ def test_an_idempotency_key_is_stored_once_and_a_refused_batch_writes_nothing(st
                 (RecordKind.FEEDBACK, "k2", b"f", _feedback("f1", "k2")),
             ],
             NOW,
-        )
+        ),
     )
     resent = _feedback("f2", "k2", digest="digest-f1")  # the same content sent again under a new id
     with pytest.raises(DuplicateKey):
-        store.chain.append(_chained(store.chain.head(), [(RecordKind.FEEDBACK, "k2", b"f", resent)], NOW))
+        _append(store, _chained(store.chain.head(), [(RecordKind.FEEDBACK, "k2", b"f", resent)], NOW))
     assert store.chain.head()[0] == 5
 
 
 def test_a_change_and_its_records_commit_together_or_not_at_all(store: Backend) -> None:
-    """commit_change: the change sees the head in its transaction; a refused one leaves all as it was."""
+    """commit_change: the change is given the head its transaction holds; a refusal changes nothing."""
     entries = _entries()
 
-    def work(tx: Tx) -> tuple[Any, list[LedgerRecord]]:
+    def work(tx: Tx, head: tuple[int, str]) -> tuple[Any, list[LedgerRecord]]:
         result = store.registry.upsert_change(entries, NOW)(tx)
-        return result, _chained(store.chain.head_in(tx), [(RecordKind.ADMIN, "a1", b"{}", None)], NOW)
+        return result, _chained(head, [(RecordKind.ADMIN, "a1", b"{}", None)], NOW)
 
     result, records = store.chain.commit_change(work)
     assert result.version == store.entries.data_version() and [r.seq for r in records] == [1]
@@ -342,7 +348,8 @@ def test_statistics_read_the_same_figures(store: Backend) -> None:
     """window, follow_up and overdue count checks, the latest outcome of each measure, and what is late."""
     day = dt.timedelta(days=1)
     penalty = {"has_penalty": True, "measures_mandatory": 1, "subjects": 2, "subjects_hit_penalty": 1}
-    store.chain.append(
+    _append(
+        store,
         _chained(
             (0, ""),
             [
@@ -357,9 +364,10 @@ def test_statistics_read_the_same_figures(store: Backend) -> None:
                 (RecordKind.CHECK, "k4", b"four", _check("k4", "customs", None, subjects=1)),
             ],
             NOW,
-        )
+        ),
     )
-    store.chain.append(
+    _append(
+        store,
         _chained(
             store.chain.head(),
             [
@@ -377,7 +385,7 @@ def test_statistics_read_the_same_figures(store: Backend) -> None:
                 ),
             ],
             NOW + day,
-        )
+        ),
     )
     window = store.stats.window(NOW - day, NOW + day, None, NOW + 40 * day)
     assert window == {

@@ -109,20 +109,22 @@ class Subject(_message.Message):
     def __init__(self, id: _Optional[str] = ..., id_type: _Optional[_Union[IdType, str]] = ..., name: _Optional[str] = ..., subject_type: _Optional[_Union[SubjectType, str]] = ..., role: _Optional[_Union[Role, str]] = ...) -> None: ...
 
 class CheckRequest(_message.Message):
-    __slots__ = ("request_id", "department", "matter", "scene", "subjects", "as_of")
+    __slots__ = ("request_id", "department", "matter", "scene", "subjects", "as_of", "min_data_version")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     MATTER_FIELD_NUMBER: _ClassVar[int]
     SCENE_FIELD_NUMBER: _ClassVar[int]
     SUBJECTS_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
+    MIN_DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     department: str
     matter: str
     scene: str
     subjects: _containers.RepeatedCompositeFieldContainer[Subject]
     as_of: _timestamp_pb2.Timestamp
-    def __init__(self, request_id: _Optional[str] = ..., department: _Optional[str] = ..., matter: _Optional[str] = ..., scene: _Optional[str] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    min_data_version: int
+    def __init__(self, request_id: _Optional[str] = ..., department: _Optional[str] = ..., matter: _Optional[str] = ..., scene: _Optional[str] = ..., subjects: _Optional[_Iterable[_Union[Subject, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., min_data_version: _Optional[int] = ...) -> None: ...
 
 class ListEntry(_message.Message):
     __slots__ = ("entry_id", "list", "polarity", "authority", "document_no", "level", "start", "end", "reason", "severity", "subject_name", "matched_by", "subject_id", "revoked_at", "revoke_reason", "revoke_document_no", "revoke_kind", "reinstated_at", "reinstate_reason", "reinstate_document_no", "reinstated_revocation_at", "reinstated_revocation_document_no")
@@ -279,10 +281,12 @@ class FieldViolation(_message.Message):
     def __init__(self, field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class BatchCheckRequest(_message.Message):
-    __slots__ = ("requests",)
+    __slots__ = ("requests", "min_data_version")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
     requests: _containers.RepeatedCompositeFieldContainer[CheckRequest]
-    def __init__(self, requests: _Optional[_Iterable[_Union[CheckRequest, _Mapping]]] = ...) -> None: ...
+    min_data_version: int
+    def __init__(self, requests: _Optional[_Iterable[_Union[CheckRequest, _Mapping]]] = ..., min_data_version: _Optional[int] = ...) -> None: ...
 
 class BatchCheckResult(_message.Message):
     __slots__ = ("response", "error")

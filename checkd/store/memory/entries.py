@@ -36,6 +36,11 @@ class MemoryEntries:
         """One entry by id."""
         return self._store.state.entries.get(entry_id)
 
+    def get_many(self, entry_ids: Sequence[str]) -> list[ListEntry]:
+        """The entries with these ids that exist (what another process announced it changed)."""
+        entries = self._store.state.entries
+        return [entries[entry_id] for entry_id in entry_ids if entry_id in entries]
+
     def for_subject(self, key: str, org_code: str) -> list[ListEntry]:
         """Every entry naming the subject or relating a person with that key to it, by start date."""
         found = [

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 from checkd.store.db import Tx
-from checkd.store.memory.state import MemoryStore, State, state_of
+from checkd.store.memory.state import MemoryStore, State
 from checkd.store.records import DuplicateKey, LedgerRecord
 
 T = TypeVar("T")
@@ -19,24 +19,21 @@ class MemoryLedger:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
 
-    def append(self, records: Sequence[LedgerRecord]) -> None:
-        """Store a batch atomically; DuplicateKey if any seq or idempotency key is already stored."""
+    def append(self, chain: Callable[[tuple[int, str]], Sequence[LedgerRecord]]) -> list[LedgerRecord]:
+        """Chain a batch on the head and store it atomically; DuplicateKey if any key is already stored."""
         with self._store.transaction() as tx:
+            records = list(chain(_head(tx.state)))
             _insert(tx.state, records)
+        return records
 
     def commit_change(
-        self, work: Callable[[Tx], tuple[T, Sequence[LedgerRecord]]]
+        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Sequence[LedgerRecord]]]
     ) -> tuple[T, list[LedgerRecord]]:
         """Run a change and append the records describing it in one transaction: both or neither."""
         with self._store.transaction() as tx:
-            result, records = work(tx)
+            result, records = work(tx, _head(tx.state))
             _insert(tx.state, records)
         return result, list(records)
-
-    @staticmethod
-    def head_in(tx: Tx) -> tuple[int, str]:
-        """The chain head as the open transaction sees it."""
-        return _head(state_of(tx))
 
     def head(self) -> tuple[int, str]:
         """The last (seq, hash) of the chain; (0, "") for an empty ledger."""
