@@ -308,7 +308,7 @@ def _subject_bytes(subject: SubjectDecision, polarities: list[Polarity | None]) 
         return head + tail
     body = [head]
     hits = zip(subject.hits, polarities, strict=True)
-    body.extend(_entry_bytes(hit.entry, polarity, hit.matched_by) for hit, polarity in hits)
+    body.extend(_entry_bytes(hit.entry, polarity, hit.label) for hit, polarity in hits)
     body.extend(wire.length_delimited(4, _measure_bytes(m)) for m in subject.measures)
     body.extend(wire.length_delimited(5, _withheld_bytes(w)) for w in subject.withheld)
     body.append(tail)

@@ -56,12 +56,14 @@ class Backend(NamedTuple):
 
     def write(self, entries: list[ListEntry], now: dt.datetime) -> int:
         """Upsert entries as the registry does (a change committed with no record); the new version."""
-        result, _ = self.chain.commit_change(lambda tx: (self.registry.upsert_change(entries, now)(tx), []))
+        result, _ = self.chain.commit_change(
+            lambda tx, _head: (self.registry.upsert_change(entries, now)(tx), [])
+        )
         return result.version
 
     def change(self, change: Any) -> Any:
         """Commit one registry change on the ledger's transaction; its result."""
-        result, _ = self.chain.commit_change(lambda tx: (change(tx), []))
+        result, _ = self.chain.commit_change(lambda tx, _head: (change(tx), []))
         return result
 
 
@@ -163,7 +165,7 @@ def test_revoke_and_reinstate_follow_the_office_rules(store: Backend) -> None:
     assert store.entries.data_version() == version + 1  # the refusals changed nothing
 
     kept = store.chain.commit_change(
-        lambda tx: (store.registry.upsert_change(entries, NOW + 2 * HOUR)(tx), [])
+        lambda tx, _head: (store.registry.upsert_change(entries, NOW + 2 * HOUR)(tx), [])
     )
     result = kept[0]
     assert [e.entry_id for e in result.kept_revoked] == ["C-1"]
@@ -304,7 +306,7 @@ def test_a_change_and_its_records_commit_together_or_not_at_all(store: Backend) 
     assert result.version == store.entries.data_version() and [r.seq for r in records] == [1]
     assert store.chain.head() == (1, records[0].hash)
 
-    def refused(tx: Tx) -> tuple[Any, list[LedgerRecord]]:
+    def refused(tx: Tx, _head: tuple[int, str]) -> tuple[Any, list[LedgerRecord]]:
         store.registry.revoke_change("C-1", Revocation(NOW, "repaired", "XF-1"))(tx)
         return None, _chained((0, ""), [(RecordKind.ADMIN, "a2", b"{}", None)], NOW)  # seq 1 is taken
 

@@ -13,7 +13,7 @@ from checkd.decide.snapshots import Snapshots
 from checkd.errors import DataStale, Unavailable
 from checkd.model import ListEntry, SourceLevel, SubjectType
 from checkd.store.changes import PAYLOAD_LIMIT, DataChange, parse
-from checkd.store.memory import MemoryEntries
+from checkd.store.memory import MemoryEntries, MemoryStore
 from checkd.typing import utc_now
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,8 +36,20 @@ def _entry(entry_id: str) -> ListEntry:
     )
 
 
-def _loaded() -> tuple[MemoryEntries, Snapshots]:
-    entries = MemoryEntries()
+class _Entries(MemoryEntries):
+    """The in-memory store's entries, with an upsert committed as another process would."""
+
+    def __init__(self) -> None:
+        self._memory = MemoryStore()
+        super().__init__(self._memory)
+
+    def upsert(self, entries: list[ListEntry], now: dt.datetime) -> int:
+        with self._memory.transaction() as tx:
+            return self.upsert_change(entries, now)(tx).version
+
+
+def _loaded() -> tuple[_Entries, Snapshots]:
+    entries = _Entries()
     entries.upsert([_entry("E-1")], utc_now())
     snapshots = Snapshots(ROOT / "rules", entries, utc_now)
     snapshots.reload()
