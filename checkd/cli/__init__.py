@@ -1,4 +1,4 @@
-"""The `checkd` command: serve, check, import, reload, reinstate, report, rules, ledger, rekey, token."""
+"""The `checkd` command: serve, db, check, import, reload, reinstate, report, rules, ledger, rekey, token."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ import argparse
 import os
 import sys
 
-from checkd.cli import check, imports, ledger, registry, rekey, reports, rules, serve, token
+from checkd.cli import check, db, imports, ledger, registry, rekey, reports, rules, serve, token
 from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED
 from checkd.errors import CheckdError
 
 # The order of `checkd --help`.
-_GROUPS = (serve, reports, rekey, token, check, imports, registry, rules, ledger)
+_GROUPS = (serve, db, reports, rekey, token, check, imports, registry, rules, ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
