@@ -7,8 +7,9 @@ import os
 import sys
 
 from checkd.cli import check, db, imports, ledger, registry, rekey, reports, rules, serve, token
-from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED
+from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, resolve_settings
 from checkd.errors import CheckdError
+from checkd.ops.build import build_info
 
 # The order of `checkd --help`.
 _GROUPS = (serve, db, reports, rekey, token, check, imports, registry, rules, ledger)
@@ -45,6 +46,11 @@ def _run(argv: list[str] | None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_BAD_INPUT
+    try:
+        resolve_settings(args)
+    except ValueError as exc:
+        print(f"checkd: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.run is not serve.run_serve:  # commands print their results on stdout; their log goes to stderr
         from checkd.ops import log
 
@@ -55,6 +61,7 @@ def _run(argv: list[str] | None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="checkd", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"checkd {build_info()}")
     commands = parser.add_subparsers(title="commands")
     for group in _GROUPS:
         group.register(commands)

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from checkd.cli.options import EXIT_FAILED, EXIT_OK
-from checkd.config import DEFAULT_DB
+from checkd.cli.options import EXIT_FAILED, EXIT_OK, db_option
 
 
 def register(commands: Any) -> None:
@@ -16,7 +15,7 @@ def register(commands: Any) -> None:
     rekey = commands.add_parser(
         "rekey", help="re-key stored personal data under a new secret (stop the daemon first)"
     )
-    rekey.add_argument("--db", default=DEFAULT_DB)
+    db_option(rekey)
     rekey.add_argument("--old-secret-file", type=Path, required=True)
     rekey.add_argument(
         "--new-secret-file", type=Path, required=True, help="created (random, mode 0600) if it does not exist"
