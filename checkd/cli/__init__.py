@@ -6,13 +6,13 @@ import argparse
 import os
 import sys
 
-from checkd.cli import check, db, imports, ledger, registry, rekey, reports, rules, serve, token
+from checkd.cli import check, db, imports, ledger, registry, reports, rules, serve, token
 from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, resolve_settings
 from checkd.errors import CheckdError
 from checkd.ops.build import build_info
 
 # The order of `checkd --help`.
-_GROUPS = (serve, db, reports, rekey, token, check, imports, registry, rules, ledger)
+_GROUPS = (serve, reports, db, token, check, imports, registry, rules, ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
