@@ -60,7 +60,10 @@ def option(default: Any, help: str, *, flag: bool = True, secret: bool = False) 
 class _Settings(BaseSettings):
     """Read from flags (given to the constructor), then CHECKD_* variables, then `--config FILE`."""
 
-    model_config = SettingsConfigDict(env_prefix="CHECKD_", frozen=True, extra="forbid")
+    # An empty variable (CHECKD_CHECKPOINT_KEY=) counts as unset, as it did before the model.
+    model_config = SettingsConfigDict(
+        env_prefix="CHECKD_", frozen=True, extra="forbid", env_ignore_empty=True
+    )
 
     @classmethod
     def settings_customise_sources(
