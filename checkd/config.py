@@ -343,8 +343,3 @@ def check_key_pair(cert: Path, key: Path) -> str | None:
     except OSError as exc:
         return f"cannot read the certificate {cert} or the private key {key}: {exc.strerror or exc}"
     return None
-
-
-def secret_from_env() -> str | None:
-    """The personal-data secret from the environment, if set."""
-    return os.environ.get("CHECKD_SECRET") or None
