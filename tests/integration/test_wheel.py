@@ -41,6 +41,7 @@ def _source_copy(target: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # installs every dependency into a fresh venv: minutes on a loaded machine
 def test_the_installed_wheel_serves_from_an_empty_directory(tmp_path: Path) -> None:
     """pip wheel, a plain venv, pip install of the wheel; then --version and serve from a temp directory."""
     source = _source_copy(tmp_path / "src")
