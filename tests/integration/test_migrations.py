@@ -230,3 +230,10 @@ def test_serve_creates_an_empty_store_at_the_head(db_url: str, tmp_path: Path) -
         assert daemon.stop() == 0, daemon.log_text()
     current = run_cli("db", "current", "--db", db_url, workdir=tmp_path)
     assert current.returncode == 0 and "0002 (head)" in current.stdout, current.stdout
+
+
+def test_the_head_constant_is_the_newest_revision_file() -> None:
+    """versioning.HEAD (compared at every open without loading alembic) names the newest revision file."""
+    from checkd.store.migrations import versioning
+
+    assert versioning.newest_script_revision() == versioning.HEAD

@@ -6,17 +6,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 from checkd.errors import FailedPrecondition
 from checkd.store.tables import Base
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+# The newest revision in versions/ (a test holds the two together). Opening a store at the head
+# compares with this constant and never imports alembic, which costs a CLI command a second.
+HEAD = "0002"
 
 # The revision every store without an alembic_version table but with checkd's tables is at:
 # releases before 0.2.0 made their schema with create_all and recorded no version.
@@ -53,6 +57,8 @@ class SchemaState:
 
 
 def _alembic(connection: Connection | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(Path(__file__).parent))
     config.attributes["connection"] = connection
@@ -60,14 +66,19 @@ def _alembic(connection: Connection | None = None) -> AlembicConfig:
 
 
 def _scripts() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic())
 
 
 def head() -> str:
     """The revision this checkd is written for."""
-    revision = _scripts().get_current_head()
-    assert revision is not None, "the migrations directory has no revision"
-    return revision
+    return HEAD
+
+
+def newest_script_revision() -> str | None:
+    """The head of the revision files themselves (what HEAD must equal)."""
+    return _scripts().get_current_head()
 
 
 def _known(revision: str) -> bool:
@@ -79,7 +90,9 @@ def state_of(connection: Connection) -> SchemaState:
     present = set(inspect(connection).get_table_names())
     if not any(name in present for name in CORE_TABLES):
         return SchemaState(empty=True, revision=None, versioned=False)
-    revision = MigrationContext.configure(connection).get_current_revision()
+    revision = None
+    if "alembic_version" in present:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if revision is None:
         return SchemaState(empty=False, revision=FIRST_REVISION, versioned=False)
     owed = connection.execute(text("SELECT 1 FROM meta WHERE key = :key"), {"key": BASELINE_KEY}).first()
@@ -148,6 +161,8 @@ def _schema_transaction(engine: Engine) -> Iterator[Connection]:
 def _create_at_head(connection: Connection) -> None:
     # A new store gets today's tables directly and is stamped at the head: replaying every revision
     # would give the same schema (a test compares them) at more cost.
+    from alembic import command
+
     Base.metadata.create_all(connection)
     command.stamp(_alembic(connection), "head")
 
@@ -184,6 +199,8 @@ def upgrade(engine: Engine, shown_url: str) -> tuple[SchemaState, SchemaState]:
             problem = mismatch(before, shown_url)
             if problem is not None and before.revision is not None and not _known(before.revision):
                 raise problem
+            from alembic import command
+
             config = _alembic(connection)
             if not before.versioned:
                 command.stamp(config, FIRST_REVISION)
