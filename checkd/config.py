@@ -1,56 +1,215 @@
-"""Typed daemon configuration; every bad value is reported with the option that carries it."""
+"""The settings model: one default per setting; flags > CHECKD_* > --config FILE > defaults."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import ssl
-from dataclasses import dataclass, fields
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
 
-DEFAULT_DB = "sqlite:///var/checkd.db"
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
 DEFAULT_LISTEN = "127.0.0.1:50051"
+_PACKAGE = Path(__file__).resolve().parent
+# A source checkout (the editable install of the README): the package sits beside pyproject.toml.
+_IN_CHECKOUT = (_PACKAGE.parent / "pyproject.toml").is_file() and (_PACKAGE.parent / "rules").is_dir()
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
-    """Everything the wiring needs to build a daemon."""
+def data_dir() -> Path:
+    """Where the embedded store and the secret live.
 
-    listen: str = DEFAULT_LISTEN
-    db_url: str = DEFAULT_DB
-    rules_dir: Path = Path("rules")
-    secret_file: Path = Path("var/checkd.secret")
-    secret: str | None = None  # from CHECKD_SECRET; wins over secret_file
+    $CHECKD_DATA_DIR, else `var` (relative to the working directory) in a source checkout, else
+    the user's data directory (platformdirs: ~/.local/share/checkd on Linux).
+    """
+    chosen = os.environ.get("CHECKD_DATA_DIR")
+    if chosen:
+        return Path(chosen)
+    if _IN_CHECKOUT:
+        return Path("var")
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("checkd", appauthor=False))
+
+
+def bundled_rules() -> Path:
+    """The default rules: the checkout's rules/, or the copy the wheel carries (checkd/bundled_rules)."""
+    checkout = _PACKAGE.parent / "rules"
+    return checkout if _IN_CHECKOUT else _PACKAGE / "bundled_rules"
+
+
+DEFAULT_DB = f"sqlite:///{data_dir() / 'checkd.db'}"
+CONFIG_FILE: ContextVar[Path | None] = ContextVar("CONFIG_FILE", default=None)
+
+
+def option(default: Any, help: str, *, flag: bool = True, secret: bool = False) -> Any:
+    """A setting: its one default and its help, from which the command line, `--help` and the file are made.
+
+    `flag=False`: environment and file only (a secret never goes on a command line, where `ps` shows it).
+    """
+    return Field(default=default, description=help, json_schema_extra={"flag": flag, "secret": secret})
+
+
+class _Settings(BaseSettings):
+    """Read from flags (given to the constructor), then CHECKD_* variables, then `--config FILE`."""
+
+    # An empty variable (CHECKD_CHECKPOINT_KEY=) counts as unset, as it did before the model.
+    model_config = SettingsConfigDict(
+        env_prefix="CHECKD_", frozen=True, extra="forbid", env_ignore_empty=True
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = CONFIG_FILE.get()
+        sources = [init_settings, env_settings]
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @classmethod
+    def load(cls, flags: dict[str, Any], config_file: Path | None = None) -> Self:
+        """The settings from the flags given, the environment and the file; ValueError naming each bad one."""
+        if config_file is not None and not config_file.is_file():
+            raise ValueError(f"--config: {config_file} is not a file")
+        token = CONFIG_FILE.set(config_file)
+        try:
+            return cls(**flags)
+        except ValidationError as exc:
+            raise ValueError(_problems(exc, config_file)) from None
+        except (OSError, ValueError) as exc:  # an unreadable or malformed TOML file
+            raise ValueError(f"--config: {config_file}: {exc}") from None
+        finally:
+            CONFIG_FILE.reset(token)
+
+    def shown(self) -> dict[str, Any]:
+        """The effective settings as they may be logged: secrets masked, the database password hidden."""
+        shown: dict[str, Any] = {}
+        for name, info in type(self).model_fields.items():
+            value = getattr(self, name)
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if extra.get("secret") and value is not None:
+                value = "***"
+            elif name == "db":
+                value = _hide_password(value)
+            shown[name] = str(value) if isinstance(value, Path) else value
+        return shown
+
+
+class StoreSettings(_Settings):
+    """The settings of every command that opens a store."""
+
+    # One file serves every command: the keys of serve are left to serve, which refuses unknown ones.
+    model_config = SettingsConfigDict(extra="ignore")
+
+    db: str = option(DEFAULT_DB, "SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...)")
+    rules: Path = option(bundled_rules(), "rules directory (catalogue, lists, measures)")
+    secret_file: Path = option(data_dir() / "checkd.secret", "personal-data HMAC secret file")
+    secret: str | None = option(
+        None, "personal-data HMAC secret; wins over secret_file", flag=False, secret=True
+    )
+
+    @property
+    def db_url(self) -> str:
+        """The store's URL."""
+        return self.db
+
+    @property
+    def rules_dir(self) -> Path:
+        """The rules directory."""
+        return self.rules
+
+
+class Config(StoreSettings):
+    """Everything the wiring needs to build a daemon (`checkd serve`)."""
+
+    model_config = SettingsConfigDict(extra="forbid")
+
+    listen: str = option(DEFAULT_LISTEN, "HOST:PORT (port 0: any free port)")
     # Seed an empty store with the bundled sample lists: True (--sample), False (--no-sample), or
     # None: only the embedded default store (README's first command); a real store never gets them.
-    load_sample: bool | None = None
-    max_batch: int = 1000
-    workers: int = 16
-    max_concurrent_rpcs: int = 256
-    grace_seconds: float = 10.0
-    poll_seconds: float = 5.0  # how often to look for data changed by another process
-    # How long a call that requires a data version not held yet waits for it before DataStale.
-    version_wait: float = 1.0
-    reuse_port: bool = False  # share the port with other processes (the workers of --processes)
-    port_file: Path | None = None  # where to write the bound port (useful with port 0)
-    log_format: str = "console"  # console | json
-    ops_listen: str | None = None  # HOST:PORT of the HTTP ops listener; None: off
-    ops_port_file: Path | None = None  # where to write the ops listener's bound port
-    max_data_age: float | None = None  # seconds; older data answers REVIEW and fails /readyz. None: off
-    overdue_days: int = 30  # a penalty check without feedback after this many days is overdue
-    tls_cert: Path | None = None  # server certificate chain (PEM)
-    tls_key: Path | None = None  # its private key (PEM)
-    tls_client_ca: Path | None = None  # CA of department client certificates: mutual TLS
-    policy_file: Path | None = None  # access policy; none: no authentication (loopback use)
-    insecure: bool = False  # allow plain text on a non-loopback address
-    ledger_algorithm: str | None = None  # chain hash of a new store (sha256 | sm3); None: the store's own
-    checkpoint_key: Path | None = None  # private key signing checkpoints; None: no checkpoints
-    checkpoint_seconds: float = 60.0  # sign at least this often while records come in
-    checkpoint_records: int = 10_000  # and at the latest after this many records
+    sample: bool | None = option(
+        None, f"seed an empty store with the bundled sample lists (unset: only the embedded {DEFAULT_DB})"
+    )
+    max_batch: int = option(1000, "most events in one BatchCheck")
+    workers: int = option(16, "gRPC worker threads")
+    max_concurrent_rpcs: int = option(
+        256, "beyond this many calls in progress, new ones get RESOURCE_EXHAUSTED"
+    )
+    grace: float = option(10.0, "seconds for in-flight calls on stop")
+    poll: float = option(5.0, "seconds between data-version polls (data changed by another process)")
+    port_file: Path | None = option(None, "write the bound port here once serving")
+    log_format: Literal["console", "json"] = option("console", "log line format")
+    ops_listen: str | None = option(
+        None, "HOST:PORT of the HTTP ops listener (/healthz, /readyz, /metrics); unset: off"
+    )
+    ops_port_file: Path | None = option(None, "write the ops listener's bound port here")
+    max_data_age: float | None = option(
+        None, "seconds: older data answers REVIEW and fails /readyz (unset: off)"
+    )
+    overdue_days: int = option(30, "days after which a penalty check without feedback is overdue")
+    tls_cert: Path | None = option(None, "server certificate chain (PEM): serve TLS")
+    tls_key: Path | None = option(None, "private key of --tls-cert (PEM)")
+    tls_client_ca: Path | None = option(None, "CA of department client certificates: require mutual TLS")
+    policy: Path | None = option(
+        None, "access policy YAML: authenticate and authorize every call (re-read on change)"
+    )
+    insecure: bool = option(False, "allow plain text on a non-loopback --listen address")
+    ledger_algorithm: Literal["sha256", "sm3"] | None = option(
+        None, "chain hash of a new store (unset: sha256); an existing store keeps its own"
+    )
+    checkpoint_key: Path | None = option(
+        None, "private key file (`checkd ledger key new`) to sign checkpoints with; keep it off the store"
+    )
+    checkpoint_seconds: float = option(60.0, "sign a checkpoint at least this often while records come in")
+    checkpoint_records: int = option(10_000, "sign a checkpoint after this many records at the latest")
+    processes: int = option(
+        1, "serving processes on the one port (SO_REUSEPORT), supervised: restarted if they die"
+    )
+    version_wait: float = option(
+        1.0, "seconds a call that requires a data version not held yet waits for it (then DATA_STALE)"
+    )
+    # Share the port with other processes: set by the supervisor on the workers of --processes.
+    reuse_port: bool = option(False, "share the port with other serving processes", flag=False)
 
-    def __post_init__(self) -> None:
+    @property
+    def load_sample(self) -> bool | None:
+        """--sample / --no-sample, or None for the rule of `sample_wanted`."""
+        return self.sample
+
+    @property
+    def grace_seconds(self) -> float:
+        """Seconds in-flight calls get on stop."""
+        return self.grace
+
+    @property
+    def poll_seconds(self) -> float:
+        """Seconds between data-version polls."""
+        return self.poll
+
+    @property
+    def policy_file(self) -> Path | None:
+        """The access policy file."""
+        return self.policy
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
         problems = []
+        if self.processes < 1:
+            problems.append(f"--processes: {self.processes} is not at least 1")
         if ":" not in self.listen:
             problems.append(f"--listen: {self.listen!r} is not HOST:PORT")
         if self.max_batch < 1:
@@ -63,14 +222,13 @@ class Config:
             problems.append("--max-data-age: must be a positive number of seconds")
         if self.overdue_days < 0:
             problems.append("--overdue-days: must not be negative")
-        if self.log_format not in ("console", "json"):
-            problems.append("--log-format: one of console, json")
         if not (self.rules_dir / "catalogue.yaml").exists():
             problems.append(f"--rules: {self.rules_dir} holds no catalogue.yaml")
         problems.extend(self._security_problems())
         problems.extend(self._evidence_problems())
         if problems:
             raise ValueError("; ".join(problems))
+        return self
 
     def sample_wanted(self) -> bool:
         """Whether an empty store is seeded with the sample lists (the rule of `load_sample`)."""
@@ -82,7 +240,7 @@ class Config:
             ("--tls-cert", self.tls_cert),
             ("--tls-key", self.tls_key),
             ("--tls-client-ca", self.tls_client_ca),
-            ("--policy", self.policy_file),
+            ("--policy", self.policy),
         ):
             if path is not None and not path.is_file():
                 problems.append(f"{flag}: {path} is not a file")
@@ -90,7 +248,7 @@ class Config:
             problems.append("--tls-cert/--tls-key: give both or neither")
         if self.tls_client_ca is not None and self.tls_cert is None:
             problems.append("--tls-client-ca: needs --tls-cert and --tls-key")
-        if self.tls_client_ca is not None and self.policy_file is None:
+        if self.tls_client_ca is not None and self.policy is None:
             problems.append("--tls-client-ca: needs --policy to map certificates to departments")
         plain_on_network = ":" in self.listen and not is_loopback(self.listen)
         if self.tls_cert is None and not self.insecure and plain_on_network:
@@ -120,11 +278,35 @@ class Config:
 
 
 def default(name: str) -> Any:
-    """The default of one Config field: the command-line options take their defaults from here."""
-    return _DEFAULTS[name]
+    """The default of one Config field."""
+    return Config.model_fields[name].default
 
 
-_DEFAULTS = {f.name: f.default for f in fields(Config)}
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _problems(error: ValidationError, config_file: Path | None) -> str:
+    """Each bad setting as `--flag (CHECKD_NAME, name in FILE): reason`."""
+    problems = []
+    for item in error.errors():
+        message = str(item["msg"]).removeprefix("Value error, ")
+        if not item["loc"]:
+            problems.append(message)
+            continue
+        name = str(item["loc"][0])
+        where = f"--{name.replace('_', '-')} (CHECKD_{name.upper()}"
+        where += f", {name} in {config_file})" if config_file is not None else ")"
+        if item["type"] == "extra_forbidden":
+            where, message = (f"{config_file}" if config_file else "settings"), f"unknown setting {name!r}"
+        problems.append(f"{where}: {message}")
+    return "; ".join(problems)
 
 
 def _key_pair_problems(cert: Path, key: Path) -> list[str]:
@@ -171,8 +353,3 @@ def check_key_pair(cert: Path, key: Path) -> str | None:
     except OSError as exc:
         return f"cannot read the certificate {cert} or the private key {key}: {exc.strerror or exc}"
     return None
-
-
-def secret_from_env() -> str | None:
-    """The personal-data secret from the environment, if set."""
-    return os.environ.get("CHECKD_SECRET") or None

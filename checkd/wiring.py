@@ -11,7 +11,7 @@ from importlib import resources
 import grpc
 import structlog
 
-from checkd.config import Config, is_loopback
+from checkd.config import Config, StoreSettings, is_loopback
 from checkd.decide.snapshots import Snapshots
 from checkd.evidence.checkpoints import Checkpointer, chain_algorithm, load_signing_key
 from checkd.evidence.ledger import Ledger
@@ -37,7 +37,7 @@ log = structlog.get_logger(__name__)
 KEY_FINGERPRINT = "personal_data_key_fingerprint"
 
 
-def open_keyer(config: Config, database: Database) -> SubjectKeyer:
+def open_keyer(config: StoreSettings, database: Database) -> SubjectKeyer:
     """The personal-data keyer, refusing a secret other than the one the store was written with."""
     keyer = SubjectKeyer(load_secret(config.secret_file, config.secret))
     recorded = database.set_meta_if_absent(KEY_FINGERPRINT, keyer.fingerprint())

@@ -1,4 +1,4 @@
-"""The `checkd` command: serve, check, import, reload, reinstate, report, rules, ledger, rekey, token."""
+"""The `checkd` command: serve, db, check, import, reload, reinstate, report, rules, ledger, rekey, token."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 
-from checkd.cli import check, imports, ledger, registry, rekey, reports, rules, serve, token
-from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED
+from checkd.cli import check, db, imports, ledger, registry, reports, rules, serve, token
+from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, resolve_settings
 from checkd.errors import CheckdError
+from checkd.ops.build import build_info
 
 # The order of `checkd --help`.
-_GROUPS = (serve, reports, rekey, token, check, imports, registry, rules, ledger)
+_GROUPS = (serve, reports, db, token, check, imports, registry, rules, ledger)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +46,11 @@ def _run(argv: list[str] | None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return EXIT_BAD_INPUT
+    try:
+        resolve_settings(args)
+    except ValueError as exc:
+        print(f"checkd: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.run is not serve.run_serve:  # commands print their results on stdout; their log goes to stderr
         from checkd.ops import log
 
@@ -55,6 +61,7 @@ def _run(argv: list[str] | None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="checkd", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"checkd {build_info()}")
     commands = parser.add_subparsers(title="commands")
     for group in _GROUPS:
         group.register(commands)

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, print_rejected, store_options
-from checkd.config import Config, secret_from_env
 
 
 def register(commands: Any) -> None:
@@ -35,10 +34,7 @@ def _import(args: argparse.Namespace) -> int:
     try:
         catalogue = load_catalogue(args.rules)
         database = Database(args.db)
-        config = Config(
-            db_url=args.db, rules_dir=args.rules, secret_file=args.secret_file, secret=secret_from_env()
-        )
-        keyer = open_keyer(config, database)
+        keyer = open_keyer(args.settings, database)
         entries = parse_entries(read_rows(args.files), catalogue, keyer)
         change = EntryRepository(database).upsert_change(entries, utc_now())
         result = _audit_import(database, args.files, change)

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-from checkd.config import DEFAULT_DB
+from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, db_option
 
 
 def register(commands: Any) -> None:
@@ -16,7 +15,7 @@ def register(commands: Any) -> None:
     ledger = commands.add_parser("ledger", help="evidence ledger tooling")
     ledger_commands = ledger.add_subparsers(title="ledger commands")
     verify = ledger_commands.add_parser("verify", help="walk the hash chain")
-    verify.add_argument("--db", default=DEFAULT_DB)
+    db_option(verify)
     verify.add_argument(
         "--anchor",
         action="append",

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from checkd.config import DEFAULT_DB, default
+from checkd.cli.options import db_option
+from checkd.config import default
 
 if TYPE_CHECKING:
     from checkd.loop.storage import StatsReader
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 def register(commands: Any) -> None:
     """The report and overdue commands."""
     report = commands.add_parser("report", help="closed-loop statistics per department and month")
-    report.add_argument("--db", default=DEFAULT_DB)
+    db_option(report)
     report.add_argument("--from", dest="from_date", required=True, help="first day, YYYY-MM-DD (UTC+8)")
     report.add_argument("--to", dest="to_date", required=True, help="last day, YYYY-MM-DD (UTC+8)")
     report.add_argument("--department", default="")
@@ -26,7 +27,7 @@ def register(commands: Any) -> None:
     report.set_defaults(run=_report)
 
     overdue = commands.add_parser("overdue", help="penalty checks still without feedback after N days")
-    overdue.add_argument("--db", default=DEFAULT_DB)
+    db_option(overdue)
     overdue.add_argument("--department", default="")
     overdue.add_argument("--days", type=int, default=default("overdue_days"))
     overdue.add_argument("--as-of", default="", help="as of this date/timestamp (default now)")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from checkd.cli.options import EXIT_BAD_INPUT, EXIT_OK
+from checkd.config import bundled_rules
 
 
 def register(commands: Any) -> None:
@@ -15,11 +16,11 @@ def register(commands: Any) -> None:
     rules = commands.add_parser("rules", help="catalogue tooling")
     rules_commands = rules.add_subparsers(title="rules commands")
     rules_check = rules_commands.add_parser("check", help="validate a rules directory")
-    rules_check.add_argument("dir", nargs="?", type=Path, default=Path("rules"))
+    rules_check.add_argument("dir", nargs="?", type=Path, default=bundled_rules())
     rules_check.set_defaults(run=_rules_check)
     rules_show = rules_commands.add_parser("show", help="show one measure as GetCatalogue shows it")
     rules_show.add_argument("measure_id")
-    rules_show.add_argument("--rules", type=Path, default=Path("rules"))
+    rules_show.add_argument("--rules", type=Path, default=bundled_rules())
     rules_show.set_defaults(run=_rules_show)
     rules_schema = rules_commands.add_parser("schema", help="print the JSON Schema of the rules files")
     rules_schema.set_defaults(run=_rules_schema)

@@ -8,160 +8,38 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, print_rejected, store_options
-from checkd.config import DEFAULT_DB, Config, default, secret_from_env
+from checkd.cli.options import EXIT_FAILED, EXIT_OK, print_rejected, settings_options
+from checkd.config import Config
 
 
 def register(commands: Any) -> None:
-    """The serve command and its options."""
+    """The serve command: its options are the settings of Config (checkd/config.py), one flag each."""
     serve = commands.add_parser("serve", help="run the daemon")
-    serve.add_argument("--listen", default=default("listen"), help="HOST:PORT (port 0: any free port)")
-    store_options(serve)
-    sample = serve.add_mutually_exclusive_group()
-    sample.add_argument(
-        "--sample",
-        action="store_true",
-        default=None,
-        help=f"seed an empty store with the bundled sample lists (default: only the embedded {DEFAULT_DB})",
-    )
-    sample.add_argument("--no-sample", action="store_true", help="never seed the sample lists")
-    serve.add_argument("--max-batch", type=int, default=default("max_batch"))
-    serve.add_argument("--workers", type=int, default=default("workers"))
-    serve.add_argument(
-        "--max-concurrent-rpcs",
-        type=int,
-        default=default("max_concurrent_rpcs"),
-        help="beyond this many calls in progress, new ones get RESOURCE_EXHAUSTED",
-    )
-    serve.add_argument(
-        "--grace", type=float, default=default("grace_seconds"), help="seconds for in-flight calls on stop"
-    )
-    serve.add_argument(
-        "--poll", type=float, default=default("poll_seconds"), help="seconds between data-version polls"
-    )
-    serve.add_argument("--port-file", type=Path, help="write the bound port here once serving")
-    serve.add_argument(
-        "--processes",
-        type=int,
-        default=1,
-        help="serving processes on the one port (SO_REUSEPORT), supervised: restarted if they die",
-    )
+    settings_options(serve, Config)
     # Set by the supervisor on its workers: share the port, stop when the supervisor is gone.
     serve.add_argument("--supervised", action="store_true", help=argparse.SUPPRESS)
-    serve.add_argument("--log-format", choices=("console", "json"), default=default("log_format"))
-    serve.add_argument("--tls-cert", type=Path, help="server certificate chain (PEM): serve TLS")
-    serve.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
-    serve.add_argument(
-        "--tls-client-ca", type=Path, help="CA of department client certificates: require mutual TLS"
-    )
-    serve.add_argument(
-        "--policy",
-        type=Path,
-        help="access policy YAML: authenticate and authorize every call (re-read on change)",
-    )
-    serve.add_argument(
-        "--insecure", action="store_true", help="allow plain text on a non-loopback --listen address"
-    )
-    serve.add_argument(
-        "--ops-listen", help="HOST:PORT of the HTTP ops listener (/healthz, /readyz, /metrics); default off"
-    )
-    serve.add_argument("--ops-port-file", type=Path, help="write the ops listener's bound port here")
-    serve.add_argument(
-        "--max-data-age",
-        type=float,
-        help="seconds: older data answers REVIEW and fails /readyz (default off)",
-    )
-    serve.add_argument(
-        "--overdue-days",
-        type=int,
-        default=default("overdue_days"),
-        help="days after which a penalty check without feedback is overdue",
-    )
-    _evidence_options(serve)
     serve.set_defaults(run=run_serve)
-
-
-def _evidence_options(serve: argparse.ArgumentParser) -> None:
-    """The serve options of the evidence ledger: chain algorithm and signed checkpoints."""
-    serve.add_argument(
-        "--ledger-algorithm",
-        choices=("sha256", "sm3"),
-        help="chain hash of a new store (default sha256); an existing store keeps its own",
-    )
-    serve.add_argument(
-        "--checkpoint-key",
-        type=Path,
-        help="private key file (`checkd ledger key new`) "
-        "to sign checkpoints with; CHECKD_CHECKPOINT_KEY names it too. Keep it off the store",
-    )
-    serve.add_argument(
-        "--checkpoint-seconds",
-        type=float,
-        default=default("checkpoint_seconds"),
-        help="sign a checkpoint at least this often while records come in",
-    )
-    serve.add_argument(
-        "--checkpoint-records",
-        type=int,
-        default=default("checkpoint_records"),
-        help="sign a checkpoint after this many records at the latest",
-    )
-
-
-def _evidence_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The Config fields of the evidence options of serve."""
-    from checkd.evidence.checkpoints import key_path_from_env
-
-    return {
-        "ledger_algorithm": args.ledger_algorithm,
-        "checkpoint_key": args.checkpoint_key or key_path_from_env(),
-        "checkpoint_seconds": args.checkpoint_seconds,
-        "checkpoint_records": args.checkpoint_records,
-    }
 
 
 def run_serve(args: argparse.Namespace) -> int:
     from checkd import wiring
     from checkd.ops import log
 
-    try:
-        config = Config(
-            listen=args.listen,
-            db_url=args.db,
-            rules_dir=args.rules,
-            secret_file=args.secret_file,
-            secret=secret_from_env(),
-            load_sample=False if args.no_sample else args.sample,
-            max_batch=args.max_batch,
-            workers=args.workers,
-            max_concurrent_rpcs=args.max_concurrent_rpcs,
-            grace_seconds=args.grace,
-            poll_seconds=args.poll,
-            port_file=args.port_file,
-            log_format=args.log_format,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
-            tls_client_ca=args.tls_client_ca,
-            policy_file=args.policy,
-            insecure=args.insecure,
-            ops_listen=args.ops_listen,
-            ops_port_file=args.ops_port_file,
-            max_data_age=args.max_data_age,
-            overdue_days=args.overdue_days,
-            reuse_port=args.supervised,
-            **_evidence_config(args),
-        )
-        if args.processes < 1:
-            raise ValueError("--processes: must be at least 1")
-    except ValueError as exc:
-        print(f"checkd: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    config: Config = args.settings
+    if args.supervised:
+        config = config.model_copy(update={"reuse_port": True})
     log.configure(config.log_format)
-    if args.processes > 1:
-        return _supervise(config, args.processes)
+    import structlog
+
+    from checkd.ops.build import commit, version
+
+    structlog.get_logger("checkd.cli").info(
+        "configuration", version=version(), commit=commit(), **config.shown()
+    )
+    if config.processes > 1 and not args.supervised:
+        return _supervise(config, config.processes)
     from checkd.errors import CheckdError, ImportRejected
 
     try:
@@ -194,15 +72,13 @@ def run_serve(args: argparse.Namespace) -> int:
         return EXIT_FAILED
 
     def stop(*_: object) -> None:
-        threading.Thread(target=daemon.stop, args=(config.grace_seconds,), daemon=True).start()
+        threading.Thread(target=daemon.stop, args=(config.grace,), daemon=True).start()
 
     def reload(*_: object) -> None:
         def run() -> None:
             try:  # the Reload RPC's path: audited, the access policy re-read with the rules and data
                 daemon.reload("signal:SIGHUP")
             except Exception as exc:  # a broken catalogue keeps the old one serving
-                import structlog
-
                 structlog.get_logger("checkd.cli").warning("reload_failed", error=str(exc))
 
         threading.Thread(target=run, daemon=True).start()

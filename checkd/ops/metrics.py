@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from checkd.loop.statistics import FollowUp
 from checkd.ops import log
+from checkd.ops.build import commit as build_commit
+from checkd.ops.build import version as build_version
 
 # RPC latencies: a check is ~1 ms of work, a batch of 1000 can take seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -90,6 +92,13 @@ class Metrics:
             ["department"],
             registry=reg,
         )
+        build = Gauge(
+            "checkd_build_info",
+            "Always 1; the labels name the running build.",
+            ["version", "commit"],
+            registry=reg,
+        )
+        build.labels(build_version(), build_commit()).set(1)
         self._follow_up_dirty = threading.Event()
 
     def check_recorded(

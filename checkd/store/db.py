@@ -15,7 +15,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkd.errors import FailedPrecondition, NotFound, Unavailable
-from checkd.store.tables import Base, MetaRow
+from checkd.store.migrations.versioning import CORE_TABLES, open_schema, require_head
+from checkd.store.tables import MetaRow
 
 _PROBE_KEY = "readiness_probe"  # never stored: the probe's UPDATE matches no row
 # The PostgreSQL advisory lock every ledger append holds until its commit (an arbitrary constant
@@ -88,20 +89,20 @@ class StoreMissing(NotFound):
     """A command that reads a store was pointed at one that does not exist or is not checkd's."""
 
 
-# Tables every checkd store has had from the start: their absence means "not a checkd store".
-_CORE_TABLES = ("meta", "ledger", "list_entries")
-
-
 class Database:
-    """One engine and session factory for a database URL; creates the schema on open (unless told not to)."""
+    """One engine and session factory for a database URL.
 
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    On open (unless told not to) an empty database is given checkd's schema at the newest revision,
+    and a store at another revision is refused (SchemaMismatch, naming `checkd db upgrade`).
+    """
+
+    def __init__(self, url: str, *, create: bool = True, make_directory: bool = False) -> None:
         parsed = _parsed_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         options: dict[str, Any] = {"future": True}
         if self.is_sqlite:
-            if create and parsed.database and parsed.database != ":memory:":
+            if (create or make_directory) and parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             options["connect_args"] = {"timeout": 5, "check_same_thread": False}
         else:
@@ -120,9 +121,9 @@ class Database:
             self.create_schema()
 
     def create_schema(self) -> None:
-        """Create the tables this version of checkd knows and the store lacks."""
-        with self.schema_change() as connection:
-            Base.metadata.create_all(connection)
+        """Create an empty store at the newest schema revision; refuse one at another revision."""
+        with self.guard():
+            open_schema(self.engine, shown_url(self.url))
 
     @contextmanager
     def schema_change(self) -> Iterator[Connection]:
@@ -142,7 +143,7 @@ class Database:
         """Which of checkd's core tables the database lacks (all of them: not a checkd store)."""
         with self.guard():
             present = set(inspect(self.engine).get_table_names())
-        return [name for name in _CORE_TABLES if name not in present]
+        return [name for name in CORE_TABLES if name not in present]
 
     @contextmanager
     def guard(self) -> Iterator[None]:
@@ -228,12 +229,10 @@ def shown_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def open_existing(url: str) -> Database:
-    """Open a store that must already exist and hold checkd's schema, for the commands that read one.
+def open_url(url: str) -> Database:
+    """Open a database as it is, changing nothing; a SQLite file that does not exist is refused.
 
-    An audit (`ledger verify`), a report or a re-keying pointed at a wrong URL must say so, not
-    create an empty store and report on nothing: SQLite would create the file on connect, so the
-    file is checked first; on PostgreSQL the tables are. Tables newer than the store are added.
+    SQLite would create the file on connect, so its existence is checked first.
     """
     parsed, shown = _parsed_url(url), shown_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -241,7 +240,19 @@ def open_existing(url: str) -> Database:
             raise StoreMissing(f"{shown} is an in-memory database: it holds no checkd store")
         if not Path(parsed.database).is_file():
             raise StoreMissing(f"no checkd store at {shown}: the file does not exist (nothing was created)")
-    database = Database(url, create=False)
+    return Database(url, create=False)
+
+
+def open_existing(url: str) -> Database:
+    """Open a store that must already exist and hold checkd's schema, for the commands that read one.
+
+    An audit (`ledger verify`), a report or a re-keying pointed at a wrong URL must say so, not
+    create an empty store and report on nothing: SQLite would create the file on connect, so the
+    file is checked first; on PostgreSQL the tables are. A store at another schema revision is
+    refused like at serve (nothing is changed: `checkd db upgrade` does that).
+    """
+    shown = shown_url(url)
+    database = open_url(url)
     try:
         missing = database.missing_core_tables()
     except StoreUnavailable as exc:
@@ -252,7 +263,12 @@ def open_existing(url: str) -> Database:
         raise StoreMissing(
             f"{shown} holds no checkd store (no {', '.join(missing)} table); nothing was created"
         )
-    database.create_schema()
+    try:
+        with database.guard():
+            require_head(database.engine, shown)
+    except BaseException:
+        database.close()
+        raise
     return database
 
 

@@ -28,6 +28,7 @@ from checkd.model import (
 from checkd.store.bulk import insert_rows
 from checkd.store.changes import announce
 from checkd.store.db import Database, Tx, session_of, utc
+from checkd.store.migrations.versioning import BASELINE_KEY as ENTRY_BASELINE_KEY
 from checkd.store.tables import EntryRow, MetaRow, RelatedRow
 
 DATA_VERSION_KEY = "data_version"
@@ -156,6 +157,24 @@ class EntryRepository:
             row.revoke_reason = row.revoke_document_no = row.revoke_kind = ""
             row.updated_at = at
             return _from_row(row), _bump_version(session, changed=[entry_id])
+
+        return apply
+
+    @staticmethod
+    def baseline_change() -> Callable[[Tx], list[ListEntry] | None]:
+        """Every entry as stored, for the admin record an upgrade from 0.1.0 owes (a change, run once).
+
+        None when none is owed: the upgrade's flag is gone, cleared in the transaction of that record.
+        """
+
+        def apply(tx: Tx) -> list[ListEntry] | None:
+            session = session_of(tx)
+            _lock_version(session)
+            owed = session.get(MetaRow, ENTRY_BASELINE_KEY, with_for_update=True)
+            if owed is None:
+                return None
+            session.delete(owed)
+            return [_from_row(row) for row in session.scalars(select(EntryRow).order_by(EntryRow.entry_id))]
 
         return apply
 

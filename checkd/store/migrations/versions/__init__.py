@@ -1,0 +1,1 @@
+"""The schema revisions, oldest first: each names the one it follows (`down_revision`)."""
