@@ -60,9 +60,10 @@ class FailedPrecondition(CheckdError):
 class ImportRejected(CheckdError):
     """An import file had bad rows; nothing was applied. `problems` are (line, reason)."""
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__(f"{len(problems)} bad row(s); nothing was imported")
+    def __init__(self, problems: list[tuple[str, str]], total: int | None = None) -> None:
+        self.problems = problems  # the first ones when `total` says there were more
+        self.total = len(problems) if total is None else total
+        super().__init__(f"{self.total} bad row(s); nothing was imported")
 
 
 class CatalogueError(CheckdError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,6 +17,8 @@ from checkd.store.db import Database, StoreUnavailable, Tx, utc
 from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
 T = TypeVar("T")
+# Admin records of one change inserted per statement: a record is up to ~1 MB (5000 entry digests).
+CHANGE_RECORDS_PER_INSERT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,24 +94,33 @@ class LedgerRepository:
             raise DuplicateKey(str(exc.orig)) from exc
 
     def commit_change(
-        self, work: Callable[[Tx], tuple[T, Sequence[LedgerRecord]]]
-    ) -> tuple[T, list[LedgerRecord]]:
+        self, work: Callable[[Tx], tuple[T, Iterable[LedgerRecord]]]
+    ) -> tuple[T, LedgerRecord | None]:
         """Run a store change and append the records describing it in ONE transaction: both or neither.
 
         `work` applies the change on the transaction and returns its result with the records to
-        append (chained on `head_in(tx)`); DuplicateKey when another writer took those sequence
-        numbers meanwhile (nothing is committed: re-run on the new head).
+        append (chained on `head_in(tx)`), inserted a few at a time as they come; the last one is
+        returned. DuplicateKey when another writer took those sequence numbers meanwhile (nothing
+        is committed: re-run on the new head).
         """
+        last: LedgerRecord | None = None
         try:
             with self._db.transaction() as session:
                 result, records = work(Tx(session))
-                _insert(session, records)
+                batch: list[LedgerRecord] = []
+                for record in records:
+                    batch.append(record)
+                    if len(batch) == CHANGE_RECORDS_PER_INSERT:
+                        _insert(session, batch)
+                        batch = []
+                    last = record
+                _insert(session, batch)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
         except DBAPIError as exc:  # e.g. a store that refuses the write: the change is rolled back with it
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
             raise StoreUnavailable(f"store refused the change (nothing was applied): {detail}") from exc
-        return result, list(records)
+        return result, last
 
     @staticmethod
     def head_in(tx: Tx) -> tuple[int, str]:
