@@ -257,3 +257,45 @@ def test_a_repeated_entry_id_across_chunks_is_refused(db_url: str, tmp_path: Pat
     assert result.returncode == 1, result.stdout
     assert "repeat.jsonl:5004: entry_id: 'RP-3' repeats an earlier row" in result.stderr, result.stderr
     assert _ledger_state(db_url) == before
+
+
+def _on_terminal(*args: str, workdir: Path) -> str:
+    """Run `checkd` on a pseudo-terminal of 120 columns; everything it wrote (stdout and stderr)."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import sys
+    import termios
+
+    from tests.daemon import TEST_SECRET
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal of a real size, as an operator's shell has
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        os.chdir(workdir)
+        os.environ["CHECKD_SECRET"] = TEST_SECRET
+        os.execv(sys.executable, [sys.executable, "-m", "checkd", *args])
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_a_pipe(db_url: str, tmp_path: Path) -> None:
+    """On a terminal the import draws a bar with the rows read; through a pipe only the summary."""
+    rows = _rows("PB", 2500)
+    path = tmp_path / "bar.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    shown = _on_terminal("import", "--rules", RULES, "--db", db_url, str(path), workdir=tmp_path)
+    assert "import: " in shown and "rows=2,000" in shown and "%|" in shown, shown[-2000:]
+    assert "imported 2500 entries" in shown and "rows/s" in shown
+    piped = _import(db_url, tmp_path, str(path))
+    assert piped.returncode == 0 and piped.stderr == "", piped.stderr
