@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         "--parts",
         type=int,
         default=1,
-        help="import in this many files (the import holds a whole file in memory)",
+        help="import in this many files (one `checkd import` each)",
     )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows live

@@ -79,9 +79,10 @@ class FailedPrecondition(CheckdError):
 class ImportRejected(CheckdError):
     """An import file had bad rows; nothing was applied. `problems` name each row (`at`) and the reason."""
 
-    def __init__(self, problems: Sequence[Violation]) -> None:
-        self.problems = tuple(problems)
-        super().__init__(f"{len(self.problems)} bad row(s); nothing was imported")
+    def __init__(self, problems: Sequence[Violation], total: int | None = None) -> None:
+        self.problems = tuple(problems)  # the first ones when `total` says there were more
+        self.total = len(self.problems) if total is None else total
+        super().__init__(f"{self.total} bad row(s); nothing was imported")
 
 
 class CatalogueError(CheckdError):

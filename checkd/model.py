@@ -121,10 +121,19 @@ class RelatedPerson:
 
 
 class RevokeKind(StrEnum):
-    """Why the credit office revoked an entry early."""
+    """Why an entry stopped applying early: an act of the credit office, or the source's withdrawal."""
 
-    REPAIR = "repair"  # credit repair
-    OBJECTION = "objection"  # an upheld objection
+    REPAIR = "repair"  # credit repair (the credit office)
+    OBJECTION = "objection"  # an upheld objection (the credit office)
+    WITHDRAWN = "withdrawn"  # the source's complete list (`checkd import --sync`) no longer holds it
+
+    @property
+    def by_source(self) -> bool:
+        """True for the source's own withdrawal: a later feed that lists the entry again lifts it."""
+        return self is RevokeKind.WITHDRAWN
+
+
+OFFICE_REVOKE_KINDS = (RevokeKind.REPAIR, RevokeKind.OBJECTION)  # what the credit office may record
 
 
 class RecordKind(StrEnum):

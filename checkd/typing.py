@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 Clock = Callable[[], dt.datetime]
@@ -14,6 +15,25 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckFigures:
+    """What durable checks found and pushed: subjects hit by polarity, measures by kind."""
+
+    hits_penalty: int = 0
+    hits_reward: int = 0
+    mandatory: int = 0
+    discretionary: int = 0
+
+    def __add__(self, other: CheckFigures) -> CheckFigures:
+        """The figures of both sets of checks."""
+        return CheckFigures(
+            self.hits_penalty + other.hits_penalty,
+            self.hits_reward + other.hits_reward,
+            self.mandatory + other.mandatory,
+            self.discretionary + other.discretionary,
+        )
+
+
 class CheckCounters(Protocol):
     """What the use cases count; `checkd.ops.metrics.Metrics` implements it for Prometheus."""
 
@@ -21,6 +41,9 @@ class CheckCounters(Protocol):
         self, department: str, scene: str, verdict: str, *, measures: int, count: int = 1
     ) -> None:
         """Count durable checks."""
+
+    def figures_recorded(self, department: str, figures: CheckFigures) -> None:
+        """Count the hits and pushed measures of durable checks."""
 
     def check_recorded_measures(self) -> None:
         """Note that checks pushed measures."""
@@ -35,6 +58,9 @@ class NullCounters:
     def check_recorded(
         self, department: str, scene: str, verdict: str, *, measures: int, count: int = 1
     ) -> None:
+        """Count nothing."""
+
+    def figures_recorded(self, department: str, figures: CheckFigures) -> None:
         """Count nothing."""
 
     def check_recorded_measures(self) -> None:

@@ -122,7 +122,9 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
     ops = None
     if config.ops_listen is not None:
         ops = OpsServer(
-            config.ops_listen, metrics, tls=ops_tls(config.tls_cert, config.tls_key, config.tls_client_ca)
+            config.ops_listen,
+            metrics.registry,
+            tls=ops_tls(config.tls_cert, config.tls_key, config.tls_client_ca),
         )
         opened.append(ops)
     return Daemon(

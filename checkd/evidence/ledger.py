@@ -10,7 +10,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -65,8 +65,8 @@ class PendingChange:
     """A registry change waiting for the writer, with what makes its admin records from its result."""
 
     apply: Callable[[Tx], Any]
-    describe: Callable[[Any], list[bytes]]
-    future: Future[tuple[Any, list[LedgerRecord]]]
+    describe: Callable[[Any], Iterable[bytes]]
+    future: Future[tuple[Any, LedgerRecord | None]]
 
 
 class Ledger:
@@ -144,8 +144,8 @@ class Ledger:
             raise Unavailable("ledger commit timed out") from None
 
     def record_change(
-        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]], *, timeout: float = 120.0
-    ) -> tuple[T, list[LedgerRecord]]:
+        self, apply: Callable[[Tx], T], describe: Callable[[T], Iterable[bytes]], *, timeout: float = 120.0
+    ) -> tuple[T, LedgerRecord | None]:
         """Have the writer commit a store change and its admin records in one transaction; wait for it.
 
         The change's own refusals (NotFound, FailedPrecondition, ...) reach the caller as raised,
@@ -153,45 +153,49 @@ class Ledger:
         """
         if self._closed:
             raise Unavailable("ledger is closed: the daemon is stopping")
-        future: Future[tuple[Any, list[LedgerRecord]]] = Future()
+        future: Future[tuple[Any, LedgerRecord | None]] = Future()
         try:
-            self._queue.put_nowait(PendingChange(apply, cast(Callable[[Any], list[bytes]], describe), future))
+            self._queue.put_nowait(
+                PendingChange(apply, cast(Callable[[Any], Iterable[bytes]], describe), future)
+            )
         except queue.Full:
             raise ResourceExhausted("ledger queue is full; retry later") from None
         try:
-            result, records = future.result(timeout=timeout)
+            result, last = future.result(timeout=timeout)
         except TimeoutError:
             raise Unavailable("ledger commit timed out") from None
-        return cast(T, result), records
+        return cast(T, result), last
 
     def commit_change(
-        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]]
-    ) -> tuple[T, list[LedgerRecord]]:
+        self, apply: Callable[[Tx], T], describe: Callable[[T], Iterable[bytes]]
+    ) -> tuple[T, LedgerRecord | None]:
         """Apply a change and append its admin records in ONE transaction, on the head read inside it.
 
         Runs in the calling thread: the writer's, or a process that has no writer (`checkd import`).
         The store holds the chain head for the transaction, so no other process can take it between.
+        `describe` may yield its payloads one by one: they are chained and inserted as they come,
+        so a change of millions of entries never holds all its records at once. Returns the last.
         """
         try:
-            result, records = self._repo.commit_change(self._change_work(apply, describe))
+            result, last = self._repo.commit_change(self._change_work(apply, describe))
         except DuplicateKey as exc:
             raise Unavailable(f"ledger append failed, the change was not applied: {exc}") from None
-        if records:
-            self._head = (records[-1].seq, records[-1].hash)
-        return result, records
+        if last is not None:
+            self._head = (last.seq, last.hash)
+        return result, last
 
     def _change_work(
-        self, apply: Callable[[Tx], T], describe: Callable[[T], list[bytes]]
-    ) -> Callable[[Tx, tuple[int, str]], tuple[T, list[LedgerRecord]]]:
+        self, apply: Callable[[Tx], T], describe: Callable[[T], Iterable[bytes]]
+    ) -> Callable[[Tx, tuple[int, str]], tuple[T, Iterator[LedgerRecord]]]:
         """The transaction body of a change: apply it, then chain its records on the head held."""
 
-        def work(tx: Tx, head: tuple[int, str]) -> tuple[T, list[LedgerRecord]]:
+        def work(tx: Tx, head: tuple[int, str]) -> tuple[T, Iterator[LedgerRecord]]:
             result = apply(tx)
-            pending = [
+            pending = (
                 Pending(RecordKind.ADMIN.value, uuid_utils.uuid7().hex, payload, None, None, Future())
                 for payload in describe(result)
-            ]
-            return result, self._chain(pending, head)
+            )
+            return result, self._chained(pending, head)
 
         return work
 
@@ -302,13 +306,16 @@ class Ledger:
                 pending.future.set_result(record)
 
     def _chain(self, batch: Iterable[Pending], head: tuple[int, str]) -> list[LedgerRecord]:
+        return list(self._chained(batch, head))
+
+    def _chained(self, batch: Iterable[Pending], head: tuple[int, str]) -> Iterator[LedgerRecord]:
+        """The records of `batch` chained on `head`, made one at a time as they are asked for."""
         seq, prev = head
         now = self._clock()
-        records = []
         for pending in batch:
             seq += 1
             digest = chain_hash(prev, seq, pending.kind, pending.ref_id, now, pending.payload, self.algorithm)
-            records.append(
+            yield (
                 LedgerRecord(
                     seq,
                     pending.kind,
@@ -322,7 +329,6 @@ class Ledger:
                 )
             )
             prev = digest
-        return records
 
 
 def record_admin(ledger: Ledger, action: str, caller: str, **facts: Any) -> LedgerRecord:

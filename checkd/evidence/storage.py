@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 from checkd.store.db import Tx
@@ -33,6 +33,6 @@ class ChainStore(ChainReader, Protocol):
         """Chain a batch on the head (given while the store holds it) and store it atomically."""
 
     def commit_change(
-        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Sequence[LedgerRecord]]]
-    ) -> tuple[T, list[LedgerRecord]]:
-        """Run `work` on one transaction holding the chain head (given to it) and append its records."""
+        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Iterable[LedgerRecord]]]
+    ) -> tuple[T, LedgerRecord | None]:
+        """Run `work` on a transaction holding the chain head (given to it), append its records; the last."""

@@ -27,7 +27,7 @@ from checkd.rules.catalogue import Catalogue
 from checkd.store import DuplicateKey, LedgerRecord
 from checkd.subjects.ids import IdentifierError, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
-from checkd.typing import NO_COUNTERS, CheckCounters, Clock
+from checkd.typing import NO_COUNTERS, CheckCounters, CheckFigures, Clock
 
 log = structlog.get_logger(__name__)
 
@@ -170,11 +170,18 @@ class Checker:
                     department, request_id, draft.remembered(written.seq, written.hash), fingerprint
                 )
             measures = ref.measures_mandatory + ref.measures_discretionary
+            figures = CheckFigures(
+                ref.subjects_hit_penalty,
+                ref.subjects_hit_reward,
+                ref.measures_mandatory,
+                ref.measures_discretionary,
+            )
             if tally is not None:
-                tally.add(department, case.scene, decision.verdict.value, check_id, measures)
+                tally.add(department, case.scene, decision.verdict.value, check_id, measures, figures)
                 return answer
             _log_check(case, decision, check_id, now, self._clock())
             self._metrics.check_recorded(department, case.scene, decision.verdict.value, measures=measures)
+            self._metrics.figures_recorded(department, figures)
             return answer
 
         return finish

@@ -1,10 +1,8 @@
-"""The list-entry interchange format (CSV and JSON Lines): read, validate, all or nothing."""
+"""The list-entry interchange format (CSV, JSON Lines, .xlsx): its columns, row validation, all or nothing."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ from typing import Any
 from checkd.days import add_months
 from checkd.errors import ImportRejected, Violation
 from checkd.limits import ENTRY_ID_CHARS, IMPORT_FIELD_CHARS, SEVERITY_CHARS, TEXT_CHARS, text_problem
+from checkd.loop.feeds.files import read_rows as feed_rows
 from checkd.model import ListEntry, RelatedPerson, Role, SourceLevel, SubjectType
 from checkd.rules.catalogue import Catalogue
 from checkd.subjects.ids import Identifier, IdentifierError, IdKind, parse_identifier
@@ -66,40 +65,11 @@ Row = Mapping[str, Any]
 
 
 def read_rows(paths: Iterable[str | Path]) -> Iterator[tuple[str, Row | str]]:
-    """Yield (`file:line`, row) for every row of CSV (.csv) or JSON Lines files.
+    """Yield (`file:line`, row) for every row of the files (see checkd.loop.feeds.files.read_rows).
 
     A row that cannot even be read is yielded as its error message instead.
     """
-    for path in map(Path, paths):
-        if path.suffix.lower() == ".csv":
-            yield from _csv_rows(path)
-        else:
-            yield from _jsonl_rows(path)
-
-
-def _csv_rows(path: Path) -> Iterator[tuple[str, Row | str]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        for row in reader:
-            where = f"{path.name}:{reader.line_num}"
-            if None in row:
-                yield where, "more values than columns"
-            else:
-                yield where, row
-
-
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, Row | str]]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            where = f"{path.name}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield where, f"not valid JSON: {exc.msg} at column {exc.colno}"
-                continue
-            yield where, row if isinstance(row, dict) else "not a JSON object"
+    return feed_rows(paths, required=REQUIRED)
 
 
 def parse_entries(

@@ -17,7 +17,7 @@ from checkd.evidence.ledger import Ledger, record_admin
 from checkd.limits import ENTRY_ID_CHARS, REASON_CHARS, TEXT_CHARS, text_problem
 from checkd.loop.interchange import parse_entries
 from checkd.loop.storage import EntryWriter
-from checkd.model import ListEntry, Reinstatement, Revocation, RevokeKind
+from checkd.model import OFFICE_REVOKE_KINDS, ListEntry, Reinstatement, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
 from checkd.store import UpsertResult
 from checkd.store.changes import DataChange
@@ -91,8 +91,8 @@ class Registry:
         problems = _act_problems(
             entry_id, reason, document_no, "why the entry is revoked", "the repair or objection decision"
         )
-        if kind and kind not in tuple(RevokeKind):
-            problems.append(Violation("kind", f"one of {[k.value for k in RevokeKind]}"))
+        if kind and kind not in OFFICE_REVOKE_KINDS:
+            problems.append(Violation("kind", f"one of {[k.value for k in OFFICE_REVOKE_KINDS]}"))
         if problems:
             raise InvalidArgument(problems)
         revocation = Revocation(

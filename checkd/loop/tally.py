@@ -7,7 +7,7 @@ from collections import Counter
 
 import structlog
 
-from checkd.typing import NO_COUNTERS, CheckCounters
+from checkd.typing import NO_COUNTERS, CheckCounters, CheckFigures
 
 log = structlog.get_logger(__name__)
 
@@ -26,10 +26,21 @@ class Tally:
         self._labels: Counter[tuple[str, str, str]] = Counter()
         self._measures = 0
         self._pushed: list[str] = []
+        self._figures: dict[str, CheckFigures] = {}  # per department
 
-    def add(self, department: str, scene: str, verdict: str, check_id: str, measures: int) -> None:
+    def add(
+        self,
+        department: str,
+        scene: str,
+        verdict: str,
+        check_id: str,
+        measures: int,
+        figures: CheckFigures | None = None,
+    ) -> None:
         """Count one durable check."""
         self._labels[(department, scene, verdict)] += 1
+        if figures is not None:
+            self._figures[department] = self._figures.get(department, CheckFigures()) + figures
         if measures:
             self._measures += measures
             self._pushed.append(check_id)
@@ -50,6 +61,8 @@ class Tally:
             verdicts[verdict] += count
             departments[department] += count
             self._metrics.check_recorded(department, scene, verdict, measures=0, count=count)
+        for department, figures in self._figures.items():
+            self._metrics.figures_recorded(department, figures)
         if self._measures:
             self._metrics.check_recorded_measures()
         log.info(
@@ -62,6 +75,7 @@ class Tally:
             duration_ms=round((time.perf_counter() - self._started) * 1000, 2),
         )
         self._labels.clear()
+        self._figures = {}
         self._pushed = []
         self._measures = 0
         self._started = time.perf_counter()

@@ -1,4 +1,8 @@
-"""The HTTP ops listener (/healthz, /readyz, /metrics) on its own thread, beside the gRPC server."""
+"""The HTTP ops listener (/healthz, /readyz, /metrics) on its own threads, beside the gRPC server.
+
+/metrics is prometheus_client's own WSGI app (gzip, OpenMetrics negotiation); the listener adds
+HEAD, the probes, the client-certificate rule off loopback and bounded, quiet connections.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,19 @@ import json
 import ssl
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import structlog
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import make_wsgi_app
+from prometheus_client.registry import Collector
 
 from checkd.config import is_loopback, split_host_port
-from checkd.ops.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +56,11 @@ def ops_tls(cert: Path | None, key: Path | None, client_ca: Path | None = None) 
     return context
 
 
-class _BoundedServer(ThreadingHTTPServer):
+CLIENT_VERIFIED = "checkd.client_verified"  # WSGI environ key: the TLS peer showed a verified certificate
+_TEXT = [("Content-Type", "text/plain; charset=utf-8")]
+
+
+class _BoundedServer(ThreadingMixIn, WSGIServer):
     """A thread per connection, at most MAX_CONNECTIONS of them, and no raw tracebacks on stderr.
 
     The standard server starts a thread for every connection without limit and prints a
@@ -62,7 +72,7 @@ class _BoundedServer(ThreadingHTTPServer):
     request_queue_size = 128  # the default backlog of 5 would stall probes behind a few slow clients
 
     def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None
+        self, address: tuple[str, int], handler: type[WSGIRequestHandler], tls: ssl.SSLContext | None
     ) -> None:
         super().__init__(address, handler)
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
@@ -115,25 +125,27 @@ class OpsServer:
     """Serves the ops endpoints from threads of its own.
 
     A saturated gRPC worker pool or a long ledger queue never delays a health probe or a scrape.
+    `registry` is what /metrics exposes: the daemon's own, or a multiprocess collector's.
     """
 
-    def __init__(self, listen: str, metrics: Metrics, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, listen: str, registry: Collector, tls: ssl.SSLContext | None = None) -> None:
         address = split_host_port(listen)
         assert address is not None, listen  # Config refused anything else
         self._address = (address[0] or "127.0.0.1", address[1])
         # Off loopback, /metrics (which names departments) needs a verified client certificate.
         self._metrics_open = is_loopback(listen)
-        self._metrics = metrics
+        self._registry = registry
         self._readiness: Callable[[], Readiness] = lambda: Readiness(False, {"snapshots": "loading"})
         self._tls = tls
         self._draining = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _BoundedServer | None = None
         self.port = 0
 
     def start(self, readiness: Callable[[], Readiness]) -> int:
         """Bind and serve `readiness` (the daemon's) in a background thread; return the bound port."""
         self._readiness = readiness
-        server = _BoundedServer(self._address, _handler_class(self), self._tls)
+        server = _BoundedServer(self._address, _Handler, self._tls)
+        server.set_app(ops_app(self._registry, self.readiness, self._metrics_open))
         self._server = server
         self.port = server.server_address[1]
         threading.Thread(
@@ -158,72 +170,108 @@ class OpsServer:
             return Readiness(False, {"draining": "the daemon is stopping"})
         return self._readiness()
 
-    def may_scrape(self, connection: Any) -> bool:
-        """Whether this connection may read /metrics: on loopback, or with a verified client certificate."""
-        verified = isinstance(connection, ssl.SSLSocket) and bool(connection.getpeercert())
-        return self._metrics_open or verified
 
-    def metrics_text(self) -> bytes:
-        """The current metrics exposition."""
-        return self._metrics.exposition()
+def ops_app(registry: Collector, readiness: Callable[[], Readiness], metrics_open: bool) -> WSGIApplication:
+    """The ops routes as one WSGI app: /healthz, /readyz, /metrics (the registry's); HEAD on each."""
+    metrics = make_wsgi_app(registry)
+
+    def route(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        try:
+            if path == "/healthz":
+                start_response("200 OK", _TEXT)
+                return [b"ok\n"]
+            if path == "/readyz":
+                found = readiness()
+                body = json.dumps({"ready": found.ready, "checks": found.checks}, ensure_ascii=False)
+                status = "200 OK" if found.ready else "503 Service Unavailable"
+                start_response(status, [("Content-Type", "application/json")])
+                return [body.encode() + b"\n"]
+            if path == "/metrics" and not (metrics_open or environ.get(CLIENT_VERIFIED)):
+                start_response("403 Forbidden", _TEXT)
+                return [b"/metrics off loopback needs a client certificate (--tls-client-ca)\n"]
+            if path == "/metrics":
+                return metrics(environ, start_response)  # type: ignore[no-any-return]
+            start_response("404 Not Found", _TEXT)
+            return [b"not found\n"]
+        except Exception:  # a probe must get an answer, never a dropped connection
+            log.exception("ops_request_failed", path=path)
+            start_response("500 Internal Server Error", _TEXT, sys.exc_info())
+            return [b"internal error\n"]
+
+    return _with_head(route)
 
 
-def _handler_class(ops: OpsServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        """Routes the three ops paths; everything else is 404."""
+def _with_head(app: WSGIApplication) -> WSGIApplication:
+    """HEAD answered as GET without the body: same status and headers (Content-Length included)."""
 
-        server_version = "checkd-ops"
-        protocol_version = "HTTP/1.1"
-        timeout = IDLE_TIMEOUT_SECONDS  # socket timeout: an idle or slow client is let go
+    def head_or_get(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "HEAD":
+            return app(environ, start_response)
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
 
-        def setup(self) -> None:
-            """With TLS, shake hands here, on this connection's thread and under its timeout."""
-            super().setup()
-            if isinstance(self.connection, ssl.SSLSocket):
-                self.connection.do_handshake()
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], Any]:
+            answered[:] = [(status, headers)]
+            return lambda _data: None
 
-        def do_GET(self) -> None:
-            """Answer one GET."""
-            path = self.path.split("?", 1)[0]
-            try:
-                if path == "/healthz":
-                    self._send(200, b"ok\n", "text/plain; charset=utf-8")
-                elif path == "/readyz":
-                    found = ops.readiness()
-                    body = (
-                        json.dumps(
-                            {"ready": found.ready, "checks": found.checks}, ensure_ascii=False
-                        ).encode()
-                        + b"\n"
-                    )
-                    self._send(200 if found.ready else 503, body, "application/json")
-                elif path == "/metrics" and not ops.may_scrape(self.connection):
-                    self._send(
-                        403,
-                        b"/metrics off loopback needs a client certificate (--tls-client-ca)\n",
-                        "text/plain; charset=utf-8",
-                    )
-                elif path == "/metrics":
-                    self._send(200, ops.metrics_text(), CONTENT_TYPE_LATEST)
-                else:
-                    self._send(404, b"not found\n", "text/plain; charset=utf-8")
-            except OSError:
-                raise  # the client went away: nobody to answer (the server logs one event)
-            except Exception:  # a probe must get an answer, never a dropped connection
-                log.exception("ops_request_failed", path=path)
-                self._send(500, b"internal error\n", "text/plain; charset=utf-8")
+        body = b"".join(app({**environ, "REQUEST_METHOD": "GET"}, keep))
+        status, headers = answered[0]
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers = [*headers, ("Content-Length", str(len(body)))]  # the length the GET would send
+        start_response(status, headers)
+        return []
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    return head_or_get
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Probes every few seconds would flood the log: stay quiet."""
 
-    return Handler
+class _QuietServerHandler(ServerHandler):
+    """wsgiref's response writer, with its application errors logged as one event, not a traceback."""
+
+    def log_exception(self, exc_info: Any) -> None:
+        """One structured event on the daemon's log."""
+        log.error("ops_request_failed", error=exc_info[0].__name__, detail=str(exc_info[1]))
+
+
+class _Handler(WSGIRequestHandler):
+    """One request per connection, under the idle timeout, with TLS shaken hands on this thread."""
+
+    server_version = "checkd-ops"
+    timeout = IDLE_TIMEOUT_SECONDS  # socket timeout: an idle or slow client is let go
+
+    def setup(self) -> None:
+        """With TLS, shake hands here, on this connection's thread and under its timeout."""
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
+    def get_environ(self) -> dict[str, Any]:
+        """The WSGI environ, with whether the peer showed a verified client certificate."""
+        environ = super().get_environ()
+        connection = self.connection
+        environ[CLIENT_VERIFIED] = isinstance(connection, ssl.SSLSocket) and bool(connection.getpeercert())
+        return environ
+
+    def handle(self) -> None:
+        """wsgiref's handle, with the quiet response writer."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if len(self.raw_requestline) > 65536:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(414)
+            return
+        if not self.parse_request():
+            return
+        handler = _QuietServerHandler(
+            self.rfile,
+            self.wfile,  # type: ignore[arg-type]  # typeshed types it BufferedIOBase; it is a socket file
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=False,
+        )
+        handler.request_handler = self  # type: ignore[attr-defined]  # wsgiref's back-pointer for logging
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Probes every few seconds would flood the log: stay quiet."""
 
 
 def readiness_probe(

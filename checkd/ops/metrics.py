@@ -1,4 +1,4 @@
-"""The daemon's Prometheus metrics (`checkd_*`), one CollectorRegistry per daemon, no globals."""
+"""The daemon's Prometheus metrics (checkd_*, grpc_server_*, process): one registry per daemon."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -15,6 +22,7 @@ from checkd.loop.statistics import FollowUp
 from checkd.ops import log
 from checkd.ops.build import commit as build_commit
 from checkd.ops.build import version as build_version
+from checkd.typing import CheckFigures
 
 # RPC latencies: a check is ~1 ms of work, a batch of 1000 can take seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -45,17 +53,36 @@ class Metrics:
             ["department", "scene", "verdict"],
             registry=reg,
         )
-        self.rpc_latency = Histogram(
-            "checkd_rpc_duration_seconds",
-            "Server-side latency per RPC.",
-            ["rpc"],
+        # The names and labels of go-grpc-prometheus / py-grpc-prometheus, so stock gRPC dashboards work.
+        self.rpc_started = Counter(
+            "grpc_server_started",
+            "RPCs started on the server.",
+            ["grpc_service", "grpc_method", "grpc_type"],
+            registry=reg,
+        )
+        self.rpc_handled = Counter(
+            "grpc_server_handled",
+            "RPCs completed on the server, whatever their status code.",
+            ["grpc_service", "grpc_method", "grpc_type", "grpc_code"],
+            registry=reg,
+        )
+        self.rpc_handling = Histogram(
+            "grpc_server_handling_seconds",
+            "Time from the start of an RPC to its end (the last response of a stream) on the server.",
+            ["grpc_service", "grpc_method", "grpc_type"],
             buckets=_LATENCY_BUCKETS,
             registry=reg,
         )
-        self.rejected = Counter(
-            "checkd_rejected_calls",
-            "RPCs that ended with a non-OK status, by code.",
-            ["rpc", "code"],
+        self.hits = Counter(
+            "checkd_subjects_hit",
+            "Checked subjects with an entry in force, by department and polarity (penalty, reward).",
+            ["department", "polarity"],
+            registry=reg,
+        )
+        self.measures = Counter(
+            "checkd_measures_pushed",
+            "Measures pushed by checks, by department and whether mandatory or discretionary.",
+            ["department", "kind"],
             registry=reg,
         )
         self.batch_size = Histogram(
@@ -99,6 +126,9 @@ class Metrics:
             registry=reg,
         )
         build.labels(build_version(), build_commit()).set(1)
+        # Standard process figures (CPU, memory, open files) and the Python build, as every exporter has.
+        ProcessCollector(registry=reg)
+        PlatformCollector(registry=reg)
         self._follow_up_dirty = threading.Event()
 
     def check_recorded(
@@ -108,6 +138,15 @@ class Metrics:
         self.checks.labels(department, scene or "-", verdict).inc(count)
         if measures:
             self.check_recorded_measures()
+
+    def figures_recorded(self, department: str, figures: CheckFigures) -> None:
+        """Count the hits and the pushed measures of durable checks."""
+        for polarity, hits in (("penalty", figures.hits_penalty), ("reward", figures.hits_reward)):
+            if hits:
+                self.hits.labels(department, polarity).inc(hits)
+        for kind, pushed in (("mandatory", figures.mandatory), ("discretionary", figures.discretionary)):
+            if pushed:
+                self.measures.labels(department, kind).inc(pushed)
 
     def check_recorded_measures(self) -> None:
         """Note that checks pushed measures: the awaiting-feedback figures must be recounted."""
@@ -144,10 +183,6 @@ class Metrics:
         self.registry.register(
             _LiveCollector(live, _FollowUpCache(follow_up, self._follow_up_dirty, min_interval, max_interval))
         )
-
-    def exposition(self) -> bytes:
-        """The registry in the Prometheus text format."""
-        return generate_latest(self.registry)
 
 
 class _FollowUpCache:
@@ -204,11 +239,12 @@ class _LiveCollector(Collector):
         figures = self._live()
         if figures is not None:
             yield _gauge("checkd_index_entries", "List entries in the index in force.", figures.index_entries)
-            version = GaugeMetricFamily(
-                "checkd_data_version", "Data version in force (the number of dN).", labels=["version"]
+            # A number, not a label per version: one series that rises, which `changes()` can count.
+            yield _gauge(
+                "checkd_data_version",
+                "Data version in force (N of dN).",
+                _version_number(figures.data_version),
             )
-            version.add_metric([figures.data_version], _version_number(figures.data_version))
-            yield version
             yield _gauge(
                 "checkd_data_age_seconds",
                 "Seconds since the source (an import or upsert) last confirmed the data.",

@@ -15,7 +15,6 @@ import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 import structlog
 from prometheus_client import CollectorRegistry, generate_latest
@@ -25,7 +24,6 @@ from prometheus_client.registry import Collector
 
 from checkd.config import split_host_port
 from checkd.ops.http import OpsServer, Readiness
-from checkd.ops.metrics import Metrics
 
 log = structlog.get_logger(__name__)
 
@@ -208,8 +206,7 @@ class Supervisor:
         if self.ops_listen is None:
             return None
         view = WorkersView(self._worker_ops, self._restarts)
-        # The listener reads only exposition() of what it is given.
-        ops = OpsServer(self.ops_listen, cast(Metrics, view), tls=self.ops_tls)
+        ops = OpsServer(self.ops_listen, view.registry, tls=self.ops_tls)
         ops.start(self.readiness)
         if self.ops_port_file is not None:
             self.ops_port_file.write_text(str(ops.port))

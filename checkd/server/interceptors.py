@@ -1,4 +1,4 @@
-"""A server interceptor: per-call request id and rpc bound to logs, latency and rejected-call metrics."""
+"""A server interceptor: per-call request id and rpc bound to logs; the standard grpc_server_* metrics."""
 
 from __future__ import annotations
 
@@ -27,28 +27,32 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         handler = continuation(handler_call_details)
         if handler is None:
             return None
-        rpc = _short_name(handler_call_details.method)
+        method = handler_call_details.method
         request_id = _caller_request_id(handler_call_details) or uuid.uuid4().hex[:16]
-        observe = _Observation(self._metrics, rpc, request_id)
+        # grpc_type as go-grpc-prometheus names the four call shapes.
         kinds = (
-            ("unary_unary", grpc.unary_unary_rpc_method_handler, observe.unary),
-            ("unary_stream", grpc.unary_stream_rpc_method_handler, observe.stream),
-            ("stream_stream", grpc.stream_stream_rpc_method_handler, observe.stream),
-            ("stream_unary", grpc.stream_unary_rpc_method_handler, observe.unary),
+            ("unary_unary", "unary", grpc.unary_unary_rpc_method_handler, False),
+            ("unary_stream", "server_stream", grpc.unary_stream_rpc_method_handler, True),
+            ("stream_stream", "bidi_stream", grpc.stream_stream_rpc_method_handler, True),
+            ("stream_unary", "client_stream", grpc.stream_unary_rpc_method_handler, False),
         )
-        for kind, factory, wrap in kinds:
+        for kind, grpc_type, factory, streams_out in kinds:
             behaviour = getattr(handler, kind)
             if behaviour is not None:
-                return factory(wrap(behaviour), handler.request_deserializer, handler.response_serializer)
+                observe = _Observation(self._metrics, method, grpc_type, request_id)
+                wrapped = observe.stream(behaviour) if streams_out else observe.unary(behaviour)
+                return factory(wrapped, handler.request_deserializer, handler.response_serializer)
         return handler
 
 
 class _Observation:
     """The wrappers of one call."""
 
-    def __init__(self, metrics: Metrics, rpc: str, request_id: str) -> None:
+    def __init__(self, metrics: Metrics, method: str, grpc_type: str, request_id: str) -> None:
         self._metrics = metrics
-        self._rpc = rpc
+        self._rpc = _short_name(method)
+        service, _, name = method.lstrip("/").rpartition("/")
+        self._labels = (service, name, grpc_type)  # grpc_service, grpc_method, grpc_type
         self._request_id = request_id
 
     def unary(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -76,6 +80,7 @@ class _Observation:
     def _observed(self, context: grpc.ServicerContext) -> Iterator[None]:
         """The call's log context while it runs; its latency and status when it ends."""
         started = time.perf_counter()
+        self._metrics.rpc_started.labels(*self._labels).inc()
         failed = False
         with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=self._request_id):
             try:
@@ -87,12 +92,11 @@ class _Observation:
                 self._finish(context, started, failed)
 
     def _finish(self, context: grpc.ServicerContext, started: float, failed: bool) -> None:
-        self._metrics.rpc_latency.labels(self._rpc).observe(time.perf_counter() - started)
+        self._metrics.rpc_handling.labels(*self._labels).observe(time.perf_counter() - started)
         code = _code_of(context)
-        if code is None and failed:
-            code = "UNKNOWN"  # an escaped exception: grpcio answers it as UNKNOWN
-        if code is not None and code != "OK":
-            self._metrics.rejected.labels(self._rpc, code).inc()
+        if code is None:
+            code = "Unknown" if failed else "OK"  # an escaped exception: grpcio answers it as UNKNOWN
+        self._metrics.rpc_handled.labels(*self._labels, code).inc()
 
 
 def _code_of(context: grpc.ServicerContext) -> str | None:
@@ -103,7 +107,13 @@ def _code_of(context: grpc.ServicerContext) -> str | None:
         return None
     if code is None:
         return None
-    return code.name if isinstance(code, grpc.StatusCode) else str(code)
+    name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+    return _CODE_NAMES.get(name, name)
+
+
+# grpc_code as go-grpc-prometheus writes it (codes.Code.String()): "OK", "InvalidArgument", ...
+_CODE_NAMES = {code.name: "".join(part.title() for part in code.name.split("_")) for code in grpc.StatusCode}
+_CODE_NAMES["OK"] = "OK"
 
 
 def _short_name(method: str) -> str:

@@ -82,7 +82,7 @@ class EntryRepository:
                         or_(EntryRow.revoked_at.is_not(None), EntryRow.reinstated_at.is_not(None)),
                     )
                 ):
-                    acts[row[0]] = _acts(row[1:])
+                    acts[row[0]] = _kept_acts(row[1:])
                 session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
                 session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
             stored = [
@@ -217,6 +217,94 @@ class EntryRepository:
             result = session.connection().execute(select(*_INDEX_COLUMNS).execution_options(yield_per=batch))
             for values in result:
                 yield _from_values(values)
+
+    # ------------------------------------------------------------ streamed imports, in one transaction
+
+    @staticmethod
+    def lock_in(tx: Tx) -> None:
+        """Take the data-version lock in an open transaction (first, before any other write)."""
+        _lock_version(session_of(tx))
+
+    @staticmethod
+    def upsert_in(
+        tx: Tx, entries: Sequence[ListEntry], now: dt.datetime
+    ) -> tuple[list[ListEntry], list[str]]:
+        """Store one chunk of a streamed import in the open transaction: (entries as stored, repeats).
+
+        Entries this transaction already stored (their `updated_at` is `now`) are not replaced
+        but returned as repeats: a file naming an entry twice is refused, and no id set of the
+        whole file is held in memory. The credit office's acts are kept as in `upsert_change`.
+        """
+        session = session_of(tx)
+        stamp = utc(now)
+        acts: dict[str, dict[str, Any]] = {}
+        repeated: list[str] = []
+        ids = [e.entry_id for e in entries]
+        for chunk in _chunks(ids, 500):
+            for row in session.execute(
+                select(EntryRow.updated_at, *_ACT_COLUMNS).where(EntryRow.entry_id.in_(chunk))
+            ):
+                if utc(row[0]) == stamp:
+                    repeated.append(row[1])
+                elif row[2] is not None or row[6] is not None:  # revoked_at, reinstated_at
+                    acts[row[1]] = _kept_acts(row[2:])
+        if repeated:
+            return [], repeated
+        for chunk in _chunks(ids, 500):
+            session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
+            session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
+        stored = [
+            e if e.entry_id not in acts else dataclasses.replace(e, **acts[e.entry_id]) for e in entries
+        ]
+        insert_rows(session, EntryRow, [_to_values(e, now) for e in stored])
+        insert_rows(
+            session,
+            RelatedRow,
+            [
+                {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
+                for e in stored
+                for p in e.related
+            ],
+        )
+        return stored, []
+
+    @staticmethod
+    def withdraw_absent_in(
+        tx: Tx, list_id: str, authority: str | None, now: dt.datetime, revocation: Revocation
+    ) -> Iterator[list[ListEntry]]:
+        """Revoke, as withdrawn by the source, this list's entries in force that `now`'s import did not store.
+
+        Entries already revoked (the credit office's repairs and objections) are left as they are.
+        Yields the withdrawn entries as stored, a chunk at a time.
+        """
+        session = session_of(tx)
+        stamp = utc(now)
+        query = select(EntryRow.entry_id, EntryRow.updated_at).where(
+            EntryRow.list_id == list_id, EntryRow.revoked_at.is_(None)
+        )
+        if authority is not None:
+            query = query.where(EntryRow.authority == authority)
+        absent = [entry_id for entry_id, updated in session.execute(query) if utc(updated) != stamp]
+        for chunk in _chunks(sorted(absent), 500):
+            session.execute(
+                update(EntryRow)
+                .where(EntryRow.entry_id.in_(chunk))
+                .values(
+                    revoked_at=revocation.at,
+                    revoke_reason=revocation.reason,
+                    revoke_document_no=revocation.document_no,
+                    revoke_kind=revocation.kind.value,
+                    updated_at=revocation.at,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            rows = session.execute(select(*_INDEX_COLUMNS).where(EntryRow.entry_id.in_(chunk)))
+            yield sorted((_from_values(values) for values in rows), key=lambda e: e.entry_id)
+
+    @staticmethod
+    def confirm_in(tx: Tx, now: dt.datetime) -> int:
+        """Advance the data version as the source's confirmation of the data; the new version."""
+        return _bump_version(session_of(tx), confirmed_at=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +498,15 @@ def _from_values(values: Sequence[Any]) -> ListEntry:
         ),
         **_acts(acts),
     )
+
+
+def _kept_acts(values: Sequence[Any]) -> dict[str, Any]:
+    """The acts a feed's new row keeps: the credit office's; the source's own withdrawal is lifted."""
+    acts = _acts(values)
+    revocation = acts["revocation"]
+    if revocation is not None and revocation.kind.by_source:
+        acts["revocation"] = None
+    return acts
 
 
 def _acts(values: Sequence[Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -17,6 +17,8 @@ from checkd.store.db import Database, SessionTx, StoreUnavailable, Tx, utc
 from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
 T = TypeVar("T")
+# Admin records of one change inserted per statement: a record is up to ~1 MB (5000 entry digests).
+CHANGE_RECORDS_PER_INSERT = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,24 +101,33 @@ class LedgerRepository:
         return records
 
     def commit_change(
-        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Sequence[LedgerRecord]]]
-    ) -> tuple[T, list[LedgerRecord]]:
+        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Iterable[LedgerRecord]]]
+    ) -> tuple[T, LedgerRecord | None]:
         """Run a store change and append the records describing it in ONE transaction: both or neither.
 
         `work` applies the change on the transaction and returns its result with the records to
-        append, chained on the head it is given (read while holding it, as `append` does);
-        DuplicateKey when the store refuses those records (nothing is committed).
+        append, chained on the head it is given (read while holding it, as `append` does), inserted
+        a few at a time as they come; the last one is returned. DuplicateKey when the store refuses
+        those records (nothing is committed).
         """
+        last: LedgerRecord | None = None
         try:
             with self._db.chain_transaction() as session:
                 result, records = work(SessionTx(session), _head(session))
-                _insert(session, records)
+                batch: list[LedgerRecord] = []
+                for record in records:
+                    batch.append(record)
+                    if len(batch) == CHANGE_RECORDS_PER_INSERT:
+                        _insert(session, batch)
+                        batch = []
+                    last = record
+                _insert(session, batch)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
         except DBAPIError as exc:  # e.g. a store that refuses the write: the change is rolled back with it
             detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
             raise StoreUnavailable(f"store refused the change (nothing was applied): {detail}") from exc
-        return result, list(records)
+        return result, last
 
     def head(self) -> tuple[int, str]:
         """The last (seq, hash) of the chain; (0, "") for an empty ledger."""

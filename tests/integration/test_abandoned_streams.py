@@ -26,7 +26,12 @@ STREAMS = 100  # abandoned streams per way of abandoning
 ROUND = 10  # streams open at once
 WORKERS = 16  # small, as in the report: 16 stuck streams used to hang the daemon
 GRACE = 5.0  # the --grace start_daemon gives the daemon
-STREAM_RPC = "CheckService/StreamCheck"
+# The StreamCheck handler's labels in the standard grpc_server_* metrics.
+STREAM_RPC = {
+    "grpc_service": "checkd.v1.CheckService",
+    "grpc_method": "StreamCheck",
+    "grpc_type": "bidi_stream",
+}
 # Run by a child process that is then killed with SIGKILL: it opens streams, reads one answer of
 # each and then sits there, so the daemon sees its connection drop with every stream open.
 _KILLED_CLIENT = """
@@ -73,7 +78,7 @@ def _start(tmp_path: Path, *extra: str) -> tuple[RunningDaemon, str]:
 
 def _streams_ended(ops: str) -> float:
     """StreamCheck calls whose handler has finished (the latency histogram counts each ending once)."""
-    return value(scrape(ops), "checkd_rpc_duration_seconds_count", rpc=STREAM_RPC)
+    return value(scrape(ops), "grpc_server_handling_seconds_count", **STREAM_RPC)
 
 
 def _wait_streams_ended(ops: str, expected: float, how: str, timeout: float = 60.0) -> None:

@@ -191,16 +191,17 @@ def test_health_readiness_and_metrics_move_with_real_checks(ops: OpsDaemon) -> N
     assert set(by_verdict) == {"restrict", "clear", "reward"}
     for verdict, count in by_verdict.items():
         assert delta("checkd_checks_total", department=DEPT, scene=SCENE, verdict=verdict) == count
-    assert delta("checkd_rpc_duration_seconds_count", rpc="CheckService/Check") == 6
-    assert delta("checkd_rejected_calls_total", rpc="CheckService/Check", code="INVALID_ARGUMENT") == 1
+    rpc = {"grpc_service": "checkd.v1.CheckService", "grpc_method": "Check", "grpc_type": "unary"}
+    assert delta("grpc_server_started_total", **rpc) == 6
+    assert delta("grpc_server_handling_seconds_count", **rpc) == 6
+    assert delta("grpc_server_handled_total", **rpc, grpc_code="OK") == 5
+    assert delta("grpc_server_handled_total", **rpc, grpc_code="InvalidArgument") == 1
     assert delta("checkd_batch_size_count") == 1 and delta("checkd_batch_size_sum") == 4
     assert delta("checkd_feedback_outcomes_total", department=DEPT, outcome="applied") == applied > 0
     assert delta("checkd_feedback_outcomes_total", department=DEPT, outcome="not_applied") == not_applied
     assert delta("checkd_ledger_commit_records_sum") == len(answers) + 2  # checks + two feedbacks
     assert value(after, "checkd_index_entries") == 2
-    assert value(after, "checkd_data_version", version=answers[-1].data_version) == int(
-        answers[-1].data_version[1:]
-    )
+    assert value(after, "checkd_data_version") == int(answers[-1].data_version[1:])
     assert value(after, "checkd_catalogue_info", version=answers[-1].catalogue_version) == 1
     assert value(after, "checkd_ledger_queue_depth") == 0
     # Checks that pushed measures and got no feedback: every penalty/reward answer but the two answered.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from checkd.store.db import Tx
@@ -27,13 +27,14 @@ class MemoryLedger:
         return records
 
     def commit_change(
-        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Sequence[LedgerRecord]]]
-    ) -> tuple[T, list[LedgerRecord]]:
-        """Run a change and append the records describing it in one transaction: both or neither."""
+        self, work: Callable[[Tx, tuple[int, str]], tuple[T, Iterable[LedgerRecord]]]
+    ) -> tuple[T, LedgerRecord | None]:
+        """Run a change and append the records describing it in one transaction; the last record."""
         with self._store.transaction() as tx:
             result, records = work(tx, _head(tx.state))
-            _insert(tx.state, records)
-        return result, list(records)
+            stored = list(records)
+            _insert(tx.state, stored)
+        return result, stored[-1] if stored else None
 
     def head(self) -> tuple[int, str]:
         """The last (seq, hash) of the chain; (0, "") for an empty ledger."""
