@@ -17,7 +17,19 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 from checkd.api.v1 import check_pb2 as pb
-from checkd.errors import CheckdError, PermissionDenied, ResourceExhausted, Unauthenticated
+from checkd.errors import (
+    CertificateUnknown,
+    CheckdError,
+    CredentialsConflict,
+    CredentialsMissing,
+    DepartmentMismatch,
+    NotInRights,
+    OtherDepartmentsCheck,
+    PersonProbeLimited,
+    RateLimited,
+    RegistryForbidden,
+    TokenInvalid,
+)
 from checkd.limits import ID_CHARS, text_problem
 from checkd.model import CheckCase, Decision, SubjectType
 from checkd.server import convert
@@ -84,6 +96,16 @@ class RateLimiter:
             self._buckets[department] = (rate, tokens - cost if allowed else tokens, now)
             return allowed
 
+    def retry_after(self, department: str, rate: Rate, cost: float = 1.0) -> float:
+        """Seconds until a call of `cost` would pass (0 if it would now): the refusal's RetryInfo."""
+        needed = min(cost, rate.burst)
+        with self._lock:
+            known = self._buckets.get(department)
+            if known is None or known[0] != rate:
+                return 0.0
+            tokens = min(rate.burst, known[1] + (self._clock() - known[2]) * rate.per_second)
+        return max(0.0, (needed - tokens) / rate.per_second) if rate.per_second > 0 else 60.0
+
 
 class PersonProbes:
     """Per department, the distinct person numbers of a sliding window that were invalid or unlisted.
@@ -144,7 +166,7 @@ class PersonProbes:
             limit=limit.limit,
             window_seconds=limit.window_seconds,
         )
-        raise ResourceExhausted(
+        raise PersonProbeLimited(
             f"{prefix}{department} has checked {held} distinct person numbers that were invalid or on "
             f"no list in the last {limit.window_seconds:g} s (limit {limit.limit}); checks naming "
             f"{len(new)} new person number(s) are refused until the window moves on"
@@ -321,19 +343,19 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         names = _certificate_names(context)
         from_cert = policy.department_of_certificate(names) if names else None
         if names and from_cert is None:
-            raise Unauthenticated("client certificate is not known to the access policy")
+            raise CertificateUnknown("client certificate is not known to the access policy")
         bearer = _bearer(context)
         from_token = policy.department_of_token(bearer) if bearer is not None else None
         if bearer is not None and from_token is None:
-            raise Unauthenticated("bearer token is not valid")
+            raise TokenInvalid("bearer token is not valid")
         if from_cert is not None and from_token is not None and from_cert != from_token[0]:
-            raise Unauthenticated("client certificate and bearer token name different departments")
+            raise CredentialsConflict("client certificate and bearer token name different departments")
         if from_token is not None:
             department, via = from_token[0], f"token {from_token[1]}"
         elif from_cert is not None:
             department, via = from_cert, f"certificate {names[0]}"
         else:
-            raise Unauthenticated(
+            raise CredentialsMissing(
                 "credentials required: a client certificate or `authorization: Bearer <token>` metadata"
             )
         return Caller(department, via, str(context.peer())), policy.departments[department]
@@ -342,7 +364,7 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         """Raise when `rights` do not cover this request; return its cost in rate tokens."""
         if method.startswith(REGISTRY_SERVICE):
             if not rights.registry:
-                raise PermissionDenied(
+                raise RegistryForbidden(
                     f"{rights.department} may not use RegistryService (credit office only)"
                 )
             return 1.0
@@ -366,7 +388,9 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if name in ("SubmitFeedback", "GetCheck"):
             owner = self._check_owner(request.check_id)
             if owner is not None and owner != rights.department:
-                raise PermissionDenied(f"check {request.check_id.strip()!r} was made by another department")
+                raise OtherDepartmentsCheck(
+                    f"check {request.check_id.strip()!r} was made by another department"
+                )
         return 1.0
 
     def _count_persons(
@@ -376,8 +400,12 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             self._probes.admit(rights.department, rights.person_probes, self._probes.keys(requests), prefix)
 
     def _charge(self, rights: DepartmentPolicy, cost: float) -> None:
-        if not self._limiter.take(rights.department, rights.rate, cost):
-            raise ResourceExhausted(f"rate limit of {rights.department} exceeded; retry with backoff")
+        rate = rights.rate
+        if rate is not None and not self._limiter.take(rights.department, rate, cost):
+            raise RateLimited(
+                f"rate limit of {rights.department} exceeded; retry with backoff",
+                retry_after=self._limiter.retry_after(rights.department, rate, cost),
+            )
 
 
 def _decoded(request: Any) -> bool:
@@ -393,13 +421,13 @@ def _may_check(rights: DepartmentPolicy, request: pb.CheckRequest, prefix: str) 
             for part in (f"matter {matter!r}" if matter else "", f"scene {scene!r}" if scene else "")
             if part
         )
-        raise PermissionDenied(f"{prefix}{named}: not in the rights of {rights.department}")
+        raise NotInRights(f"{prefix}{named}: not in the rights of {rights.department}")
 
 
 def _same_department(rights: DepartmentPolicy, claimed: str, field: str) -> None:
     # An empty department is left to request validation, which names the missing field.
     if claimed.strip() and claimed.strip() != rights.department:
-        raise PermissionDenied(
+        raise DepartmentMismatch(
             f"{field}: {claimed.strip()[:64]!r} is not the authenticated department {rights.department!r}"
         )
 

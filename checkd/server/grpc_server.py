@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from checkd.api.v1 import check_pb2, registry_pb2
 from checkd.decide.snapshots import Snapshots
-from checkd.errors import Unavailable
+from checkd.errors import Starting
 from checkd.evidence.ledger import Ledger
 from checkd.ops.http import OpsServer, Readiness
 from checkd.server.decoding import service_handler
@@ -244,7 +244,7 @@ class _StartingGate(grpc.ServerInterceptor):  # type: ignore[misc]
             return handler
 
         def refuse(_request: Any, context: grpc.ServicerContext) -> Any:
-            abort(context, Unavailable("starting: the catalogue and index are still loading; retry shortly"))
+            abort(context, Starting("starting: the catalogue and index are still loading; retry shortly"))
 
         make = {
             (False, False): grpc.unary_unary_rpc_method_handler,
