@@ -34,6 +34,8 @@ class Config:
     log_format: str = "console"  # console | json
     ops_listen: str | None = None  # HOST:PORT of the HTTP ops listener; None: off
     ops_port_file: Path | None = None  # where to write the ops listener's bound port
+    http_listen: str | None = None  # HOST:PORT of the HTTP/JSON API; None: off
+    http_port_file: Path | None = None  # where to write the HTTP listener's bound port
     max_data_age: float | None = None  # seconds; older data answers REVIEW and fails /readyz. None: off
     overdue_days: int = 30  # a penalty check without feedback after this many days is overdue
     tls_cert: Path | None = None  # server certificate chain (PEM)
@@ -56,6 +58,8 @@ class Config:
             problems.append("--workers: must be at least 1")
         if self.ops_listen is not None and split_host_port(self.ops_listen) is None:
             problems.append(f"--ops-listen: {self.ops_listen!r} is not HOST:PORT")
+        if self.http_listen is not None and split_host_port(self.http_listen) is None:
+            problems.append(f"--http-listen: {self.http_listen!r} is not HOST:PORT")
         if self.max_data_age is not None and self.max_data_age <= 0:
             problems.append("--max-data-age: must be a positive number of seconds")
         if self.overdue_days < 0:
@@ -99,6 +103,12 @@ class Config:
         if self.tls_cert is None and not self.insecure and ops_on_network:
             problems.append(
                 f"--ops-listen: {self.ops_listen} is not a loopback address; plain text there "
+                "needs --insecure (or serve TLS with --tls-cert/--tls-key)"
+            )
+        http_on_network = self.http_listen is not None and not is_loopback(self.http_listen)
+        if self.tls_cert is None and not self.insecure and http_on_network:
+            problems.append(
+                f"--http-listen: {self.http_listen} is not a loopback address; plain text there "
                 "needs --insecure (or serve TLS with --tls-cert/--tls-key)"
             )
         if not problems and self.tls_cert is not None and self.tls_key is not None:

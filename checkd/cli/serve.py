@@ -60,6 +60,11 @@ def register(commands: Any) -> None:
     )
     serve.add_argument("--ops-port-file", type=Path, help="write the ops listener's bound port here")
     serve.add_argument(
+        "--http-listen",
+        help="HOST:PORT of the HTTP/JSON API (same TLS, token and certificate rules as gRPC); default off",
+    )
+    serve.add_argument("--http-port-file", type=Path, help="write the HTTP listener's bound port here")
+    serve.add_argument(
         "--max-data-age",
         type=float,
         help="seconds: older data answers REVIEW and fails /readyz (default off)",
@@ -139,6 +144,8 @@ def run_serve(args: argparse.Namespace) -> int:
             insecure=args.insecure,
             ops_listen=args.ops_listen,
             ops_port_file=args.ops_port_file,
+            http_listen=args.http_listen,
+            http_port_file=args.http_port_file,
             max_data_age=args.max_data_age,
             overdue_days=args.overdue_days,
             **_evidence_config(args),
@@ -163,6 +170,8 @@ def run_serve(args: argparse.Namespace) -> int:
         daemon.stop(0)
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    if config.http_port_file is not None and daemon.gateway is not None:
+        config.http_port_file.write_text(str(daemon.gateway.port))
     if config.ops_port_file is not None and daemon.ops is not None:
         config.ops_port_file.write_text(str(daemon.ops.port))  # before the gRPC port file: tests wait on it
     if config.port_file is not None:

@@ -33,6 +33,7 @@ from checkd.errors import (
 from checkd.limits import ID_CHARS, text_problem
 from checkd.model import CheckCase, Decision, SubjectType
 from checkd.server import convert
+from checkd.server.forwarded import GatewayTrust
 from checkd.server.policy import DepartmentPolicy, PolicyFile, ProbeLimit, Rate
 from checkd.server.status import abort, status_of
 from checkd.store import LedgerRepository
@@ -244,8 +245,10 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
         probes: PersonProbes | None = None,
+        gateway: GatewayTrust | None = None,
     ) -> None:
         self._policy = policy
+        self._gateway = gateway  # trusts the HTTP gateway's forwarded certificate names
         self._check_owner = check_owner
         self._limiter = limiter or RateLimiter(clock)
         self._clock = clock
@@ -340,7 +343,8 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         policy, broken = self._policy.fresh(self._clock())
         if broken is not None:
             log.error("policy_reload_failed", problems=broken.problems, kept=policy.source)
-        names = _certificate_names(context)
+        forwarded = self._gateway.certificate_names(context) if self._gateway is not None else None
+        names = _certificate_names(context) if forwarded is None else forwarded
         from_cert = policy.department_of_certificate(names) if names else None
         if names and from_cert is None:
             raise CertificateUnknown("client certificate is not known to the access policy")
@@ -358,7 +362,8 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             raise CredentialsMissing(
                 "credentials required: a client certificate or `authorization: Bearer <token>` metadata"
             )
-        return Caller(department, via, str(context.peer())), policy.departments[department]
+        peer = self._gateway.peer(context) if self._gateway is not None else str(context.peer())
+        return Caller(department, via, peer), policy.departments[department]
 
     def _authorize(self, method: str, rights: DepartmentPolicy, request: Any, prefix: str = "") -> float:
         """Raise when `rights` do not cover this request; return its cost in rate tokens."""

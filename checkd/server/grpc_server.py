@@ -38,6 +38,15 @@ class Closeable(Protocol):
         """Release it."""
 
 
+class Startable(Closeable, Protocol):
+    """A listener started once the gRPC server serves (the HTTP gateway), released with the rest."""
+
+    port: int
+
+    def start(self) -> int:
+        """Bind and serve; return the bound port."""
+
+
 @dataclass
 class Daemon:
     """A built daemon: its parts and the server that exposes them.
@@ -62,6 +71,9 @@ class Daemon:
     readiness_seconds: float = 1.0  # how often health is re-evaluated
     after_load: tuple[Callable[[], None], ...] = ()  # run once the first load is in (sample seeding)
     ops: OpsServer | None = None  # the HTTP ops listener, when configured
+    # The HTTP/JSON gateway, when configured, and the unix socket of its private channel to this server.
+    gateway: Startable | None = None
+    local_socket: str | None = None
     interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # server interceptors, outermost first
     credentials: grpc.ServerCredentials | None = None  # TLS; None: plain text
     # What build() opened, in build order; close() releases them in reverse.
@@ -114,10 +126,14 @@ class Daemon:
             self.port = 0
         if self.port == 0:
             raise OSError(f"cannot bind {self.listen}: the port is in use or the address is not on this host")
+        if self.local_socket is not None and server.add_insecure_port(f"unix:{self.local_socket}") == 0:
+            raise OSError(f"cannot bind the gateway's local socket {self.local_socket}")
         server.start()
         self._server = server
         if self.ops is not None:
             self.ops.start(self.current_readiness)
+        if self.gateway is not None:
+            self.gateway.start()
         host = self.listen.rsplit(":", 1)[0]
         log.info("listening", address=f"{host}:{self.port}", tls=self.credentials is not None)
         return self.port
