@@ -25,7 +25,7 @@ class Config:
     # Seed an empty store with the bundled sample lists: True (--sample), False (--no-sample), or
     # None: only the embedded default store (README's first command); a real store never gets them.
     load_sample: bool | None = None
-    max_batch: int = 1000
+    max_batch: int = 1000  # checkd.limits.MAX_BATCH (config sits beside limits, so cannot import it)
     workers: int = 16
     max_concurrent_rpcs: int = 256
     grace_seconds: float = 10.0
