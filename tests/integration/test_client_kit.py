@@ -1,4 +1,4 @@
-"""The client kit against the real daemon: typed errors, batching, and a daemon killed and restarted mid-use."""
+"""The client kit against the real daemon: typed errors, batching, a daemon killed and restarted mid-use."""
 
 from __future__ import annotations
 
