@@ -25,7 +25,7 @@ from checkd.model import CheckCase, Decision
 from checkd.ops.http import OpsServer, ops_tls, readiness_probe
 from checkd.ops.metrics import LiveFigures, Metrics
 from checkd.rules.catalogue import load_catalogue
-from checkd.server.forwarded import GatewayTrust
+from checkd.server.auth import GatewayTrust
 from checkd.server.grpc_server import Closeable, Daemon
 from checkd.server.interceptors import ObservingInterceptor
 from checkd.server.servicers import CheckService, RegistryService

@@ -4,7 +4,7 @@ No second implementation: the gRPC server's interceptors (request id, metrics, a
 policy, rate limits, the starting gate) and servicers answer every HTTP call exactly as they
 answer a gRPC one. The gateway only transcodes (canonical JSON in, JSON or google.rpc.Status out)
 and forwards the caller's credentials: the bearer token as `authorization` metadata, a verified
-client certificate's names as metadata vouched for by a secret only it holds (server/forwarded.py).
+client certificate's names as metadata vouched for by a secret only it holds (GatewayTrust, server/auth.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from checkd.errors import CheckdError, MalformedRequest, NotFound, Violation
 from checkd.gateway import routes, transcode
 from checkd.gateway.routes import Route
 from checkd.ops.http import BoundedServer, server_context
-from checkd.server.forwarded import GatewayTrust
+from checkd.server.auth import GatewayTrust
 from checkd.server.interceptors import REQUEST_ID_HEADER
 
 log = structlog.get_logger(__name__)
