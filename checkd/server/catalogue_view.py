@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.errors import InvalidArgument, MeasureNotFound, Violation
+from checkd.errors import InvalidArgument, MeasureNotFound, UnknownDepartment, Violation
 from checkd.evidence.answers import to_pb_enum
 from checkd.model import ListType, Measure
 from checkd.rules.catalogue import Catalogue
@@ -30,7 +30,8 @@ def catalogue_view(
             Violation("scene", f"unknown scene {scene[:64]!r}; one of {sorted(catalogue.scenes)}")
         )
     if problems:
-        raise InvalidArgument(problems)
+        unknown = department and department not in catalogue.departments
+        raise (UnknownDepartment if unknown else InvalidArgument)(problems)
     measures = [m for m in catalogue.measures if _selected(m, department, scene, matter)]
     narrowed = bool(department or scene or matter)
     lists = {t.list_id for m in measures for t in m.triggers}

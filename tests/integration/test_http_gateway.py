@@ -171,6 +171,8 @@ def test_errors_carry_reasons_and_http_statuses(served: tuple[RunningDaemon, Htt
 
     unknown = http.post("/v1/checks", _check_body(department="no_such_department"))
     assert unknown.status == 400 and unknown.reason() == "UNKNOWN_DEPARTMENT", unknown.text
+    catalogue = http.get("/v1/catalogue?department=no_such_department")
+    assert catalogue.status == 400 and catalogue.reason() == "UNKNOWN_DEPARTMENT", catalogue.text
     missing = http.get("/v1/checks/0000000000")
     assert missing.status == 404 and missing.reason() == "CHECK_NOT_FOUND", missing.text
     garbled = http.post("/v1/checks", raw=b'{"department": ')
