@@ -144,6 +144,7 @@ class Config(StoreSettings):
     sample: bool | None = option(
         None, f"seed an empty store with the bundled sample lists (unset: only the embedded {DEFAULT_DB})"
     )
+    # checkd.limits.MAX_BATCH (config sits beside limits, so it cannot import it)
     max_batch: int = option(1000, "most events in one BatchCheck")
     workers: int = option(16, "gRPC worker threads")
     max_concurrent_rpcs: int = option(
@@ -157,6 +158,10 @@ class Config(StoreSettings):
         None, "HOST:PORT of the HTTP ops listener (/healthz, /readyz, /metrics); unset: off"
     )
     ops_port_file: Path | None = option(None, "write the ops listener's bound port here")
+    http_listen: str | None = option(
+        None, "HOST:PORT of the HTTP/JSON API (same TLS, token and certificate rules as gRPC); unset: off"
+    )
+    http_port_file: Path | None = option(None, "write the HTTP listener's bound port here")
     max_data_age: float | None = option(
         None, "seconds: older data answers REVIEW and fails /readyz (unset: off)"
     )
@@ -218,6 +223,8 @@ class Config(StoreSettings):
             problems.append("--workers: must be at least 1")
         if self.ops_listen is not None and split_host_port(self.ops_listen) is None:
             problems.append(f"--ops-listen: {self.ops_listen!r} is not HOST:PORT")
+        if self.http_listen is not None and split_host_port(self.http_listen) is None:
+            problems.append(f"--http-listen: {self.http_listen!r} is not HOST:PORT")
         if self.max_data_age is not None and self.max_data_age <= 0:
             problems.append("--max-data-age: must be a positive number of seconds")
         if self.overdue_days < 0:
@@ -260,6 +267,12 @@ class Config(StoreSettings):
         if self.tls_cert is None and not self.insecure and ops_on_network:
             problems.append(
                 f"--ops-listen: {self.ops_listen} is not a loopback address; plain text there "
+                "needs --insecure (or serve TLS with --tls-cert/--tls-key)"
+            )
+        http_on_network = self.http_listen is not None and not is_loopback(self.http_listen)
+        if self.tls_cert is None and not self.insecure and http_on_network:
+            problems.append(
+                f"--http-listen: {self.http_listen} is not a loopback address; plain text there "
                 "needs --insecure (or serve TLS with --tls-cert/--tls-key)"
             )
         if not problems and self.tls_cert is not None and self.tls_key is not None:

@@ -16,6 +16,7 @@ SEVERITY_CHARS = 32
 REASON_CHARS = 2000  # a free-text reason (feedback, revocation, reinstatement)
 IMPORT_FIELD_CHARS = 1000  # any other field of an import row
 MAX_SUBJECTS = 100  # subjects in one check
+MAX_BATCH = 1000  # checks in one BatchCheck by default (serve --max-batch); the client kit splits to it
 
 # C0 controls other than tab/newline, and lone surrogates: PostgreSQL refuses NUL in text and
 # neither belongs in an identifier, a name or a reason.

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import grpc
 import structlog
@@ -23,6 +26,7 @@ from checkd.model import CheckCase, Decision
 from checkd.ops.http import OpsServer, ops_tls, readiness_probe
 from checkd.ops.metrics import LiveFigures, Metrics
 from checkd.rules.catalogue import load_catalogue
+from checkd.server.auth import GatewayTrust
 from checkd.server.grpc_server import Closeable, Daemon
 from checkd.server.interceptors import ObservingInterceptor
 from checkd.server.servicers import CheckService, RegistryService
@@ -77,7 +81,8 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
     ledger.start()
     opened.append(ledger)
     snapshots = Snapshots(config.rules_dir, entries, clock, catalogue=load_catalogue(config.rules_dir))
-    guard = _access(config, snapshots, records, keyer, metrics)
+    trust = _gateway_trust(config, opened)  # None: no HTTP listener
+    guard = _access(config, snapshots, records, keyer, metrics, trust)
     origin = uuid.uuid4().hex  # this process, in the changes it announces to the others
     registry = Registry(
         entries,
@@ -127,6 +132,14 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
             tls=ops_tls(config.tls_cert, config.tls_key, config.tls_client_ca),
         )
         opened.append(ops)
+    gateway = None
+    if config.http_listen is not None and trust is not None:
+        from checkd.gateway.server import HttpGateway, gateway_tls
+
+        gateway = HttpGateway(
+            config.http_listen, trust, tls=gateway_tls(config.tls_cert, config.tls_key, config.tls_client_ca)
+        )
+        opened.append(gateway)
     return Daemon(
         database=database,
         ledger=ledger,
@@ -152,6 +165,8 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
             *((follow_changes.start,) if follow_changes is not None else ()),
         ),
         ops=ops,
+        gateway=gateway,
+        local_socket=trust.socket_path if trust is not None else None,
         # The metrics and request-id interceptor outermost, so it sees every rejection.
         interceptors=(ObservingInterceptor(metrics), *guard.interceptors),
         credentials=_credentials(config),
@@ -233,8 +248,33 @@ def _credentials(config: Config) -> grpc.ServerCredentials | None:
     return None
 
 
+def _gateway_trust(config: Config, opened: list[Closeable]) -> GatewayTrust | None:
+    """With --http-listen: a private directory for the gateway's socket, and the secret it forwards with."""
+    if config.http_listen is None:
+        return None
+    directory = _PrivateDirectory(tempfile.mkdtemp(prefix="checkd-gw-"))  # mode 0700: ours alone
+    opened.append(directory)
+    return GatewayTrust(str(Path(directory.path) / "grpc.sock"))
+
+
+@dataclass(frozen=True, slots=True)
+class _PrivateDirectory:
+    """A temporary directory removed when the daemon closes."""
+
+    path: str
+
+    def close(self) -> None:
+        """Remove it and what is in it."""
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
 def _access(
-    config: Config, snapshots: Snapshots, records: LedgerRepository, keyer: SubjectKeyer, metrics: Metrics
+    config: Config,
+    snapshots: Snapshots,
+    records: LedgerRepository,
+    keyer: SubjectKeyer,
+    metrics: Metrics,
+    trust: GatewayTrust | None,
 ) -> _Guard:
     """With a policy file, the authentication/authorization interceptor and its person-probe limit."""
     from checkd.server import auth, policy
@@ -260,7 +300,7 @@ def _access(
         mutual_tls=config.tls_client_ca is not None,
     )
     return _Guard(
-        (auth.AuthInterceptor(access, auth.owner_lookup(records), probes=probes),),
+        (auth.AuthInterceptor(access, auth.owner_lookup(records), probes=probes, gateway=trust),),
         (probes.decided,),
         (reload_policy,),
     )

@@ -8,6 +8,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from google.api import annotations_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,8 @@ _IMPORT = re.compile(r"^from checkd\.v1 import", re.MULTILINE)
 def generate(out_dir: Path) -> list[Path]:
     """Compile every .proto under proto/checkd/v1 into out_dir; return the files written."""
     well_known_dir = resources.files("grpc_tools") / "_proto"
+    # google/api/annotations.proto and http.proto, shipped by googleapis-common-protos beside its modules.
+    googleapis = Path(annotations_pb2.__file__).resolve().parents[2]
     with resources.as_file(well_known_dir) as well_known, tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
         sources = sorted(str(p) for p in (PROTO_DIR / "checkd" / "v1").glob("*.proto"))
@@ -26,6 +29,7 @@ def generate(out_dir: Path) -> list[Path]:
             "protoc",
             f"-I{PROTO_DIR}",
             f"-I{well_known}",
+            f"-I{googleapis}",
             f"--python_out={staging}",
             f"--pyi_out={staging}",
             f"--grpc_python_out={staging}",

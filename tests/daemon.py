@@ -53,6 +53,7 @@ def start_daemon(
     sample: bool | None = False,
     env: dict[str, str] | None = None,
     serving: bool = True,
+    listen: str = "127.0.0.1:0",
 ) -> RunningDaemon:
     """Run `checkd serve` on port 0 and (unless `serving` is False) wait until its health says SERVING.
 
@@ -61,7 +62,7 @@ def start_daemon(
     """
     flags = {True: ("--sample",), False: ("--no-sample",), None: ()}[sample]
     process, port, log_path = launch(
-        db_url, workdir, *extra, *flags, env={"CHECKD_SECRET": TEST_SECRET, **(env or {})}
+        db_url, workdir, *extra, *flags, listen=listen, env={"CHECKD_SECRET": TEST_SECRET, **(env or {})}
     )
     daemon = RunningDaemon(process, port, log_path)
     if serving:

@@ -56,6 +56,8 @@ def run_serve(args: argparse.Namespace) -> int:
         daemon.stop(0)
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    if config.http_port_file is not None and daemon.gateway is not None:
+        config.http_port_file.write_text(str(daemon.gateway.port))
     if config.ops_port_file is not None and daemon.ops is not None:
         config.ops_port_file.write_text(str(daemon.ops.port))  # before the gRPC port file: tests wait on it
     if config.port_file is not None:

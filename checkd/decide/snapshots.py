@@ -82,9 +82,9 @@ class Snapshots:
         """The state in force (raises if nothing was loaded yet)."""
         state = self._state
         if state is None:
-            from checkd.errors import FailedPrecondition
+            from checkd.errors import NotLoaded
 
-            raise FailedPrecondition("catalogue and index are not loaded yet")
+            raise NotLoaded("catalogue and index are not loaded yet")
         return state
 
     @property

@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 import structlog
 import uuid_utils
 
-from checkd.errors import CheckdError, ResourceExhausted, Unavailable
+from checkd.errors import CheckdError, CommitTimeout, QueueFull, ShuttingDown, Unavailable
 from checkd.evidence.storage import ChainStore
 from checkd.model import RecordKind
 from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, Tx
@@ -118,12 +118,12 @@ class Ledger:
     ) -> Future[LedgerRecord]:
         """Queue a record; the future resolves once it is durable (or fails with the reason)."""
         if self._closed:
-            raise Unavailable("ledger is closed: the daemon is stopping")
+            raise ShuttingDown("ledger is closed: the daemon is stopping")
         future: Future[LedgerRecord] = Future()
         try:
             self._queue.put_nowait(Pending(kind.value, ref_id, payload, check, feedback, future))
         except queue.Full:
-            raise ResourceExhausted("ledger queue is full; retry later") from None
+            raise QueueFull("ledger queue is full; retry later") from None
         return future
 
     def append(
@@ -141,7 +141,7 @@ class Ledger:
         try:
             return future.result(timeout=timeout)
         except TimeoutError:
-            raise Unavailable("ledger commit timed out") from None
+            raise CommitTimeout("ledger commit timed out") from None
 
     def record_change(
         self, apply: Callable[[Tx], T], describe: Callable[[T], Iterable[bytes]], *, timeout: float = 120.0
@@ -152,18 +152,18 @@ class Ledger:
         with nothing committed.
         """
         if self._closed:
-            raise Unavailable("ledger is closed: the daemon is stopping")
+            raise ShuttingDown("ledger is closed: the daemon is stopping")
         future: Future[tuple[Any, LedgerRecord | None]] = Future()
         try:
             self._queue.put_nowait(
                 PendingChange(apply, cast(Callable[[Any], Iterable[bytes]], describe), future)
             )
         except queue.Full:
-            raise ResourceExhausted("ledger queue is full; retry later") from None
+            raise QueueFull("ledger queue is full; retry later") from None
         try:
             result, last = future.result(timeout=timeout)
         except TimeoutError:
-            raise Unavailable("ledger commit timed out") from None
+            raise CommitTimeout("ledger commit timed out") from None
         return cast(T, result), last
 
     def commit_change(

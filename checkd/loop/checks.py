@@ -14,7 +14,14 @@ import uuid_utils
 
 from checkd.decide.engine import decide
 from checkd.decide.snapshots import Snapshots
-from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable, Violation
+from checkd.errors import (
+    CheckNotFound,
+    CommitTimeout,
+    IdempotencyKeyReused,
+    InvalidArgument,
+    Unavailable,
+    Violation,
+)
 from checkd.evidence import answers
 from checkd.evidence.answers import feedback_digest, feedback_ref_of
 from checkd.evidence.ledger import Ledger
@@ -218,7 +225,7 @@ class Checker:
         try:
             return future.result(timeout=30)
         except TimeoutError:
-            raise Unavailable("ledger commit timed out") from None
+            raise CommitTimeout("ledger commit timed out") from None
 
     # ----------------------------------------------------------------- feedback
 
@@ -227,7 +234,7 @@ class Checker:
         check_id = _valid_check_id(request.check_id)
         stored = self._records.check_payload(check_id)
         if stored is None:
-            raise NotFound(f"check {request.check_id!r} does not exist")
+            raise CheckNotFound(f"check {request.check_id!r} does not exist")
         record = answers.read_check(stored)
         if request.department.strip() and request.department.strip() != record.department:
             raise InvalidArgument([Violation("department", "is not the department that made the check")])
@@ -332,7 +339,7 @@ class Checker:
         """The stored check exactly as answered, with its feedback and ledger position."""
         stored = self._records.check(_valid_check_id(check_id))
         if stored is None:
-            raise NotFound(f"check {check_id!r} does not exist")
+            raise CheckNotFound(f"check {check_id!r} does not exist")
         check, feedback = stored
         return answers.stored_check(
             check.payload,
@@ -388,9 +395,10 @@ def _refuse_other_request(original: answers.CheckRecord, original_fingerprint: s
     """Refuse a request_id reused for another request than the one it first answered."""
     # An empty stored fingerprint is a check recorded before fingerprints were kept: answered as before.
     if original_fingerprint and original_fingerprint != fingerprint:
-        raise FailedPrecondition(
+        raise IdempotencyKeyReused(
             f"request_id {original.request_id[:64]!r} was first used for another request (check "
-            f"{original.check_id}); a different request needs a new request_id"
+            f"{original.check_id}); a different request needs a new request_id",
+            subject=f"request_id {original.request_id[:64]}",
         )
 
 

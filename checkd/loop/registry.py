@@ -11,7 +11,13 @@ import structlog
 
 from checkd.days import china_day
 from checkd.decide.snapshots import Snapshots, State, data_version_number
-from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
+from checkd.errors import (
+    BadIdentifier,
+    EntryNotFound,
+    InvalidArgument,
+    RepairNotAllowed,
+    Violation,
+)
 from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
 from checkd.limits import ENTRY_ID_CHARS, REASON_CHARS, TEXT_CHARS, text_problem
@@ -144,24 +150,24 @@ class Registry:
         """Refuse a credit repair the rules do not allow yet (or at all); objections are never bound."""
         entry = self._entries.get(entry_id)
         if entry is None:
-            raise NotFound(f"entry {entry_id!r} does not exist")
+            raise EntryNotFound(f"entry {entry_id!r} does not exist")
         catalogue = self._snapshots.current.catalogue
         list_type = catalogue.list_types.get(entry.list_id)
         if list_type is not None and not list_type.repairable:
-            raise FailedPrecondition(
+            raise RepairNotAllowed(
                 f"entry {entry_id}: {entry.list_id} entries cannot be removed by "
                 "credit repair (only by an upheld objection)"
             )
         problem = catalogue.time_rules.repair_problem(entry.list_id, entry.start, day)
         if problem is not None:
-            raise FailedPrecondition(f"entry {entry_id}: {problem}")
+            raise RepairNotAllowed(f"entry {entry_id}: {problem}", subject=f"entry {entry_id}")
 
     def subject(self, raw_id: str, declared: IdKind | None) -> tuple[Any, list[ListEntry]]:
         """The identifier and every entry about it (including revoked and expired ones)."""
         try:
             identifier = parse_identifier(raw_id, declared)
         except IdentifierError as exc:
-            raise InvalidArgument([Violation("id", exc.reason)]) from None
+            raise BadIdentifier([Violation("id", exc.reason)]) from None
         return identifier, self._entries.for_subject(self._keyer.key(identifier), identifier.org_code)
 
     def reload(self, caller: str = "") -> State:

@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -60,8 +61,8 @@ CLIENT_VERIFIED = "checkd.client_verified"  # WSGI environ key: the TLS peer sho
 _TEXT = [("Content-Type", "text/plain; charset=utf-8")]
 
 
-class _BoundedServer(ThreadingMixIn, WSGIServer):
-    """A thread per connection, at most MAX_CONNECTIONS of them, and no raw tracebacks on stderr.
+class BoundedServer(ThreadingMixIn, WSGIServer):
+    """A thread per connection, at most `max_connections` of them, and no raw tracebacks on stderr.
 
     The standard server starts a thread for every connection without limit and prints a
     traceback for every client that goes away mid-answer, which breaks a JSON log line by line.
@@ -72,10 +73,17 @@ class _BoundedServer(ThreadingMixIn, WSGIServer):
     request_queue_size = 128  # the default backlog of 5 would stall probes behind a few slow clients
 
     def __init__(
-        self, address: tuple[str, int], handler: type[WSGIRequestHandler], tls: ssl.SSLContext | None
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        tls: ssl.SSLContext | None,
+        max_connections: int = MAX_CONNECTIONS,
+        label: str = "ops",  # names the listener in its log events
     ) -> None:
         super().__init__(address, handler)
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._limit = max_connections
+        self._label = label
         self._tls = tls
 
     def get_request(self) -> tuple[Any, Any]:
@@ -88,7 +96,7 @@ class _BoundedServer(ThreadingMixIn, WSGIServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve on a thread of its own while a slot is free; else close the connection at once."""
         if not self._slots.acquire(blocking=False):
-            log.warning("ops_connection_refused", reason="too many connections", limit=MAX_CONNECTIONS)
+            log.warning(f"{self._label}_connection_refused", reason="too many connections", limit=self._limit)
             self.shutdown_request(request)
             return
         try:
@@ -108,13 +116,13 @@ class _BoundedServer(ThreadingMixIn, WSGIServer):
         """One structured event instead of a traceback: a client that went away is routine."""
         error = sys.exc_info()[1]
         if isinstance(error, (ConnectionError, TimeoutError, ssl.SSLError, OSError)):
-            log.debug("ops_connection_dropped", error=type(error).__name__)
+            log.debug(f"{self._label}_connection_dropped", error=type(error).__name__)
         else:
-            log.error("ops_connection_failed", error=type(error).__name__, detail=str(error))
+            log.error(f"{self._label}_connection_failed", error=type(error).__name__, detail=str(error))
 
 
 def server_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """A server-side TLS context with this certificate and key (for the ops listener)."""
+    """A server-side TLS context with this certificate and key (for the HTTP listeners)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
@@ -138,13 +146,13 @@ class OpsServer:
         self._readiness: Callable[[], Readiness] = lambda: Readiness(False, {"snapshots": "loading"})
         self._tls = tls
         self._draining = threading.Event()
-        self._server: _BoundedServer | None = None
+        self._server: BoundedServer | None = None
         self.port = 0
 
     def start(self, readiness: Callable[[], Readiness]) -> int:
         """Bind and serve `readiness` (the daemon's) in a background thread; return the bound port."""
         self._readiness = readiness
-        server = _BoundedServer(self._address, _Handler, self._tls)
+        server = BoundedServer(self._address, _Handler, self._tls)
         server.set_app(ops_app(self._registry, self.readiness, self._metrics_open))
         self._server = server
         self.port = server.server_address[1]

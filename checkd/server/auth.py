@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
 import grpc
@@ -17,7 +19,19 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 from checkd.api.v1 import check_pb2 as pb
-from checkd.errors import CheckdError, PermissionDenied, ResourceExhausted, Unauthenticated
+from checkd.errors import (
+    CertificateUnknown,
+    CheckdError,
+    CredentialsConflict,
+    CredentialsMissing,
+    DepartmentMismatch,
+    NotInRights,
+    OtherDepartmentsCheck,
+    PersonProbeLimited,
+    RateLimited,
+    RegistryForbidden,
+    TokenInvalid,
+)
 from checkd.limits import ID_CHARS, text_problem
 from checkd.model import CheckCase, Decision, SubjectType
 from checkd.server import convert
@@ -83,6 +97,16 @@ class RateLimiter:
             self._buckets[department] = (rate, tokens - cost if allowed else tokens, now)
             return allowed
 
+    def retry_after(self, department: str, rate: Rate, cost: float = 1.0) -> float:
+        """Seconds until a call of `cost` would pass (0 if it would now): the refusal's RetryInfo."""
+        needed = min(cost, rate.burst)
+        with self._lock:
+            known = self._buckets.get(department)
+            if known is None or known[0] != rate:
+                return 0.0
+            tokens = min(rate.burst, known[1] + (self._clock() - known[2]) * rate.per_second)
+        return max(0.0, (needed - tokens) / rate.per_second) if rate.per_second > 0 else 60.0
+
 
 class PersonProbes:
     """Per department, the distinct person numbers of a sliding window that were invalid or unlisted.
@@ -143,7 +167,7 @@ class PersonProbes:
             limit=limit.limit,
             window_seconds=limit.window_seconds,
         )
-        raise ResourceExhausted(
+        raise PersonProbeLimited(
             f"{prefix}{department} has checked {held} distinct person numbers that were invalid or on "
             f"no list in the last {limit.window_seconds:g} s (limit {limit.limit}); checks naming "
             f"{len(new)} new person number(s) are refused until the window moves on"
@@ -228,8 +252,10 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         limiter: RateLimiter | None = None,
         clock: Callable[[], float] = time.monotonic,
         probes: PersonProbes | None = None,
+        gateway: GatewayTrust | None = None,
     ) -> None:
         self._policy = policy
+        self._gateway = gateway  # trusts the HTTP gateway's forwarded certificate names
         self._check_owner = check_owner
         self._limiter = limiter or RateLimiter(clock)
         self._clock = clock
@@ -324,31 +350,33 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         policy, broken = self._policy.fresh(self._clock())
         if broken is not None:
             log.error("policy_reload_failed", problems=[str(p) for p in broken.problems], kept=policy.source)
-        names = _certificate_names(context)
+        forwarded = self._gateway.certificate_names(context) if self._gateway is not None else None
+        names = _certificate_names(context) if forwarded is None else forwarded
         from_cert = policy.department_of_certificate(names) if names else None
         if names and from_cert is None:
-            raise Unauthenticated("client certificate is not known to the access policy")
+            raise CertificateUnknown("client certificate is not known to the access policy")
         bearer = _bearer(context)
         from_token = policy.department_of_token(bearer) if bearer is not None else None
         if bearer is not None and from_token is None:
-            raise Unauthenticated("bearer token is not valid")
+            raise TokenInvalid("bearer token is not valid")
         if from_cert is not None and from_token is not None and from_cert != from_token[0]:
-            raise Unauthenticated("client certificate and bearer token name different departments")
+            raise CredentialsConflict("client certificate and bearer token name different departments")
         if from_token is not None:
             department, via = from_token[0], f"token {from_token[1]}"
         elif from_cert is not None:
             department, via = from_cert, f"certificate {names[0]}"
         else:
-            raise Unauthenticated(
+            raise CredentialsMissing(
                 "credentials required: a client certificate or `authorization: Bearer <token>` metadata"
             )
-        return Caller(department, via, str(context.peer())), policy.departments[department]
+        peer = self._gateway.peer(context) if self._gateway is not None else str(context.peer())
+        return Caller(department, via, peer), policy.departments[department]
 
     def _authorize(self, method: str, rights: DepartmentPolicy, request: Any, prefix: str = "") -> float:
         """Raise when `rights` do not cover this request; return its cost in rate tokens."""
         if method.startswith(REGISTRY_SERVICE):
             if not rights.registry:
-                raise PermissionDenied(
+                raise RegistryForbidden(
                     f"{rights.department} may not use RegistryService (credit office only)"
                 )
             return 1.0
@@ -372,7 +400,9 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if name in ("SubmitFeedback", "GetCheck"):
             owner = self._check_owner(request.check_id)
             if owner is not None and owner != rights.department:
-                raise PermissionDenied(f"check {request.check_id.strip()!r} was made by another department")
+                raise OtherDepartmentsCheck(
+                    f"check {request.check_id.strip()!r} was made by another department"
+                )
         return 1.0
 
     def _count_persons(
@@ -382,8 +412,12 @@ class AuthInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
             self._probes.admit(rights.department, rights.person_probes, self._probes.keys(requests), prefix)
 
     def _charge(self, rights: DepartmentPolicy, cost: float) -> None:
-        if not self._limiter.take(rights.department, rights.rate, cost):
-            raise ResourceExhausted(f"rate limit of {rights.department} exceeded; retry with backoff")
+        rate = rights.rate
+        if rate is not None and not self._limiter.take(rights.department, rate, cost):
+            raise RateLimited(
+                f"rate limit of {rights.department} exceeded; retry with backoff",
+                retry_after=self._limiter.retry_after(rights.department, rate, cost),
+            )
 
 
 def _decoded(request: Any) -> bool:
@@ -399,13 +433,13 @@ def _may_check(rights: DepartmentPolicy, request: pb.CheckRequest, prefix: str) 
             for part in (f"matter {matter!r}" if matter else "", f"scene {scene!r}" if scene else "")
             if part
         )
-        raise PermissionDenied(f"{prefix}{named}: not in the rights of {rights.department}")
+        raise NotInRights(f"{prefix}{named}: not in the rights of {rights.department}")
 
 
 def _same_department(rights: DepartmentPolicy, claimed: str, field: str) -> None:
     # An empty department is left to request validation, which names the missing field.
     if claimed.strip() and claimed.strip() != rights.department:
-        raise PermissionDenied(
+        raise DepartmentMismatch(
             f"{field}: {claimed.strip()[:64]!r} is not the authenticated department {rights.department!r}"
         )
 
@@ -443,3 +477,62 @@ def _refuse(context: grpc.ServicerContext, method: str, refused: CheckdError, de
         peer=context.peer(),
     )
     abort(context, refused)
+
+
+# ------------------------------------------------------------------ the HTTP gateway's forwarded identity
+#
+# The identity the HTTP gateway forwards over its private local channel, trusted only with its secret.
+#
+# The gateway terminates TLS itself, so the gRPC server never sees the HTTP caller's client
+# certificate. It forwards the verified certificate's names and the caller's address as metadata,
+# with a secret the daemon generates at start and hands to the gateway alone, over a unix socket in
+# a private directory. A call carrying these keys without the secret, or not on that socket, is
+# treated as carrying none of them: nobody else can claim a certificate identity this way.
+
+SECRET_KEY = "x-checkd-gateway-secret"
+CERT_NAME_KEY = "x-checkd-gateway-cert-name"  # once per name: the CN, then the subject alternative names
+PEER_KEY = "x-checkd-gateway-peer"  # the HTTP caller's address, for audit
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayTrust:
+    """The secret shared by the daemon and its gateway, and the unix socket it is accepted on."""
+
+    socket_path: str
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+
+    @property
+    def target(self) -> str:
+        """The gRPC target the gateway dials."""
+        return f"unix:{self.socket_path}"
+
+    def metadata(self, cert_names: list[str], peer: str) -> list[tuple[str, str]]:
+        """What the gateway adds to a forwarded call."""
+        return [(SECRET_KEY, self.secret), (PEER_KEY, peer), *((CERT_NAME_KEY, n) for n in cert_names)]
+
+    def vouched(self, context: grpc.ServicerContext) -> bool:
+        """Whether this call came from the gateway: on its socket and with its secret."""
+        if not str(context.peer()).startswith("unix:"):
+            return False
+        given = _metadata_values(context, SECRET_KEY)
+        return len(given) == 1 and hmac.compare_digest(given[0].encode(), self.secret.encode())
+
+    def certificate_names(self, context: grpc.ServicerContext) -> list[str] | None:
+        """The forwarded certificate names of a vouched call (None: not a gateway call)."""
+        return _metadata_values(context, CERT_NAME_KEY) if self.vouched(context) else None
+
+    def peer(self, context: grpc.ServicerContext) -> str:
+        """The HTTP caller's address for a vouched call, else the gRPC peer."""
+        if self.vouched(context):
+            forwarded = _metadata_values(context, PEER_KEY)
+            if forwarded:
+                return f"http {forwarded[0][:100]}"
+        return str(context.peer())
+
+
+def _metadata_values(context: grpc.ServicerContext, key: str) -> list[str]:
+    found = []
+    for name, value in context.invocation_metadata() or ():
+        if name == key:
+            found.append(value.decode() if isinstance(value, bytes) else str(value))
+    return found

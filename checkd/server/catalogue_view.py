@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.errors import InvalidArgument, NotFound, Violation
+from checkd.errors import InvalidArgument, MeasureNotFound, UnknownDepartment, Violation
 from checkd.evidence.answers import to_pb_enum
 from checkd.model import ListType, Measure
 from checkd.rules.catalogue import Catalogue
@@ -30,7 +30,8 @@ def catalogue_view(
             Violation("scene", f"unknown scene {scene[:64]!r}; one of {sorted(catalogue.scenes)}")
         )
     if problems:
-        raise InvalidArgument(problems)
+        unknown = department and department not in catalogue.departments
+        raise (UnknownDepartment if unknown else InvalidArgument)(problems)
     measures = [m for m in catalogue.measures if _selected(m, department, scene, matter)]
     narrowed = bool(department or scene or matter)
     lists = {t.list_id for m in measures for t in m.triggers}
@@ -104,7 +105,7 @@ def show_measure(catalogue: Catalogue, measure_id: str) -> str:
     """`checkd rules show`: one measure's MeasureInfo as readable text, lists resolved to names."""
     measure = catalogue.measures_by_id.get(measure_id.strip())
     if measure is None:
-        raise NotFound(f"no measure {measure_id!r} in catalogue {catalogue.version}")
+        raise MeasureNotFound(f"no measure {measure_id!r} in catalogue {catalogue.version}")
     info = measure_info(measure, catalogue.uncertain.get(measure.measure_id, ""))
     triggers = []
     for trigger in info.triggers:

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.errors import InvalidArgument, Violation
+from checkd.errors import BadIdentifier, InvalidArgument, UnknownDepartment, Violation
 from checkd.evidence import wire
 from checkd.evidence.answers import ID_TYPES, from_pb_enum, from_timestamp, timestamp
 from checkd.limits import ID_CHARS, MAX_SUBJECTS, REQUEST_ID_CHARS, TEXT_CHARS, text_problem
@@ -40,6 +40,8 @@ def check_case(
 ) -> CheckCase:
     """Validate a CheckRequest into a CheckCase; InvalidArgument names every bad field."""
     problems: list[Violation] = []
+    # The most telling refusal names the error (its reason); every problem stays in its violations.
+    refusal: type[InvalidArgument] = InvalidArgument
     department, matter, scene = request.department.strip(), request.matter.strip(), request.scene.strip()
     for field, value, limit in (
         ("request_id", request.request_id, REQUEST_ID_CHARS),
@@ -54,6 +56,7 @@ def check_case(
         problems.append(Violation("department", "required"))
     elif department not in catalogue.departments and len(department) <= ID_CHARS:
         problems.append(Violation("department", f"unknown department {department[:ID_CHARS]!r}"))
+        refusal = UnknownDepartment
     if not scene and not matter:
         problems.append(Violation("scene", "a scene or a matter is required"))
     if scene and scene not in catalogue.scenes and len(scene) <= ID_CHARS:
@@ -76,8 +79,10 @@ def check_case(
             subjects.append(subject_query(subject, i, keyer))
         except InvalidArgument as exc:
             problems.extend(exc.violations)
+            if isinstance(exc, BadIdentifier) and refusal is InvalidArgument:
+                refusal = BadIdentifier
     if problems:
-        raise InvalidArgument(problems)
+        raise refusal(problems)
     return CheckCase(department, matter, scene, tuple(subjects), as_of)
 
 
@@ -138,6 +143,7 @@ def subject_query(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
 def _read_subject(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> SubjectQuery:
     where = f"subjects[{index}]"
     problems: list[Violation] = []
+    bad_identifier = False
     declared_kind = declared_type = None
     role: Role | None = None
     try:
@@ -173,8 +179,9 @@ def _read_subject(subject: pb.Subject, index: int, keyer: SubjectKeyer) -> Subje
             identifier = _identified(subject.id, declared_kind, settled_type)
         except IdentifierError as exc:
             problems.append(Violation(f"{where}.id", exc.reason))
+            bad_identifier = True
     if problems:
-        raise InvalidArgument(problems)
+        raise (BadIdentifier if bad_identifier else InvalidArgument)(problems)
     subject_type = identifier.subject_type
     if declared_type is not None and declared_type is not subject_type:
         if identifier.kind in _UNTYPED_ORG_KINDS and declared_type is not SubjectType.PERSON:

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from checkd.api.v1 import check_pb2, registry_pb2
 from checkd.decide.snapshots import Snapshots
-from checkd.errors import Unavailable
+from checkd.errors import Starting
 from checkd.evidence.ledger import Ledger
 from checkd.ops.http import OpsServer, Readiness
 from checkd.server.decoding import service_handler
@@ -36,6 +36,15 @@ class Closeable(Protocol):
 
     def close(self) -> None:
         """Release it."""
+
+
+class Startable(Closeable, Protocol):
+    """A listener started once the gRPC server serves (the HTTP gateway), released with the rest."""
+
+    port: int
+
+    def start(self) -> int:
+        """Bind and serve; return the bound port."""
 
 
 @dataclass
@@ -62,6 +71,9 @@ class Daemon:
     readiness_seconds: float = 1.0  # how often health is re-evaluated
     after_load: tuple[Callable[[], None], ...] = ()  # run once the first load is in (sample seeding)
     ops: OpsServer | None = None  # the HTTP ops listener, when configured
+    # The HTTP/JSON gateway, when configured, and the unix socket of its private channel to this server.
+    gateway: Startable | None = None
+    local_socket: str | None = None
     interceptors: tuple[grpc.ServerInterceptor, ...] = ()  # server interceptors, outermost first
     credentials: grpc.ServerCredentials | None = None  # TLS; None: plain text
     reuse_port: bool = False  # share the port with the other workers of `serve --processes`
@@ -119,10 +131,14 @@ class Daemon:
             self.port = 0
         if self.port == 0:
             raise OSError(f"cannot bind {self.listen}: the port is in use or the address is not on this host")
+        if self.local_socket is not None and server.add_insecure_port(f"unix:{self.local_socket}") == 0:
+            raise OSError(f"cannot bind the gateway's local socket {self.local_socket}")
         server.start()
         self._server = server
         if self.ops is not None:
             self.ops.start(self.current_readiness)
+        if self.gateway is not None:
+            self.gateway.start()
         host = self.listen.rsplit(":", 1)[0]
         log.info("listening", address=f"{host}:{self.port}", tls=self.credentials is not None)
         return self.port
@@ -249,7 +265,7 @@ class _StartingGate(grpc.ServerInterceptor):  # type: ignore[misc]
             return handler
 
         def refuse(_request: Any, context: grpc.ServicerContext) -> Any:
-            abort(context, Unavailable("starting: the catalogue and index are still loading; retry shortly"))
+            abort(context, Starting("starting: the catalogue and index are still loading; retry shortly"))
 
         make = {
             (False, False): grpc.unary_unary_rpc_method_handler,

@@ -13,7 +13,7 @@ import structlog
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.errors import CheckdError, InvalidArgument, Violation
+from checkd.errors import CheckdError, InvalidArgument, MalformedRequest, Violation
 from checkd.evidence import answers
 from checkd.loop.checks import Checker
 from checkd.loop.registry import Registry
@@ -120,7 +120,7 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
                     if over.is_set() or deadline_passed(context):
                         return
                     if isinstance(item, Undecodable):
-                        raise InvalidArgument([Violation("(request)", f"not a valid {item.type_name}")])
+                        raise MalformedRequest([Violation("(request)", f"not a valid {item.type_name}")])
                     self._require_version(item.min_data_version)
                     if not put((position, self._checker.check_async(convert.check_input(item), tally))):
                         return

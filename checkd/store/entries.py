@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from checkd.errors import FailedPrecondition, NotFound
+from checkd.errors import EntryNotFound, EntryState
 from checkd.model import (
     ListEntry,
     Reinstatement,
@@ -118,12 +118,13 @@ class EntryRepository:
             _lock_version(session)
             row = session.get(EntryRow, entry_id, with_for_update=True)
             if row is None:
-                raise NotFound(f"entry {entry_id!r} does not exist")
+                raise EntryNotFound(f"entry {entry_id!r} does not exist")
             if row.revoked_at is not None:
-                raise FailedPrecondition(
+                raise EntryState(
                     f"entry {entry_id} is already revoked since {utc(row.revoked_at).isoformat()} "
                     f"({row.revoke_kind}, document {row.revoke_document_no}: {row.revoke_reason[:80]}); "
-                    "reinstate it first to record another revocation"
+                    "reinstate it first to record another revocation",
+                    subject=f"entry {entry_id}",
                 )
             row.revoked_at = revocation.at
             row.revoke_reason = revocation.reason
@@ -145,9 +146,12 @@ class EntryRepository:
             _lock_version(session)
             row = session.get(EntryRow, entry_id, with_for_update=True)
             if row is None:
-                raise NotFound(f"entry {entry_id!r} does not exist")
+                raise EntryNotFound(f"entry {entry_id!r} does not exist")
             if row.revoked_at is None:
-                raise FailedPrecondition(f"entry {entry_id} is not revoked: there is nothing to reinstate")
+                raise EntryState(
+                    f"entry {entry_id} is not revoked: there is nothing to reinstate",
+                    subject=f"entry {entry_id}",
+                )
             row.reinstated_at = at
             row.reinstate_reason = reason
             row.reinstate_document_no = document_no

@@ -142,3 +142,15 @@ def test_replicas_bench_propagation_reports_its_percentiles() -> None:
     result = _bench("bench.replicas", "propagation", "--changes", "3")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"propagation over 3 upserts .*p50 \d+ ms, p99 \d+ ms", result.stdout), result.stdout
+
+
+def test_http_path_bench_prints_both_paths_and_their_ratios() -> None:
+    """bench.http_path measures gRPC and HTTP, each beside its no-op, without errors (no timings asserted)."""
+    done = _bench("bench.http_path", "--seconds", "0.5", "--concurrency", "1", "--batch", "2")
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| Check ", "| BatchCheck "))]
+    assert len(rows) == 2, done.stdout
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 9 and cells[-1] == "0", row  # every call answered
+        assert all(float(c) > 0 for c in cells[1:8]), row

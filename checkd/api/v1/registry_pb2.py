@@ -22,63 +22,79 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from checkd.api.v1 import check_pb2 as checkd_dot_v1_dot_check__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63heckd/v1/registry.proto\x12\tcheckd.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x63heckd/v1/check.proto\"\xc2\x04\n\nEntryInput\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x12\n\nsubject_id\x18\x02 \x01(\t\x12\"\n\x07id_type\x18\x03 \x01(\x0e\x32\x11.checkd.v1.IdType\x12\x14\n\x0csubject_name\x18\x04 \x01(\t\x12,\n\x0csubject_type\x18\x05 \x01(\x0e\x32\x16.checkd.v1.SubjectType\x12\x0c\n\x04list\x18\x06 \x01(\t\x12\x11\n\tauthority\x18\x07 \x01(\t\x12\x13\n\x0b\x64ocument_no\x18\x08 \x01(\t\x12\r\n\x05level\x18\t \x01(\t\x12\r\n\x05start\x18\n \x01(\t\x12\x0b\n\x03\x65nd\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x10\n\x08severity\x18\r \x01(\t\x12\x1f\n\x17legal_representative_id\x18\x0e \x01(\t\x12!\n\x19legal_representative_name\x18\x0f \x01(\t\x12\x17\n\x0fregistration_no\x18\x10 \x01(\t\x12 \n\x18principal_responsible_id\x18\x11 \x01(\t\x12\"\n\x1aprincipal_responsible_name\x18\x12 \x01(\t\x12\x1c\n\x14\x61\x63tual_controller_id\x18\x13 \x01(\t\x12\x1e\n\x16\x61\x63tual_controller_name\x18\x14 \x01(\t\x12\x1f\n\x17\x64irectly_responsible_id\x18\x15 \x01(\t\x12!\n\x19\x64irectly_responsible_name\x18\x16 \x01(\t\">\n\x14UpsertEntriesRequest\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.checkd.v1.EntryInput\"\x8b\x01\n\x15UpsertEntriesResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05\x12\x14\n\x0c\x64\x61ta_version\x18\x02 \x01(\t\x12\x14\n\x0ckept_revoked\x18\x03 \x01(\x05\x12\x34\n\x14kept_revoked_entries\x18\x04 \x03(\x0b\x32\x16.checkd.v1.KeptRevoked\"\x80\x01\n\x0bKeptRevoked\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12.\n\nrevoked_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12revoke_document_no\x18\x03 \x01(\t\x12\x13\n\x0brevoke_kind\x18\x04 \x01(\t\"Y\n\x12RevokeEntryRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0b\x64ocument_no\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\"[\n\x13RevokeEntryResponse\x12\x14\n\x0c\x64\x61ta_version\x18\x01 \x01(\t\x12.\n\nrevoked_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x15ReinstateEntryRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0b\x64ocument_no\x18\x03 \x01(\t\"\xad\x01\n\x16ReinstateEntryResponse\x12\x14\n\x0c\x64\x61ta_version\x18\x01 \x01(\t\x12\x31\n\rreinstated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12revoke_document_no\x18\x04 \x01(\t\"C\n\x11GetSubjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x07id_type\x18\x02 \x01(\x0e\x32\x11.checkd.v1.IdType\"u\n\x12GetSubjectResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x0csubject_type\x18\x02 \x01(\x0e\x32\x16.checkd.v1.SubjectType\x12%\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x14.checkd.v1.ListEntry\"\x0f\n\rReloadRequest\"R\n\x0eReloadResponse\x12\x19\n\x11\x63\x61talogue_version\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x61ta_version\x18\x02 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x03 \x01(\x03\"H\n\x13GetCatalogueRequest\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\r\n\x05scene\x18\x02 \x01(\t\x12\x0e\n\x06matter\x18\x03 \x01(\t\"%\n\tNamedItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xea\x02\n\x0cListTypeInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x08polarity\x18\x03 \x01(\x0e\x32\x13.checkd.v1.Polarity\x12-\n\rsubject_types\x18\x04 \x03(\x0e\x32\x16.checkd.v1.SubjectType\x12\x16\n\x0e\x64\x65\x66\x61ult_months\x18\x05 \x01(\x05\x12\x12\n\nmax_months\x18\x06 \x01(\x05\x12\x12\n\nrepairable\x18\x07 \x01(\x08\x12\x12\n\nseverities\x18\x08 \x03(\t\x12H\n\x11severity_polarity\x18\t \x03(\x0b\x32-.checkd.v1.ListTypeInfo.SeverityPolarityEntry\x1aL\n\x15SeverityPolarityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\"\n\x05value\x18\x02 \x01(\x0e\x32\x13.checkd.v1.Polarity:\x02\x38\x01\"/\n\x0bTriggerInfo\x12\x0c\n\x04list\x18\x01 \x01(\t\x12\x12\n\nseverities\x18\x02 \x03(\t\"\x8f\x03\n\x0bMeasureInfo\x12\x12\n\nmeasure_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12%\n\x08polarity\x18\x03 \x01(\x0e\x32\x13.checkd.v1.Polarity\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65partments\x18\x05 \x03(\t\x12\x0e\n\x06scenes\x18\x06 \x03(\t\x12\x0f\n\x07matters\x18\x07 \x03(\t\x12(\n\x08triggers\x18\x08 \x03(\x0b\x32\x16.checkd.v1.TriggerInfo\x12-\n\rsubject_types\x18\t \x03(\x0e\x32\x16.checkd.v1.SubjectType\x12\x1e\n\x05roles\x18\n \x03(\x0e\x32\x0f.checkd.v1.Role\x12\x11\n\tmandatory\x18\x0b \x01(\x08\x12\x13\n\x0blegal_basis\x18\x0c \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\r \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_to\x18\x0e \x01(\t\x12\x0e\n\x06source\x18\x0f \x01(\t\x12\x11\n\tuncertain\x18\x10 \x01(\t\"\xd9\x01\n\rCatalogueView\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64ition\x18\x02 \x01(\t\x12$\n\x06scenes\x18\x03 \x03(\x0b\x32\x14.checkd.v1.NamedItem\x12)\n\x0b\x64\x65partments\x18\x04 \x03(\x0b\x32\x14.checkd.v1.NamedItem\x12+\n\nlist_types\x18\x05 \x03(\x0b\x32\x17.checkd.v1.ListTypeInfo\x12(\n\x08measures\x18\x06 \x03(\x0b\x32\x16.checkd.v1.MeasureInfo\"k\n\x0cStatsRequest\x12\x11\n\tfrom_date\x18\x01 \x01(\t\x12\x0f\n\x07to_date\x18\x02 \x01(\t\x12\x12\n\ndepartment\x18\x03 \x01(\t\x12\x14\n\x0coverdue_days\x18\x04 \x01(\x05\x12\r\n\x05\x61s_of\x18\x05 \x01(\t\"\xa4\x03\n\x08StatsRow\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x0e\n\x06\x63hecks\x18\x03 \x01(\x03\x12\x18\n\x10subjects_checked\x18\x04 \x01(\x03\x12\x1c\n\x14subjects_hit_penalty\x18\x05 \x01(\x03\x12\x1b\n\x13subjects_hit_reward\x18\x06 \x01(\x03\x12\x1a\n\x12measures_mandatory\x18\x07 \x01(\x03\x12\x1e\n\x16measures_discretionary\x18\x08 \x01(\x03\x12\x18\n\x10\x66\x65\x65\x64\x62\x61\x63k_applied\x18\t \x01(\x03\x12\x1c\n\x14\x66\x65\x65\x64\x62\x61\x63k_not_applied\x18\n \x01(\x03\x12\"\n\x1a\x66\x65\x65\x64\x62\x61\x63k_partially_applied\x18\x0b \x01(\x03\x12\x19\n\x11\x66\x65\x65\x64\x62\x61\x63k_objected\x18\x0c \x01(\x03\x12\x1f\n\x17\x63hecks_missing_feedback\x18\r \x01(\x03\x12\x1e\n\x16penalty_checks_overdue\x18\x0e \x01(\x03\x12\x1c\n\x14restrictions_applied\x18\x0f \x01(\x03\"t\n\rStatsResponse\x12!\n\x04rows\x18\x01 \x03(\x0b\x32\x13.checkd.v1.StatsRow\x12\"\n\x05total\x18\x02 \x01(\x0b\x32\x13.checkd.v1.StatsRow\x12\x1c\n\x14plan_checks_per_year\x18\x03 \x01(\x03\x32\x9a\x04\n\x0fRegistryService\x12R\n\rUpsertEntries\x12\x1f.checkd.v1.UpsertEntriesRequest\x1a .checkd.v1.UpsertEntriesResponse\x12L\n\x0bRevokeEntry\x12\x1d.checkd.v1.RevokeEntryRequest\x1a\x1e.checkd.v1.RevokeEntryResponse\x12I\n\nGetSubject\x12\x1c.checkd.v1.GetSubjectRequest\x1a\x1d.checkd.v1.GetSubjectResponse\x12=\n\x06Reload\x12\x18.checkd.v1.ReloadRequest\x1a\x19.checkd.v1.ReloadResponse\x12H\n\x0cGetCatalogue\x12\x1e.checkd.v1.GetCatalogueRequest\x1a\x18.checkd.v1.CatalogueView\x12:\n\x05Stats\x12\x17.checkd.v1.StatsRequest\x1a\x18.checkd.v1.StatsResponse\x12U\n\x0eReinstateEntry\x12 .checkd.v1.ReinstateEntryRequest\x1a!.checkd.v1.ReinstateEntryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63heckd/v1/registry.proto\x12\tcheckd.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15\x63heckd/v1/check.proto\"\xc2\x04\n\nEntryInput\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x12\n\nsubject_id\x18\x02 \x01(\t\x12\"\n\x07id_type\x18\x03 \x01(\x0e\x32\x11.checkd.v1.IdType\x12\x14\n\x0csubject_name\x18\x04 \x01(\t\x12,\n\x0csubject_type\x18\x05 \x01(\x0e\x32\x16.checkd.v1.SubjectType\x12\x0c\n\x04list\x18\x06 \x01(\t\x12\x11\n\tauthority\x18\x07 \x01(\t\x12\x13\n\x0b\x64ocument_no\x18\x08 \x01(\t\x12\r\n\x05level\x18\t \x01(\t\x12\r\n\x05start\x18\n \x01(\t\x12\x0b\n\x03\x65nd\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x10\n\x08severity\x18\r \x01(\t\x12\x1f\n\x17legal_representative_id\x18\x0e \x01(\t\x12!\n\x19legal_representative_name\x18\x0f \x01(\t\x12\x17\n\x0fregistration_no\x18\x10 \x01(\t\x12 \n\x18principal_responsible_id\x18\x11 \x01(\t\x12\"\n\x1aprincipal_responsible_name\x18\x12 \x01(\t\x12\x1c\n\x14\x61\x63tual_controller_id\x18\x13 \x01(\t\x12\x1e\n\x16\x61\x63tual_controller_name\x18\x14 \x01(\t\x12\x1f\n\x17\x64irectly_responsible_id\x18\x15 \x01(\t\x12!\n\x19\x64irectly_responsible_name\x18\x16 \x01(\t\">\n\x14UpsertEntriesRequest\x12&\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x15.checkd.v1.EntryInput\"\x8b\x01\n\x15UpsertEntriesResponse\x12\x10\n\x08upserted\x18\x01 \x01(\x05\x12\x14\n\x0c\x64\x61ta_version\x18\x02 \x01(\t\x12\x14\n\x0ckept_revoked\x18\x03 \x01(\x05\x12\x34\n\x14kept_revoked_entries\x18\x04 \x03(\x0b\x32\x16.checkd.v1.KeptRevoked\"\x80\x01\n\x0bKeptRevoked\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12.\n\nrevoked_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12revoke_document_no\x18\x03 \x01(\t\x12\x13\n\x0brevoke_kind\x18\x04 \x01(\t\"Y\n\x12RevokeEntryRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0b\x64ocument_no\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\"[\n\x13RevokeEntryResponse\x12\x14\n\x0c\x64\x61ta_version\x18\x01 \x01(\t\x12.\n\nrevoked_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x15ReinstateEntryRequest\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x13\n\x0b\x64ocument_no\x18\x03 \x01(\t\"\xad\x01\n\x16ReinstateEntryResponse\x12\x14\n\x0c\x64\x61ta_version\x18\x01 \x01(\t\x12\x31\n\rreinstated_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12revoke_document_no\x18\x04 \x01(\t\"C\n\x11GetSubjectRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x07id_type\x18\x02 \x01(\x0e\x32\x11.checkd.v1.IdType\"u\n\x12GetSubjectResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12,\n\x0csubject_type\x18\x02 \x01(\x0e\x32\x16.checkd.v1.SubjectType\x12%\n\x07\x65ntries\x18\x03 \x03(\x0b\x32\x14.checkd.v1.ListEntry\"\x0f\n\rReloadRequest\"R\n\x0eReloadResponse\x12\x19\n\x11\x63\x61talogue_version\x18\x01 \x01(\t\x12\x14\n\x0c\x64\x61ta_version\x18\x02 \x01(\t\x12\x0f\n\x07\x65ntries\x18\x03 \x01(\x03\"H\n\x13GetCatalogueRequest\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\r\n\x05scene\x18\x02 \x01(\t\x12\x0e\n\x06matter\x18\x03 \x01(\t\"%\n\tNamedItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xea\x02\n\x0cListTypeInfo\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x08polarity\x18\x03 \x01(\x0e\x32\x13.checkd.v1.Polarity\x12-\n\rsubject_types\x18\x04 \x03(\x0e\x32\x16.checkd.v1.SubjectType\x12\x16\n\x0e\x64\x65\x66\x61ult_months\x18\x05 \x01(\x05\x12\x12\n\nmax_months\x18\x06 \x01(\x05\x12\x12\n\nrepairable\x18\x07 \x01(\x08\x12\x12\n\nseverities\x18\x08 \x03(\t\x12H\n\x11severity_polarity\x18\t \x03(\x0b\x32-.checkd.v1.ListTypeInfo.SeverityPolarityEntry\x1aL\n\x15SeverityPolarityEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\"\n\x05value\x18\x02 \x01(\x0e\x32\x13.checkd.v1.Polarity:\x02\x38\x01\"/\n\x0bTriggerInfo\x12\x0c\n\x04list\x18\x01 \x01(\t\x12\x12\n\nseverities\x18\x02 \x03(\t\"\x8f\x03\n\x0bMeasureInfo\x12\x12\n\nmeasure_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12%\n\x08polarity\x18\x03 \x01(\x0e\x32\x13.checkd.v1.Polarity\x12\x0e\n\x06\x61\x63tion\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65partments\x18\x05 \x03(\t\x12\x0e\n\x06scenes\x18\x06 \x03(\t\x12\x0f\n\x07matters\x18\x07 \x03(\t\x12(\n\x08triggers\x18\x08 \x03(\x0b\x32\x16.checkd.v1.TriggerInfo\x12-\n\rsubject_types\x18\t \x03(\x0e\x32\x16.checkd.v1.SubjectType\x12\x1e\n\x05roles\x18\n \x03(\x0e\x32\x0f.checkd.v1.Role\x12\x11\n\tmandatory\x18\x0b \x01(\x08\x12\x13\n\x0blegal_basis\x18\x0c \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\r \x01(\t\x12\x14\n\x0c\x65\x66\x66\x65\x63tive_to\x18\x0e \x01(\t\x12\x0e\n\x06source\x18\x0f \x01(\t\x12\x11\n\tuncertain\x18\x10 \x01(\t\"\xd9\x01\n\rCatalogueView\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0f\n\x07\x65\x64ition\x18\x02 \x01(\t\x12$\n\x06scenes\x18\x03 \x03(\x0b\x32\x14.checkd.v1.NamedItem\x12)\n\x0b\x64\x65partments\x18\x04 \x03(\x0b\x32\x14.checkd.v1.NamedItem\x12+\n\nlist_types\x18\x05 \x03(\x0b\x32\x17.checkd.v1.ListTypeInfo\x12(\n\x08measures\x18\x06 \x03(\x0b\x32\x16.checkd.v1.MeasureInfo\"k\n\x0cStatsRequest\x12\x11\n\tfrom_date\x18\x01 \x01(\t\x12\x0f\n\x07to_date\x18\x02 \x01(\t\x12\x12\n\ndepartment\x18\x03 \x01(\t\x12\x14\n\x0coverdue_days\x18\x04 \x01(\x05\x12\r\n\x05\x61s_of\x18\x05 \x01(\t\"\xa4\x03\n\x08StatsRow\x12\x12\n\ndepartment\x18\x01 \x01(\t\x12\r\n\x05month\x18\x02 \x01(\t\x12\x0e\n\x06\x63hecks\x18\x03 \x01(\x03\x12\x18\n\x10subjects_checked\x18\x04 \x01(\x03\x12\x1c\n\x14subjects_hit_penalty\x18\x05 \x01(\x03\x12\x1b\n\x13subjects_hit_reward\x18\x06 \x01(\x03\x12\x1a\n\x12measures_mandatory\x18\x07 \x01(\x03\x12\x1e\n\x16measures_discretionary\x18\x08 \x01(\x03\x12\x18\n\x10\x66\x65\x65\x64\x62\x61\x63k_applied\x18\t \x01(\x03\x12\x1c\n\x14\x66\x65\x65\x64\x62\x61\x63k_not_applied\x18\n \x01(\x03\x12\"\n\x1a\x66\x65\x65\x64\x62\x61\x63k_partially_applied\x18\x0b \x01(\x03\x12\x19\n\x11\x66\x65\x65\x64\x62\x61\x63k_objected\x18\x0c \x01(\x03\x12\x1f\n\x17\x63hecks_missing_feedback\x18\r \x01(\x03\x12\x1e\n\x16penalty_checks_overdue\x18\x0e \x01(\x03\x12\x1c\n\x14restrictions_applied\x18\x0f \x01(\x03\"t\n\rStatsResponse\x12!\n\x04rows\x18\x01 \x03(\x0b\x32\x13.checkd.v1.StatsRow\x12\"\n\x05total\x18\x02 \x01(\x0b\x32\x13.checkd.v1.StatsRow\x12\x1c\n\x14plan_checks_per_year\x18\x03 \x01(\x03\x32\xed\x05\n\x0fRegistryService\x12q\n\rUpsertEntries\x12\x1f.checkd.v1.UpsertEntriesRequest\x1a .checkd.v1.UpsertEntriesResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/entries:upsert:\x01*\x12k\n\x0bRevokeEntry\x12\x1d.checkd.v1.RevokeEntryRequest\x1a\x1e.checkd.v1.RevokeEntryResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\"\x12/v1/entries:revoke:\x01*\x12i\n\nGetSubject\x12\x1c.checkd.v1.GetSubjectRequest\x1a\x1d.checkd.v1.GetSubjectResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/subjects:lookup:\x01*\x12]\n\x06Reload\x12\x18.checkd.v1.ReloadRequest\x1a\x19.checkd.v1.ReloadResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\"\x13/v1/registry:reload:\x01*\x12_\n\x0cGetCatalogue\x12\x1e.checkd.v1.GetCatalogueRequest\x1a\x18.checkd.v1.CatalogueView\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/catalogue\x12V\n\x05Stats\x12\x17.checkd.v1.StatsRequest\x1a\x18.checkd.v1.StatsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/stats:query:\x01*\x12w\n\x0eReinstateEntry\x12 .checkd.v1.ReinstateEntryRequest\x1a!.checkd.v1.ReinstateEntryResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/entries:reinstate:\x01*BJ\n\tcheckd.v1B\rRegistryProtoP\x01Z checkd/gen/go/checkd/v1;checkdv1\xaa\x02\tCheckd.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'checkd.v1.registry_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
+  _globals['DESCRIPTOR']._loaded_options = None
+  _globals['DESCRIPTOR']._serialized_options = b'\n\tcheckd.v1B\rRegistryProtoP\001Z checkd/gen/go/checkd/v1;checkdv1\252\002\tCheckd.V1'
   _globals['_LISTTYPEINFO_SEVERITYPOLARITYENTRY']._loaded_options = None
   _globals['_LISTTYPEINFO_SEVERITYPOLARITYENTRY']._serialized_options = b'8\001'
-  _globals['_ENTRYINPUT']._serialized_start=96
-  _globals['_ENTRYINPUT']._serialized_end=674
-  _globals['_UPSERTENTRIESREQUEST']._serialized_start=676
-  _globals['_UPSERTENTRIESREQUEST']._serialized_end=738
-  _globals['_UPSERTENTRIESRESPONSE']._serialized_start=741
-  _globals['_UPSERTENTRIESRESPONSE']._serialized_end=880
-  _globals['_KEPTREVOKED']._serialized_start=883
-  _globals['_KEPTREVOKED']._serialized_end=1011
-  _globals['_REVOKEENTRYREQUEST']._serialized_start=1013
-  _globals['_REVOKEENTRYREQUEST']._serialized_end=1102
-  _globals['_REVOKEENTRYRESPONSE']._serialized_start=1104
-  _globals['_REVOKEENTRYRESPONSE']._serialized_end=1195
-  _globals['_REINSTATEENTRYREQUEST']._serialized_start=1197
-  _globals['_REINSTATEENTRYREQUEST']._serialized_end=1275
-  _globals['_REINSTATEENTRYRESPONSE']._serialized_start=1278
-  _globals['_REINSTATEENTRYRESPONSE']._serialized_end=1451
-  _globals['_GETSUBJECTREQUEST']._serialized_start=1453
-  _globals['_GETSUBJECTREQUEST']._serialized_end=1520
-  _globals['_GETSUBJECTRESPONSE']._serialized_start=1522
-  _globals['_GETSUBJECTRESPONSE']._serialized_end=1639
-  _globals['_RELOADREQUEST']._serialized_start=1641
-  _globals['_RELOADREQUEST']._serialized_end=1656
-  _globals['_RELOADRESPONSE']._serialized_start=1658
-  _globals['_RELOADRESPONSE']._serialized_end=1740
-  _globals['_GETCATALOGUEREQUEST']._serialized_start=1742
-  _globals['_GETCATALOGUEREQUEST']._serialized_end=1814
-  _globals['_NAMEDITEM']._serialized_start=1816
-  _globals['_NAMEDITEM']._serialized_end=1853
-  _globals['_LISTTYPEINFO']._serialized_start=1856
-  _globals['_LISTTYPEINFO']._serialized_end=2218
-  _globals['_LISTTYPEINFO_SEVERITYPOLARITYENTRY']._serialized_start=2142
-  _globals['_LISTTYPEINFO_SEVERITYPOLARITYENTRY']._serialized_end=2218
-  _globals['_TRIGGERINFO']._serialized_start=2220
-  _globals['_TRIGGERINFO']._serialized_end=2267
-  _globals['_MEASUREINFO']._serialized_start=2270
-  _globals['_MEASUREINFO']._serialized_end=2669
-  _globals['_CATALOGUEVIEW']._serialized_start=2672
-  _globals['_CATALOGUEVIEW']._serialized_end=2889
-  _globals['_STATSREQUEST']._serialized_start=2891
-  _globals['_STATSREQUEST']._serialized_end=2998
-  _globals['_STATSROW']._serialized_start=3001
-  _globals['_STATSROW']._serialized_end=3421
-  _globals['_STATSRESPONSE']._serialized_start=3423
-  _globals['_STATSRESPONSE']._serialized_end=3539
-  _globals['_REGISTRYSERVICE']._serialized_start=3542
-  _globals['_REGISTRYSERVICE']._serialized_end=4080
+  _globals['_REGISTRYSERVICE'].methods_by_name['UpsertEntries']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['UpsertEntries']._serialized_options = b'\202\323\344\223\002\027\"\022/v1/entries:upsert:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['RevokeEntry']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['RevokeEntry']._serialized_options = b'\202\323\344\223\002\027\"\022/v1/entries:revoke:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetSubject']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetSubject']._serialized_options = b'\202\323\344\223\002\030\"\023/v1/subjects:lookup:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['Reload']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['Reload']._serialized_options = b'\202\323\344\223\002\030\"\023/v1/registry:reload:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetCatalogue']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['GetCatalogue']._serialized_options = b'\202\323\344\223\002\017\022\r/v1/catalogue'
+  _globals['_REGISTRYSERVICE'].methods_by_name['Stats']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['Stats']._serialized_options = b'\202\323\344\223\002\024\"\017/v1/stats:query:\001*'
+  _globals['_REGISTRYSERVICE'].methods_by_name['ReinstateEntry']._loaded_options = None
+  _globals['_REGISTRYSERVICE'].methods_by_name['ReinstateEntry']._serialized_options = b'\202\323\344\223\002\032\"\025/v1/entries:reinstate:\001*'
+  _globals['_ENTRYINPUT']._serialized_start=126
+  _globals['_ENTRYINPUT']._serialized_end=704
+  _globals['_UPSERTENTRIESREQUEST']._serialized_start=706
+  _globals['_UPSERTENTRIESREQUEST']._serialized_end=768
+  _globals['_UPSERTENTRIESRESPONSE']._serialized_start=771
+  _globals['_UPSERTENTRIESRESPONSE']._serialized_end=910
+  _globals['_KEPTREVOKED']._serialized_start=913
+  _globals['_KEPTREVOKED']._serialized_end=1041
+  _globals['_REVOKEENTRYREQUEST']._serialized_start=1043
+  _globals['_REVOKEENTRYREQUEST']._serialized_end=1132
+  _globals['_REVOKEENTRYRESPONSE']._serialized_start=1134
+  _globals['_REVOKEENTRYRESPONSE']._serialized_end=1225
+  _globals['_REINSTATEENTRYREQUEST']._serialized_start=1227
+  _globals['_REINSTATEENTRYREQUEST']._serialized_end=1305
+  _globals['_REINSTATEENTRYRESPONSE']._serialized_start=1308
+  _globals['_REINSTATEENTRYRESPONSE']._serialized_end=1481
+  _globals['_GETSUBJECTREQUEST']._serialized_start=1483
+  _globals['_GETSUBJECTREQUEST']._serialized_end=1550
+  _globals['_GETSUBJECTRESPONSE']._serialized_start=1552
+  _globals['_GETSUBJECTRESPONSE']._serialized_end=1669
+  _globals['_RELOADREQUEST']._serialized_start=1671
+  _globals['_RELOADREQUEST']._serialized_end=1686
+  _globals['_RELOADRESPONSE']._serialized_start=1688
+  _globals['_RELOADRESPONSE']._serialized_end=1770
+  _globals['_GETCATALOGUEREQUEST']._serialized_start=1772
+  _globals['_GETCATALOGUEREQUEST']._serialized_end=1844
+  _globals['_NAMEDITEM']._serialized_start=1846
+  _globals['_NAMEDITEM']._serialized_end=1883
+  _globals['_LISTTYPEINFO']._serialized_start=1886
+  _globals['_LISTTYPEINFO']._serialized_end=2248
+  _globals['_LISTTYPEINFO_SEVERITYPOLARITYENTRY']._serialized_start=2172
+  _globals['_LISTTYPEINFO_SEVERITYPOLARITYENTRY']._serialized_end=2248
+  _globals['_TRIGGERINFO']._serialized_start=2250
+  _globals['_TRIGGERINFO']._serialized_end=2297
+  _globals['_MEASUREINFO']._serialized_start=2300
+  _globals['_MEASUREINFO']._serialized_end=2699
+  _globals['_CATALOGUEVIEW']._serialized_start=2702
+  _globals['_CATALOGUEVIEW']._serialized_end=2919
+  _globals['_STATSREQUEST']._serialized_start=2921
+  _globals['_STATSREQUEST']._serialized_end=3028
+  _globals['_STATSROW']._serialized_start=3031
+  _globals['_STATSROW']._serialized_end=3451
+  _globals['_STATSRESPONSE']._serialized_start=3453
+  _globals['_STATSRESPONSE']._serialized_end=3569
+  _globals['_REGISTRYSERVICE']._serialized_start=3572
+  _globals['_REGISTRYSERVICE']._serialized_end=4321
 # @@protoc_insertion_point(module_scope)

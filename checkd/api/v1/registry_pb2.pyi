@@ -1,5 +1,6 @@
 import datetime
 
+from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from checkd.api.v1 import check_pb2 as _check_pb2
 from google.protobuf.internal import containers as _containers
