@@ -1,4 +1,4 @@
-"""The `checkd` command: serve, check, import, reload, reinstate, report, rules, ledger, rekey, token."""
+"""The `checkd` command: serve, console, check, import, registry acts, report, rules, ledger, rekey, token."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import sys
 
 from checkd.cli import check, imports, ledger, registry, rekey, reports, rules, serve, token
 from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED
+from checkd.console import command as console
 from checkd.errors import CheckdError
 
 # The order of `checkd --help`.
-_GROUPS = (serve, reports, rekey, token, check, imports, registry, rules, ledger)
+_GROUPS = (serve, console, reports, rekey, token, check, imports, registry, rules, ledger)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -15,7 +17,7 @@ from checkd.errors import FailedPrecondition, InvalidArgument, NotFound, Violati
 from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
 from checkd.limits import ENTRY_ID_CHARS, REASON_CHARS, TEXT_CHARS, text_problem
-from checkd.loop.interchange import parse_entries
+from checkd.loop.interchange import parse_entries, read_rows
 from checkd.model import ListEntry, Reinstatement, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
 from checkd.store import EntryRepository, UpsertResult
@@ -52,6 +54,15 @@ class Registry:
         """The catalogue in force."""
         return self._snapshots.current.catalogue
 
+    @property
+    def state(self) -> State:
+        """The catalogue and index in force."""
+        return self._snapshots.current
+
+    def data_age(self) -> dt.timedelta | None:
+        """Since the source last confirmed the data in force; None when it never did."""
+        return self._snapshots.data_age(self._clock())
+
     def upsert(
         self, rows: Iterable[tuple[str, Mapping[str, Any] | str]], caller: str = ""
     ) -> tuple[UpsertResult, State]:
@@ -59,23 +70,65 @@ class Registry:
 
         All or nothing. Entries the credit office revoked stay revoked (`kept_revoked`).
         """
+        return self._store(rows, "upsert", caller)
+
+    def _store(
+        self, rows: Iterable[tuple[str, Mapping[str, Any] | str]], action: str, caller: str, **facts: Any
+    ) -> tuple[UpsertResult, State]:
         entries = parse_entries(rows, self._snapshots.current.catalogue, self._keyer)
         if not entries:
             raise InvalidArgument([Violation("entries", "at least one entry is required")])
         with self._write_lock:
             result, _ = self._ledger.record_change(
                 self._entries.upsert_change(entries, self._clock()),
-                lambda done: upsert_payloads("upsert", caller, done),
+                lambda done: upsert_payloads(action, caller, done, **facts),
             )
             state = self._snapshots.apply(result.stored, result.version)
         self._log(
-            "upsert",
+            action,
             caller,
             entries=len(entries),
             data_version=result.version,
             kept_revoked=len(result.kept_revoked),
         )
         return result, state
+
+    def import_files(
+        self, files: Sequence[tuple[str, bytes]], caller: str = ""
+    ) -> tuple[UpsertResult, State]:
+        """Files as `checkd import` reads them (the suffix picks the format), all or nothing, audited.
+
+        The bytes are written under their own names to a private directory so the one interchange
+        reader parses them exactly as it parses the command's files.
+        """
+        names = [Path(name).name for name, _ in files]  # never a directory: the name only
+        problems = [
+            Violation(f"files[{i}].name", "required: the file name (its suffix picks the format)")
+            for i, name in enumerate(names)
+            if name in ("", ".", "..")
+        ]
+        problems += [
+            Violation(f"files[{i}].name", problem)
+            for i, name in enumerate(names)
+            if (problem := text_problem(name, TEXT_CHARS))
+        ]
+        problems += [
+            Violation(f"files[{i}].name", f"{name!r} repeats an earlier file")
+            for i, name in enumerate(names)
+            if name and name in names[:i]
+        ]
+        if not files:
+            problems.append(Violation("files", "at least one file is required"))
+        if problems:
+            raise InvalidArgument(problems)
+        with tempfile.TemporaryDirectory(prefix="checkd-import-") as directory:
+            paths = []
+            for name, (_, content) in zip(names, files, strict=True):
+                path = Path(directory) / name
+                path.write_bytes(content)
+                paths.append(path)
+            rows = list(read_rows(paths))
+        return self._store(rows, "import", caller, files=names)
 
     def revoke(
         self, entry_id: str, reason: str, document_no: str, kind: str, caller: str = ""
