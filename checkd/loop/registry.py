@@ -18,7 +18,7 @@ from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
 from checkd.limits import ENTRY_ID_CHARS, REASON_CHARS, TEXT_CHARS, text_problem
 from checkd.loop.interchange import parse_entries, read_rows
-from checkd.model import ListEntry, Reinstatement, Revocation, RevokeKind
+from checkd.model import ListEntry, Reinstatement, RelatedPerson, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
 from checkd.store import EntryRepository, UpsertResult
 from checkd.subjects.ids import IdentifierError, IdKind, parse_identifier
@@ -209,6 +209,13 @@ class Registry:
         except IdentifierError as exc:
             raise InvalidArgument([Violation("id", exc.reason)]) from None
         return identifier, self._entries.for_subject(self._keyer.key(identifier), identifier.org_code)
+
+    def relations(
+        self, identifier: Any, entries: Iterable[ListEntry]
+    ) -> list[tuple[str, RelatedPerson, bool]]:
+        """Each person tied to these entries: (entry id, the person, whether it is `identifier`)."""
+        key = self._keyer.key(identifier) if identifier.is_person else None
+        return [(e.entry_id, person, person.subject_key == key) for e in entries for person in e.related]
 
     def reload(self, caller: str = "") -> State:
         """Reload catalogue and index; a broken catalogue is refused and the old one keeps serving.

@@ -283,6 +283,14 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         for entry in entries:
             polarity = catalogue.polarity_of(entry.list_id, entry.severity)
             response.entries.append(answers.entry_message(entry, polarity, with_revocation=True))
+        for entry_id, person, queried in self._registry.relations(identifier, entries):
+            response.relations.add(
+                entry_id=entry_id,
+                role=answers.to_pb_enum(pb.Role, "ROLE", person.role),
+                person_id=person.masked_id,
+                person_name=person.name,
+                queried=queried,
+            )
         hits, scanned = self._checker.recent_hits(entry.entry_id for entry in entries)
         response.recent_checks_scanned = scanned
         for hit in hits:

@@ -139,18 +139,34 @@ class GetSubjectRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., id_type: _Optional[_Union[_check_pb2.IdType, str]] = ...) -> None: ...
 
 class GetSubjectResponse(_message.Message):
-    __slots__ = ("id", "subject_type", "entries", "recent_checks", "recent_checks_scanned")
+    __slots__ = ("id", "subject_type", "entries", "recent_checks", "recent_checks_scanned", "relations")
     ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     RECENT_CHECKS_FIELD_NUMBER: _ClassVar[int]
     RECENT_CHECKS_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    RELATIONS_FIELD_NUMBER: _ClassVar[int]
     id: str
     subject_type: _check_pb2.SubjectType
     entries: _containers.RepeatedCompositeFieldContainer[_check_pb2.ListEntry]
     recent_checks: _containers.RepeatedCompositeFieldContainer[SubjectCheck]
     recent_checks_scanned: int
-    def __init__(self, id: _Optional[str] = ..., subject_type: _Optional[_Union[_check_pb2.SubjectType, str]] = ..., entries: _Optional[_Iterable[_Union[_check_pb2.ListEntry, _Mapping]]] = ..., recent_checks: _Optional[_Iterable[_Union[SubjectCheck, _Mapping]]] = ..., recent_checks_scanned: _Optional[int] = ...) -> None: ...
+    relations: _containers.RepeatedCompositeFieldContainer[RoleRelation]
+    def __init__(self, id: _Optional[str] = ..., subject_type: _Optional[_Union[_check_pb2.SubjectType, str]] = ..., entries: _Optional[_Iterable[_Union[_check_pb2.ListEntry, _Mapping]]] = ..., recent_checks: _Optional[_Iterable[_Union[SubjectCheck, _Mapping]]] = ..., recent_checks_scanned: _Optional[int] = ..., relations: _Optional[_Iterable[_Union[RoleRelation, _Mapping]]] = ...) -> None: ...
+
+class RoleRelation(_message.Message):
+    __slots__ = ("entry_id", "role", "person_id", "person_name", "queried")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_NAME_FIELD_NUMBER: _ClassVar[int]
+    QUERIED_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    role: _check_pb2.Role
+    person_id: str
+    person_name: str
+    queried: bool
+    def __init__(self, entry_id: _Optional[str] = ..., role: _Optional[_Union[_check_pb2.Role, str]] = ..., person_id: _Optional[str] = ..., person_name: _Optional[str] = ..., queried: _Optional[bool] = ...) -> None: ...
 
 class SubjectCheck(_message.Message):
     __slots__ = ("check_id", "department", "matter", "scene", "recorded_at", "verdict", "entry_ids")
