@@ -20,14 +20,13 @@ import pytest
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
-from checkd.server.policy import hash_token
 from tests import factories
 from tests.daemon import ROOT
+from tests.integration.console_support import DEPT, SCENE, credit_policy
 from tests.secure_daemon import SecureDaemon, start_secure_daemon
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = ROOT / "docs" / "console"
-DEPT, SCENE = "market_regulation", "administrative_licensing"
 BROWSER_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -66,30 +65,12 @@ def _free_port() -> int:
         return port
 
 
-def _policy(path: Path, credit: str, market: str) -> Path:
-    path.write_text(f"""version: 1
-departments:
-  credit_office:
-    tokens:
-      - {{id: ops-1, sha256: "{hash_token(credit)}"}}
-    registry: true
-    scenes: ["*"]
-    matters: ["*"]
-  market_regulation:
-    tokens:
-      - {{id: mr-1, sha256: "{hash_token(market)}"}}
-    scenes: [{SCENE}]
-    matters: []
-""")
-    return path
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """A daemon on SQLite with two entries, and `checkd console` in front of it."""
     workdir = tmp_path_factory.mktemp("console")
     credit, market = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    policy = _policy(workdir / "policy.yaml", credit, market)
+    policy = credit_policy(workdir / "policy.yaml", credit, market)
     daemon = start_secure_daemon(
         f"sqlite:///{workdir / 'checkd.db'}",
         workdir,
@@ -195,7 +176,7 @@ def _market_check(world: World, request_id: str) -> pb.CheckResponse:
 
 
 def test_refused_sign_ins_and_forged_posts(world: World, browser: Any) -> None:
-    """A wrong token and a department's token are refused; a form post without the CSRF token changes nothing."""
+    """A wrong token and a department's token are refused; a form post without its CSRF token does nothing."""
     page = browser.new_page()
     _sign_in(page, world, secrets.token_urlsafe(32))
     assert "令牌无效" in page.inner_text("#signin-error")
