@@ -425,13 +425,15 @@ class Console:
     async def evidence(self, request: Request, session: Session) -> Response:
         """Data version and age, catalogue version; the verification runs on request (it walks the chain)."""
         state = await run_in_threadpool(self.daemon.state, session.token)
-        return self._page("evidence.html", session, state=state, verification=None)
+        return self._page("evidence.html", session, state=state, verification=None, target=self.daemon.target)
 
     async def evidence_verify(self, request: Request, session: Session) -> Response:
         """Run the ledger verification of `checkd ledger verify` on the daemon's store."""
         state = await run_in_threadpool(self.daemon.state, session.token)
         verification = await self._call(session, "VerifyLedger", reg.VerifyLedgerRequest(), SLOW_CALL_SECONDS)
-        return self._page("evidence.html", session, state=state, verification=verification)
+        return self._page(
+            "evidence.html", session, state=state, verification=verification, target=self.daemon.target
+        )
 
 
 def _status_of(refused: Refused) -> int:

@@ -254,6 +254,16 @@ def test_an_operator_day(world: World, browser: Any) -> None:
     assert "已撤销条目 CON-1" in page.inner_text(".flash.ok")
     assert page.inner_text("#entry-CON-1 .state") == "已撤销"
     assert _market_check(world, "con-req-2").verdict == pb.VERDICT_CLEAR
+    assert "嘉信异〔2026〕7号" in page.inner_text("#entry-CON-1")  # the revocation's document, shown
+
+    # Reinstated by a recorded decision: in force again, the lifted revocation still shown.
+    row = page.locator("#entry-CON-1")
+    row.locator("input[name=document_no]").fill("嘉信复〔2026〕2号")
+    row.locator("input[name=reason]").fill("复核后恢复")
+    row.locator("button").click()
+    assert "已恢复条目 CON-1" in page.inner_text(".flash.ok")
+    assert page.inner_text("#entry-CON-1 .state") == "有效(已恢复)"
+    assert _market_check(world, "con-req-3").verdict != pb.VERDICT_CLEAR
 
     # An import with one bad row: the per-row report, and nothing changes.
     newcomer = factories.uscc()
