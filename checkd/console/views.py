@@ -124,6 +124,11 @@ def bar_chart(
                 f'fill="{_COLOURS[s % len(_COLOURS)]}"><title>{escape(category)} {escape(name)}: '
                 f"{value:,.0f}</title></rect>"
             )
+            if value:  # the figure itself, readable even when the scale makes its bar a sliver
+                parts.append(
+                    f'<text x="{x0 + (s + 0.5) * bar:.1f}" y="{top + plot_h - h - 3:.1f}" '
+                    f'text-anchor="middle" class="tick">{value:,.0f}</text>'
+                )
         parts.append(
             f'<text x="{x0 + slot * 0.4:.1f}" y="{top + plot_h + 14}" text-anchor="middle" class="tick">'
             f"{escape(category)}</text>"

@@ -227,3 +227,12 @@ def test_verify_ledger_rpc_agrees_with_the_command(office: Office, db_url: str) 
     with pytest.raises(grpc.RpcError) as denied:
         office.market.registry.GetState(reg.GetStateRequest(), timeout=10)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_console_refuses_plain_http_beyond_loopback(tmp_path: Path) -> None:
+    """`checkd console` on a non-loopback address without TLS stops before serving, saying why."""
+    done = run_cli("console", "--listen", "0.0.0.0:0", workdir=tmp_path)
+    assert done.returncode == 1
+    assert "not a loopback address: give --tls-cert and --tls-key" in done.stderr
+    half = run_cli("console", "--tls-cert", str(tmp_path / "c.pem"), workdir=tmp_path)
+    assert half.returncode == 1 and "--tls-cert and --tls-key go together" in half.stderr
