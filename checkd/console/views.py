@@ -60,6 +60,7 @@ FIGURES = (
     ("checks_missing_feedback", "待反馈核查"),
     ("penalty_checks_overdue", "逾期未反馈(惩戒)"),
     ("restrictions_applied", "已实施限制"),
+    ("checks_with_measures", "推送措施的核查"),
 )
 _COLOURS = ("#1f5fa8", "#d9822b", "#3c8d40", "#b03a48", "#6b4fa0")
 
@@ -76,11 +77,9 @@ def entry_state(entry: pb.ListEntry, today: str) -> str:
 
 
 def feedback_completeness(row: reg.StatsRow) -> str:
-    """Checks with measures that have feedback, as a share of those that needed it."""
-    answered = row.feedback_applied + row.feedback_not_applied + row.feedback_partially_applied
-    answered += row.feedback_objected
-    needing = answered + row.checks_missing_feedback
-    return "—" if needing == 0 else f"{100 * (needing - row.checks_missing_feedback) / needing:.1f}%"
+    """Checks with measures that have feedback, as a share of the checks with measures."""
+    due = row.checks_with_measures
+    return "—" if due == 0 else f"{100 * (due - row.checks_missing_feedback) / due:.1f}%"
 
 
 def figures_csv(response: reg.StatsResponse) -> str:

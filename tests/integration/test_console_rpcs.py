@@ -135,6 +135,10 @@ def test_cli_subject_check_record_and_revoke(office: Office) -> None:
         timeout=10,
     )
     assert clear.verdict == pb.VERDICT_CLEAR
+    total = office.credit.registry.Stats(
+        reg.StatsRequest(from_date="2020-01-01", to_date="2029-12-31"), timeout=30
+    ).total
+    assert (total.checks, total.checks_with_measures, total.checks_missing_feedback) == (2, 1, 1)
     code, out, err = _cli(office, "revoke", "R-1", "--document", "D", "--reason", "again")
     assert code == 2 and "FAILED_PRECONDITION" in err  # already revoked, said so
 

@@ -322,7 +322,7 @@ class StatsRequest(_message.Message):
     def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., department: _Optional[str] = ..., overdue_days: _Optional[int] = ..., as_of: _Optional[str] = ...) -> None: ...
 
 class StatsRow(_message.Message):
-    __slots__ = ("department", "month", "checks", "subjects_checked", "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary", "feedback_applied", "feedback_not_applied", "feedback_partially_applied", "feedback_objected", "checks_missing_feedback", "penalty_checks_overdue", "restrictions_applied")
+    __slots__ = ("department", "month", "checks", "subjects_checked", "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary", "feedback_applied", "feedback_not_applied", "feedback_partially_applied", "feedback_objected", "checks_missing_feedback", "penalty_checks_overdue", "restrictions_applied", "checks_with_measures")
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     MONTH_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
@@ -338,6 +338,7 @@ class StatsRow(_message.Message):
     CHECKS_MISSING_FEEDBACK_FIELD_NUMBER: _ClassVar[int]
     PENALTY_CHECKS_OVERDUE_FIELD_NUMBER: _ClassVar[int]
     RESTRICTIONS_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_WITH_MEASURES_FIELD_NUMBER: _ClassVar[int]
     department: str
     month: str
     checks: int
@@ -353,7 +354,8 @@ class StatsRow(_message.Message):
     checks_missing_feedback: int
     penalty_checks_overdue: int
     restrictions_applied: int
-    def __init__(self, department: _Optional[str] = ..., month: _Optional[str] = ..., checks: _Optional[int] = ..., subjects_checked: _Optional[int] = ..., subjects_hit_penalty: _Optional[int] = ..., subjects_hit_reward: _Optional[int] = ..., measures_mandatory: _Optional[int] = ..., measures_discretionary: _Optional[int] = ..., feedback_applied: _Optional[int] = ..., feedback_not_applied: _Optional[int] = ..., feedback_partially_applied: _Optional[int] = ..., feedback_objected: _Optional[int] = ..., checks_missing_feedback: _Optional[int] = ..., penalty_checks_overdue: _Optional[int] = ..., restrictions_applied: _Optional[int] = ...) -> None: ...
+    checks_with_measures: int
+    def __init__(self, department: _Optional[str] = ..., month: _Optional[str] = ..., checks: _Optional[int] = ..., subjects_checked: _Optional[int] = ..., subjects_hit_penalty: _Optional[int] = ..., subjects_hit_reward: _Optional[int] = ..., measures_mandatory: _Optional[int] = ..., measures_discretionary: _Optional[int] = ..., feedback_applied: _Optional[int] = ..., feedback_not_applied: _Optional[int] = ..., feedback_partially_applied: _Optional[int] = ..., feedback_objected: _Optional[int] = ..., checks_missing_feedback: _Optional[int] = ..., penalty_checks_overdue: _Optional[int] = ..., restrictions_applied: _Optional[int] = ..., checks_with_measures: _Optional[int] = ...) -> None: ...
 
 class StatsResponse(_message.Message):
     __slots__ = ("rows", "total", "plan_checks_per_year")
