@@ -164,9 +164,19 @@ class Console:
                 "PERMISSION_DENIED": "该身份不属于信用办,不能使用控制台 (not a credit office identity)",
             }.get(refused.code, f"无法连接核查服务:{refused}")
             return self._page("signin.html", session, 403, error=reason)
+        if not state.department:
+            # Without a policy the daemon takes any caller: nobody could be told apart or refused,
+            # and the ledger could not name the operator.
+            return self._page(
+                "signin.html",
+                session,
+                403,
+                error="核查服务未启用访问策略(--policy),控制台无法确认操作员身份 "
+                "(the daemon has no access policy)",
+            )
         signed = self.sessions.renew(session)
         signed.token = token
-        signed.operator = f"{state.department} ({state.via})" if state.department else "(no access policy)"
+        signed.operator = f"{state.department} ({state.via})"
         return self._with_cookie(self._redirect("/"), signed)
 
     def _with_cookie(self, response: Response, session: Session) -> Response:

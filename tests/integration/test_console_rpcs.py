@@ -240,3 +240,59 @@ def test_console_refuses_plain_http_beyond_loopback(tmp_path: Path) -> None:
     assert "not a loopback address: give --tls-cert and --tls-key" in done.stderr
     half = run_cli("console", "--tls-cert", str(tmp_path / "c.pem"), workdir=tmp_path)
     assert half.returncode == 1 and "--tls-cert and --tls-key go together" in half.stderr
+
+
+def test_console_refuses_every_sign_in_to_a_daemon_without_a_policy(tmp_path: Path) -> None:
+    """A daemon without an access policy takes any caller, so the console lets nobody sign in to it."""
+    import re
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from tests.daemon import start_daemon
+
+    daemon = start_daemon(f"sqlite:///{tmp_path / 'open.db'}", tmp_path)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    console = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "checkd",
+            "console",
+            "--target",
+            f"127.0.0.1:{daemon.port}",
+            "--listen",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                form = urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=5)
+                break
+            except OSError:
+                assert console.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        cookie = form.headers["set-cookie"].split(";")[0]
+        match = re.search(r'name="csrf" value="([^"]+)"', form.read().decode())
+        assert match is not None
+        body = urllib.parse.urlencode({"csrf": match.group(1), "token": "anything"}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/signin", body, {"Cookie": cookie})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 403
+        assert "未启用访问策略" in refused.value.read().decode()
+    finally:
+        console.terminate()
+        console.wait(30)
+        assert daemon.stop() == 0
