@@ -296,13 +296,19 @@ def default(name: str) -> Any:
 
 
 def _hide_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    # Parsed here, not by SQLAlchemy: the settings stay free of the store's library (the console
+    # and the client use them without it).
+    from urllib.parse import urlsplit, urlunsplit
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
         return url
+    if password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
 
 
 def _problems(error: ValidationError, config_file: Path | None) -> str:

@@ -16,8 +16,9 @@ import structlog
 
 from checkd.config import Config, StoreSettings, is_loopback
 from checkd.decide.snapshots import Snapshots
-from checkd.evidence.checkpoints import Checkpointer, chain_algorithm, load_signing_key
+from checkd.evidence.checkpoints import Checkpointer, PublicKey, SigningKey, chain_algorithm, load_signing_key
 from checkd.evidence.ledger import Ledger
+from checkd.evidence.verification import verify_store
 from checkd.loop.checks import Checker
 from checkd.loop.interchange import read_rows
 from checkd.loop.registry import Registry
@@ -147,7 +148,13 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
         check_service=CheckService(
             checker, config.max_batch, lambda version: snapshots.require(version, config.version_wait)
         ),
-        registry_service=RegistryService(registry, statistics),
+        registry_service=RegistryService(
+            registry,
+            statistics,
+            checker,
+            lambda receipts: verify_store(database, _own_key(signing_key), receipts=receipts),
+            config.max_data_age,
+        ),
         listen=config.listen,
         workers=config.workers,
         max_concurrent_rpcs=config.max_concurrent_rpcs,
@@ -196,6 +203,14 @@ def _changes(
             log.info("data_refreshed", data_version=snapshots.current.index.version)
 
     return ChangeListener(config.db_url, follow, caught_up)
+
+
+def _own_key(signing_key: SigningKey | None) -> dict[str, PublicKey] | None:
+    """The daemon's own checkpoint key, to verify its checkpoints with (None: not signing)."""
+    if signing_key is None:
+        return None
+    public = signing_key.public()
+    return {public.key_id: public}
 
 
 def _data_age(snapshots: Snapshots, clock: Clock) -> float | None:

@@ -1,4 +1,4 @@
-"""The `checkd` command: serve, db, check, import, reload, reinstate, report, rules, ledger, rekey, token."""
+"""The `checkd` command: serve, console, db, check, import, registry acts, report, rules, ledger, token."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import sys
 
 from checkd.cli import check, db, imports, ledger, registry, reports, rules, serve, token
 from checkd.cli.options import EXIT_BAD_INPUT, EXIT_FAILED, resolve_settings
+from checkd.console import command as console
 from checkd.errors import CheckdError
 from checkd.ops.build import build_info
 
 # The order of `checkd --help`.
-_GROUPS = (serve, reports, db, token, check, imports, registry, rules, ledger)
+_GROUPS = (serve, console, reports, db, token, check, imports, registry, rules, ledger)
 
 
 def main(argv: list[str] | None = None) -> int:

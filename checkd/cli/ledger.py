@@ -57,22 +57,22 @@ def register(commands: Any) -> None:
 
 def _seq_hash(values: list[str], flag: str) -> list[tuple[int, str]] | None:
     """SEQ:HASH arguments as pairs; None (after saying which) when one is malformed."""
+    from checkd.evidence.verification import parse_seq_hash
+
     pairs = []
     for value in values:
-        seq, _, digest = value.partition(":")
-        if not seq.isdigit() or len(digest) != 64:
+        pair = parse_seq_hash(value)
+        if pair is None:
             print(f"checkd ledger verify: {flag} {value!r} is not SEQ:HASH", file=sys.stderr)
             return None
-        pairs.append((int(seq), digest.lower()))
+        pairs.append(pair)
     return pairs
 
 
 def _ledger_verify(args: argparse.Namespace) -> int:
     from checkd.errors import CheckdError
     from checkd.evidence import checkpoints as cp
-    from checkd.evidence.derived import row_checkers
-    from checkd.evidence.ledger import verify
-    from checkd.store import CheckpointRepository, EntryRepository, LedgerRepository
+    from checkd.evidence.verification import verify_store
     from checkd.store.db import open_existing
 
     anchors, receipts = _seq_hash(args.anchor, "--anchor"), _seq_hash(args.receipt, "--receipt")
@@ -84,25 +84,12 @@ def _ledger_verify(args: argparse.Namespace) -> int:
         print(f"checkd ledger verify: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        database = open_existing(args.db)
-        records = LedgerRepository(database)
-        algorithm = cp.stored_chain_algorithm(database)
-        stored = CheckpointRepository(database).all()
-        signed, signature_problems = (
-            ([], []) if trusted is None else cp.check_signatures(stored, trusted, algorithm)
-        )
-        report = verify(
-            records.iter_records(),
-            anchors,
-            algorithm=algorithm,
-            checkpoints=signed,
-            receipts=receipts,
-            derived=row_checkers(records, EntryRepository(database)),
-        )
+        outcome = verify_store(open_existing(args.db), trusted, anchors, receipts)
     except CheckdError as exc:
         print(f"checkd ledger verify: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
-    problems = [*report.all_problems(), *signature_problems]
+    report, algorithm = outcome.report, outcome.algorithm
+    problems = outcome.problems()
     uncovered = ""
     if trusted is not None and report.uncovered:
         uncovered = (
@@ -114,10 +101,10 @@ def _ledger_verify(args: argparse.Namespace) -> int:
     for note in report.notes:
         print(note)
     if trusted is None:
-        print(f"checkpoints: {len(stored)} stored, not verified (no --checkpoint-pubkeys)")
+        print(f"checkpoints: {outcome.checkpoints_stored} stored, not verified (no --checkpoint-pubkeys)")
     else:
         print(
-            f"checkpoints: {report.checkpoints} verified of {len(stored)}, "
+            f"checkpoints: {report.checkpoints} verified of {outcome.checkpoints_stored}, "
             f"last at seq {report.last_checkpoint}"
         )
         if uncovered and args.allow_uncovered:

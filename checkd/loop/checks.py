@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -37,6 +37,8 @@ from checkd.subjects.keys import SubjectKeyer
 from checkd.typing import NO_COUNTERS, CheckCounters, CheckFigures, Clock
 
 log = structlog.get_logger(__name__)
+# How many of the newest checks a subject's look-up searches for the checks that hit it.
+RECENT_SCAN = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +351,62 @@ class Checker:
             self._ledger.algorithm,
             [(item.payload, item.recorded_at) for item in feedback],
         )
+
+    def get_check_by_request(self, department: str, request_id: str) -> answers.StoredCheck:
+        """The stored check a department made under this request_id, as `get_check` returns it."""
+        department, request_id = department.strip(), request_id.strip()
+        problems = [
+            Violation(f, "required")
+            for f, v in (("department", department), ("request_id", request_id))
+            if not v
+        ]
+        if problems:
+            raise InvalidArgument(problems)
+        stored = self._records.check_record_by_request(department, request_id)
+        if stored is None:
+            raise CheckNotFound(f"{department} made no check with request_id {request_id!r}")
+        return self.get_check(answers.read_check(stored.payload).check_id)
+
+    def recent_hits(self, entry_ids: Iterable[str], scan: int = RECENT_SCAN) -> tuple[list[EntryHit], int]:
+        """The checks among the newest `scan` whose answer named one of `entry_ids`, newest first.
+
+        There is no index from entries to checks: the newest check records are read back and
+        their answers searched, so a look-up reads at most `scan` records whatever the store holds.
+        """
+        wanted = frozenset(entry_ids)
+        records = self._records.newest_check_records(scan) if wanted else []
+        hits = []
+        for stored in records:
+            record = answers.read_check(stored.payload)
+            named = sorted(
+                {e.entry_id for s in record.response.subjects for e in s.entries if e.entry_id in wanted}
+            )
+            if named:
+                hits.append(
+                    EntryHit(
+                        record.check_id,
+                        record.department,
+                        record.matter,
+                        record.scene,
+                        stored.recorded_at,
+                        record.response.verdict,
+                        tuple(named),
+                    )
+                )
+        return hits, len(records)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryHit:
+    """A stored check whose answer named some of a subject's entries."""
+
+    check_id: str
+    department: str
+    matter: str
+    scene: str
+    recorded_at: dt.datetime
+    verdict: int  # the answer's Verdict as stored
+    entry_ids: tuple[str, ...]
 
 
 def request_fingerprint(case: CheckCase, as_of_given: bool) -> str:

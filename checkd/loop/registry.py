@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -21,9 +23,9 @@ from checkd.errors import (
 from checkd.evidence.entry_audit import change_payloads
 from checkd.evidence.ledger import Ledger, record_admin
 from checkd.limits import ENTRY_ID_CHARS, REASON_CHARS, TEXT_CHARS, text_problem
-from checkd.loop.interchange import parse_entries
+from checkd.loop.interchange import parse_entries, read_rows
 from checkd.loop.storage import EntryWriter
-from checkd.model import OFFICE_REVOKE_KINDS, ListEntry, Reinstatement, Revocation, RevokeKind
+from checkd.model import OFFICE_REVOKE_KINDS, ListEntry, Reinstatement, RelatedPerson, Revocation, RevokeKind
 from checkd.rules.catalogue import Catalogue
 from checkd.store import UpsertResult
 from checkd.store.changes import DataChange
@@ -65,6 +67,15 @@ class Registry:
         """The catalogue in force."""
         return self._snapshots.current.catalogue
 
+    @property
+    def state(self) -> State:
+        """The catalogue and index in force."""
+        return self._snapshots.current
+
+    def data_age(self) -> dt.timedelta | None:
+        """Since the source last confirmed the data in force; None when it never did."""
+        return self._snapshots.data_age(self._clock())
+
     def upsert(
         self, rows: Iterable[tuple[str, Mapping[str, Any] | str]], caller: str = ""
     ) -> tuple[UpsertResult, State]:
@@ -72,23 +83,65 @@ class Registry:
 
         All or nothing. Entries the credit office revoked stay revoked (`kept_revoked`).
         """
+        return self._store(rows, "upsert", caller)
+
+    def _store(
+        self, rows: Iterable[tuple[str, Mapping[str, Any] | str]], action: str, caller: str, **facts: Any
+    ) -> tuple[UpsertResult, State]:
         entries = parse_entries(rows, self._snapshots.current.catalogue, self._keyer)
         if not entries:
             raise InvalidArgument([Violation("entries", "at least one entry is required")])
         with self._write_lock:
             result, _ = self._ledger.record_change(
                 self._entries.upsert_change(entries, self._clock()),
-                lambda done: upsert_payloads("upsert", caller, done),
+                lambda done: upsert_payloads(action, caller, done, **facts),
             )
             state = self._snapshots.apply(result.stored, result.version)
         self._log(
-            "upsert",
+            action,
             caller,
             entries=len(entries),
             data_version=result.version,
             kept_revoked=len(result.kept_revoked),
         )
         return result, state
+
+    def import_files(
+        self, files: Sequence[tuple[str, bytes]], caller: str = ""
+    ) -> tuple[UpsertResult, State]:
+        """Files as `checkd import` reads them (the suffix picks the format), all or nothing, audited.
+
+        The bytes are written under their own names to a private directory so the one interchange
+        reader parses them exactly as it parses the command's files.
+        """
+        names = [Path(name).name for name, _ in files]  # never a directory: the name only
+        problems = [
+            Violation(f"files[{i}].name", "required: the file name (its suffix picks the format)")
+            for i, name in enumerate(names)
+            if name in ("", ".", "..")
+        ]
+        problems += [
+            Violation(f"files[{i}].name", problem)
+            for i, name in enumerate(names)
+            if (problem := text_problem(name, TEXT_CHARS))
+        ]
+        problems += [
+            Violation(f"files[{i}].name", f"{name!r} repeats an earlier file")
+            for i, name in enumerate(names)
+            if name and name in names[:i]
+        ]
+        if not files:
+            problems.append(Violation("files", "at least one file is required"))
+        if problems:
+            raise InvalidArgument(problems)
+        with tempfile.TemporaryDirectory(prefix="checkd-import-") as directory:
+            paths = []
+            for name, (_, content) in zip(names, files, strict=True):
+                path = Path(directory) / name
+                path.write_bytes(content)
+                paths.append(path)
+            rows = list(read_rows(paths))
+        return self._store(rows, "import", caller, files=names)
 
     def revoke(
         self, entry_id: str, reason: str, document_no: str, kind: str, caller: str = ""
@@ -169,6 +222,13 @@ class Registry:
         except IdentifierError as exc:
             raise BadIdentifier([Violation("id", exc.reason)]) from None
         return identifier, self._entries.for_subject(self._keyer.key(identifier), identifier.org_code)
+
+    def relations(
+        self, identifier: Any, entries: Iterable[ListEntry]
+    ) -> list[tuple[str, RelatedPerson, bool]]:
+        """Each person tied to these entries: (entry id, the person, whether it is `identifier`)."""
+        key = self._keyer.key(identifier) if identifier.is_person else None
+        return [(e.entry_id, person, person.subject_key == key) for e in entries for person in e.related]
 
     def reload(self, caller: str = "") -> State:
         """Reload catalogue and index; a broken catalogue is refused and the old one keeps serving.

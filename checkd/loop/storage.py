@@ -25,6 +25,9 @@ class AnswerReader(Protocol):
     def check_payload(self, check_id: str) -> bytes | None:
         """The stored payload of one check, without its feedback."""
 
+    def newest_check_records(self, limit: int) -> list[LedgerRecord]:
+        """The newest `limit` check records, newest first."""
+
     def check_record_by_request(self, department: str, request_id: str) -> LedgerRecord | None:
         """The record of a department's check with this request_id (a replayed answer)."""
 

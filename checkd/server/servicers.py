@@ -15,9 +15,10 @@ from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import CheckdError, InvalidArgument, MalformedRequest, Violation
 from checkd.evidence import answers
+from checkd.evidence.verification import StoreVerification, parse_seq_hash
 from checkd.loop.checks import Checker
 from checkd.loop.registry import Registry
-from checkd.loop.statistics import Statistics
+from checkd.loop.statistics import Statistics, check_overdue_days
 from checkd.loop.tally import Tally
 from checkd.model import SubjectType
 from checkd.server import convert
@@ -192,9 +193,19 @@ def _item_error(error: CheckdError) -> pb.ItemError:
 class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
     """checkd.v1.RegistryService (the credit office)."""
 
-    def __init__(self, registry: Registry, statistics: Statistics) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        statistics: Statistics,
+        checker: Checker,
+        verify_ledger: Callable[[list[tuple[int, str]]], StoreVerification],
+        max_data_age: float | None = None,
+    ) -> None:
         self._registry = registry
         self._statistics = statistics
+        self._checker = checker
+        self._verify_ledger = verify_ledger  # the store walk of `checkd ledger verify`
+        self._max_data_age = max_data_age
 
     @guarded
     def Stats(self, request: reg.StatsRequest, context: grpc.ServicerContext) -> reg.StatsResponse:
@@ -279,6 +290,127 @@ class RegistryService(registry_pb2_grpc.RegistryServiceServicer):
         for entry in entries:
             polarity = catalogue.polarity_of(entry.list_id, entry.severity)
             response.entries.append(answers.entry_message(entry, polarity, with_revocation=True))
+        for entry_id, person, queried in self._registry.relations(identifier, entries):
+            response.relations.add(
+                entry_id=entry_id,
+                role=answers.to_pb_enum(pb.Role, "ROLE", person.role),
+                person_id=person.masked_id,
+                person_name=person.name,
+                queried=queried,
+            )
+        hits, scanned = self._checker.recent_hits(entry.entry_id for entry in entries)
+        response.recent_checks_scanned = scanned
+        for hit in hits:
+            response.recent_checks.add(
+                check_id=hit.check_id,
+                department=hit.department,
+                matter=hit.matter,
+                scene=hit.scene,
+                recorded_at=answers.timestamp(hit.recorded_at),
+                verdict=hit.verdict,
+                entry_ids=hit.entry_ids,
+            )
+        return response
+
+    @guarded
+    def GetState(self, request: reg.GetStateRequest, context: grpc.ServicerContext) -> reg.StateResponse:
+        """The caller as the policy knows it, and the catalogue and data in force."""
+        caller = current_caller()
+        state = self._registry.state
+        age = self._registry.data_age()
+        return reg.StateResponse(
+            department=caller.department if caller else "",
+            via=caller.via if caller else "",
+            catalogue_version=state.catalogue.version,
+            catalogue_edition=state.catalogue.edition,
+            data_version=state.index.version,
+            data_age_seconds=-1.0 if age is None else age.total_seconds(),
+            entries=state.index.size,
+            max_data_age_seconds=self._max_data_age or 0.0,
+        )
+
+    @guarded
+    def ImportEntries(
+        self, request: reg.ImportEntriesRequest, context: grpc.ServicerContext
+    ) -> reg.ImportEntriesResponse:
+        """Import files exactly as `checkd import` does, recorded under the caller."""
+        files = [(item.name, item.content) for item in request.files]
+        result, state = self._registry.import_files(files, caller=_peer(context))
+        response = reg.ImportEntriesResponse(imported=len(result.stored), data_version=state.index.version)
+        for entry in result.stored:
+            response.per_list[entry.list_id] = response.per_list.get(entry.list_id, 0) + 1
+        for kept in result.kept_revoked:
+            assert kept.revocation is not None  # kept_revoked holds revoked entries only
+            response.kept_revoked_entries.add(
+                entry_id=kept.entry_id,
+                revoked_at=answers.timestamp(kept.revocation.at),
+                revoke_document_no=kept.revocation.document_no,
+                revoke_kind=kept.revocation.kind,
+            )
+        return response
+
+    @guarded
+    def VerifyLedger(
+        self, request: reg.VerifyLedgerRequest, context: grpc.ServicerContext
+    ) -> reg.VerifyLedgerResponse:
+        """The verification of `checkd ledger verify`, on the daemon's store."""
+        receipts = []
+        problems = []
+        for i, text in enumerate(request.receipts):
+            pair = parse_seq_hash(text)
+            if pair is None:
+                problems.append(
+                    Violation(f"receipts[{i}]", "not SEQ:HASH (a sequence number and 64 hex digits)")
+                )
+            else:
+                receipts.append(pair)
+        if problems:
+            raise InvalidArgument(problems)
+        outcome = self._verify_ledger(receipts)
+        report = outcome.report
+        return reg.VerifyLedgerResponse(
+            ok=not outcome.problems(),
+            records=report.records,
+            head_seq=report.head_seq,
+            head_hash=report.head_hash,
+            algorithm=outcome.algorithm,
+            problems=outcome.problems(),
+            notes=report.notes,
+            checkpoints_stored=outcome.checkpoints_stored,
+            checkpoints_verified=report.checkpoints,
+            last_checkpoint=report.last_checkpoint,
+            uncovered=report.uncovered,
+        )
+
+    @guarded
+    def GetCheckRecord(self, request: reg.GetCheckRecordRequest, context: grpc.ServicerContext) -> bytes:
+        """A stored check of any department, as GetCheck answers it (the serialised CheckRecord)."""
+        if request.check_id.strip():
+            return self._checker.get_check(request.check_id).payload
+        return self._checker.get_check_by_request(request.department, request.request_id).payload
+
+    @guarded
+    def ListOverdue(
+        self, request: reg.ListOverdueRequest, context: grpc.ServicerContext
+    ) -> reg.ListOverdueResponse:
+        """Penalty checks still without feedback, oldest first."""
+        check_overdue_days(request.days, "days")
+        if request.limit < 0:
+            raise InvalidArgument([Violation("limit", "must not be negative")])
+        items = self._statistics.overdue(
+            request.days or None, request.department.strip(), None, request.limit or 1000
+        )
+        response = reg.ListOverdueResponse(days=request.days or self._statistics.overdue_days)
+        for item in items:
+            response.items.add(
+                check_id=item.check_id,
+                department=item.department,
+                matter=item.matter,
+                scene=item.scene,
+                recorded_at=answers.timestamp(item.recorded_at),
+                measures=item.measures,
+                penalty_measures=item.penalty_measures,
+            )
         return response
 
     @guarded

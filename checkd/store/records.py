@@ -196,6 +196,17 @@ class LedgerRepository:
             )
             return found[0] if found else None
 
+    def newest_check_records(self, limit: int) -> list[LedgerRecord]:
+        """The newest `limit` check records, newest first (the recent checks of a subject)."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(LedgerRow)
+                .join(CheckRow, CheckRow.seq == LedgerRow.seq)
+                .order_by(CheckRow.seq.desc())
+                .limit(limit)
+            ).all()
+            return [_record(row) for row in rows]
+
     def check_rows(self, check_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored `checks` rows of these checks, by check id."""
         with self._db.transaction() as session:

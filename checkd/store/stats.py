@@ -37,6 +37,7 @@ class Figures:
     checks_missing_feedback: int = 0
     penalty_checks_overdue: int = 0
     restrictions_applied: int = 0
+    checks_with_measures: int = 0  # the checks feedback is due on (completeness = 1 - missing / this)
 
     def add(self, other: Figures) -> None:
         """Accumulate another window's figures into this one (for totals)."""
@@ -89,6 +90,7 @@ class StatsRepository:
                 func.sum(CheckRow.measures_discretionary),
                 func.sum(_when(awaiting)),
                 func.sum(_when(overdue)),
+                func.sum(_when((CheckRow.measures_mandatory + CheckRow.measures_discretionary) > 0)),
             )
             .where(*in_window)
             .group_by(CheckRow.department)
@@ -126,6 +128,7 @@ class StatsRepository:
                     measures_discretionary=row[6] or 0,
                     checks_missing_feedback=row[7] or 0,
                     penalty_checks_overdue=row[8] or 0,
+                    checks_with_measures=row[9] or 0,
                 )
             for dept, outcome, count, restrictions in session.execute(outcomes):
                 figures = result.setdefault(dept, Figures())

@@ -140,14 +140,52 @@ class GetSubjectRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., id_type: _Optional[_Union[_check_pb2.IdType, str]] = ...) -> None: ...
 
 class GetSubjectResponse(_message.Message):
-    __slots__ = ("id", "subject_type", "entries")
+    __slots__ = ("id", "subject_type", "entries", "recent_checks", "recent_checks_scanned", "relations")
     ID_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_TYPE_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    RECENT_CHECKS_FIELD_NUMBER: _ClassVar[int]
+    RECENT_CHECKS_SCANNED_FIELD_NUMBER: _ClassVar[int]
+    RELATIONS_FIELD_NUMBER: _ClassVar[int]
     id: str
     subject_type: _check_pb2.SubjectType
     entries: _containers.RepeatedCompositeFieldContainer[_check_pb2.ListEntry]
-    def __init__(self, id: _Optional[str] = ..., subject_type: _Optional[_Union[_check_pb2.SubjectType, str]] = ..., entries: _Optional[_Iterable[_Union[_check_pb2.ListEntry, _Mapping]]] = ...) -> None: ...
+    recent_checks: _containers.RepeatedCompositeFieldContainer[SubjectCheck]
+    recent_checks_scanned: int
+    relations: _containers.RepeatedCompositeFieldContainer[RoleRelation]
+    def __init__(self, id: _Optional[str] = ..., subject_type: _Optional[_Union[_check_pb2.SubjectType, str]] = ..., entries: _Optional[_Iterable[_Union[_check_pb2.ListEntry, _Mapping]]] = ..., recent_checks: _Optional[_Iterable[_Union[SubjectCheck, _Mapping]]] = ..., recent_checks_scanned: _Optional[int] = ..., relations: _Optional[_Iterable[_Union[RoleRelation, _Mapping]]] = ...) -> None: ...
+
+class RoleRelation(_message.Message):
+    __slots__ = ("entry_id", "role", "person_id", "person_name", "queried")
+    ENTRY_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_NAME_FIELD_NUMBER: _ClassVar[int]
+    QUERIED_FIELD_NUMBER: _ClassVar[int]
+    entry_id: str
+    role: _check_pb2.Role
+    person_id: str
+    person_name: str
+    queried: bool
+    def __init__(self, entry_id: _Optional[str] = ..., role: _Optional[_Union[_check_pb2.Role, str]] = ..., person_id: _Optional[str] = ..., person_name: _Optional[str] = ..., queried: _Optional[bool] = ...) -> None: ...
+
+class SubjectCheck(_message.Message):
+    __slots__ = ("check_id", "department", "matter", "scene", "recorded_at", "verdict", "entry_ids")
+    CHECK_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    MATTER_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERDICT_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_IDS_FIELD_NUMBER: _ClassVar[int]
+    check_id: str
+    department: str
+    matter: str
+    scene: str
+    recorded_at: _timestamp_pb2.Timestamp
+    verdict: _check_pb2.Verdict
+    entry_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, check_id: _Optional[str] = ..., department: _Optional[str] = ..., matter: _Optional[str] = ..., scene: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verdict: _Optional[_Union[_check_pb2.Verdict, str]] = ..., entry_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReloadRequest(_message.Message):
     __slots__ = ()
@@ -285,7 +323,7 @@ class StatsRequest(_message.Message):
     def __init__(self, from_date: _Optional[str] = ..., to_date: _Optional[str] = ..., department: _Optional[str] = ..., overdue_days: _Optional[int] = ..., as_of: _Optional[str] = ...) -> None: ...
 
 class StatsRow(_message.Message):
-    __slots__ = ("department", "month", "checks", "subjects_checked", "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary", "feedback_applied", "feedback_not_applied", "feedback_partially_applied", "feedback_objected", "checks_missing_feedback", "penalty_checks_overdue", "restrictions_applied")
+    __slots__ = ("department", "month", "checks", "subjects_checked", "subjects_hit_penalty", "subjects_hit_reward", "measures_mandatory", "measures_discretionary", "feedback_applied", "feedback_not_applied", "feedback_partially_applied", "feedback_objected", "checks_missing_feedback", "penalty_checks_overdue", "restrictions_applied", "checks_with_measures")
     DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
     MONTH_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
@@ -301,6 +339,7 @@ class StatsRow(_message.Message):
     CHECKS_MISSING_FEEDBACK_FIELD_NUMBER: _ClassVar[int]
     PENALTY_CHECKS_OVERDUE_FIELD_NUMBER: _ClassVar[int]
     RESTRICTIONS_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_WITH_MEASURES_FIELD_NUMBER: _ClassVar[int]
     department: str
     month: str
     checks: int
@@ -316,7 +355,8 @@ class StatsRow(_message.Message):
     checks_missing_feedback: int
     penalty_checks_overdue: int
     restrictions_applied: int
-    def __init__(self, department: _Optional[str] = ..., month: _Optional[str] = ..., checks: _Optional[int] = ..., subjects_checked: _Optional[int] = ..., subjects_hit_penalty: _Optional[int] = ..., subjects_hit_reward: _Optional[int] = ..., measures_mandatory: _Optional[int] = ..., measures_discretionary: _Optional[int] = ..., feedback_applied: _Optional[int] = ..., feedback_not_applied: _Optional[int] = ..., feedback_partially_applied: _Optional[int] = ..., feedback_objected: _Optional[int] = ..., checks_missing_feedback: _Optional[int] = ..., penalty_checks_overdue: _Optional[int] = ..., restrictions_applied: _Optional[int] = ...) -> None: ...
+    checks_with_measures: int
+    def __init__(self, department: _Optional[str] = ..., month: _Optional[str] = ..., checks: _Optional[int] = ..., subjects_checked: _Optional[int] = ..., subjects_hit_penalty: _Optional[int] = ..., subjects_hit_reward: _Optional[int] = ..., measures_mandatory: _Optional[int] = ..., measures_discretionary: _Optional[int] = ..., feedback_applied: _Optional[int] = ..., feedback_not_applied: _Optional[int] = ..., feedback_partially_applied: _Optional[int] = ..., feedback_objected: _Optional[int] = ..., checks_missing_feedback: _Optional[int] = ..., penalty_checks_overdue: _Optional[int] = ..., restrictions_applied: _Optional[int] = ..., checks_with_measures: _Optional[int] = ...) -> None: ...
 
 class StatsResponse(_message.Message):
     __slots__ = ("rows", "total", "plan_checks_per_year")
@@ -327,3 +367,138 @@ class StatsResponse(_message.Message):
     total: StatsRow
     plan_checks_per_year: int
     def __init__(self, rows: _Optional[_Iterable[_Union[StatsRow, _Mapping]]] = ..., total: _Optional[_Union[StatsRow, _Mapping]] = ..., plan_checks_per_year: _Optional[int] = ...) -> None: ...
+
+class GetStateRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StateResponse(_message.Message):
+    __slots__ = ("department", "via", "catalogue_version", "catalogue_edition", "data_version", "data_age_seconds", "entries", "max_data_age_seconds")
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    VIA_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CATALOGUE_EDITION_FIELD_NUMBER: _ClassVar[int]
+    DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DATA_AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    MAX_DATA_AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    department: str
+    via: str
+    catalogue_version: str
+    catalogue_edition: str
+    data_version: str
+    data_age_seconds: float
+    entries: int
+    max_data_age_seconds: float
+    def __init__(self, department: _Optional[str] = ..., via: _Optional[str] = ..., catalogue_version: _Optional[str] = ..., catalogue_edition: _Optional[str] = ..., data_version: _Optional[str] = ..., data_age_seconds: _Optional[float] = ..., entries: _Optional[int] = ..., max_data_age_seconds: _Optional[float] = ...) -> None: ...
+
+class ImportFile(_message.Message):
+    __slots__ = ("name", "content")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content: bytes
+    def __init__(self, name: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class ImportEntriesRequest(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[ImportFile]
+    def __init__(self, files: _Optional[_Iterable[_Union[ImportFile, _Mapping]]] = ...) -> None: ...
+
+class ImportEntriesResponse(_message.Message):
+    __slots__ = ("imported", "data_version", "per_list", "kept_revoked_entries")
+    class PerListEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    DATA_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PER_LIST_FIELD_NUMBER: _ClassVar[int]
+    KEPT_REVOKED_ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    imported: int
+    data_version: str
+    per_list: _containers.ScalarMap[str, int]
+    kept_revoked_entries: _containers.RepeatedCompositeFieldContainer[KeptRevoked]
+    def __init__(self, imported: _Optional[int] = ..., data_version: _Optional[str] = ..., per_list: _Optional[_Mapping[str, int]] = ..., kept_revoked_entries: _Optional[_Iterable[_Union[KeptRevoked, _Mapping]]] = ...) -> None: ...
+
+class VerifyLedgerRequest(_message.Message):
+    __slots__ = ("receipts",)
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    receipts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, receipts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class VerifyLedgerResponse(_message.Message):
+    __slots__ = ("ok", "records", "head_seq", "head_hash", "algorithm", "problems", "notes", "checkpoints_stored", "checkpoints_verified", "last_checkpoint", "uncovered")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    HEAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_STORED_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_VERIFIED_FIELD_NUMBER: _ClassVar[int]
+    LAST_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    UNCOVERED_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    records: int
+    head_seq: int
+    head_hash: str
+    algorithm: str
+    problems: _containers.RepeatedScalarFieldContainer[str]
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    checkpoints_stored: int
+    checkpoints_verified: int
+    last_checkpoint: int
+    uncovered: int
+    def __init__(self, ok: _Optional[bool] = ..., records: _Optional[int] = ..., head_seq: _Optional[int] = ..., head_hash: _Optional[str] = ..., algorithm: _Optional[str] = ..., problems: _Optional[_Iterable[str]] = ..., notes: _Optional[_Iterable[str]] = ..., checkpoints_stored: _Optional[int] = ..., checkpoints_verified: _Optional[int] = ..., last_checkpoint: _Optional[int] = ..., uncovered: _Optional[int] = ...) -> None: ...
+
+class GetCheckRecordRequest(_message.Message):
+    __slots__ = ("check_id", "department", "request_id")
+    CHECK_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    check_id: str
+    department: str
+    request_id: str
+    def __init__(self, check_id: _Optional[str] = ..., department: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ListOverdueRequest(_message.Message):
+    __slots__ = ("department", "days", "limit")
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    department: str
+    days: int
+    limit: int
+    def __init__(self, department: _Optional[str] = ..., days: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class OverdueCheck(_message.Message):
+    __slots__ = ("check_id", "department", "matter", "scene", "recorded_at", "measures", "penalty_measures")
+    CHECK_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPARTMENT_FIELD_NUMBER: _ClassVar[int]
+    MATTER_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    MEASURES_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_MEASURES_FIELD_NUMBER: _ClassVar[int]
+    check_id: str
+    department: str
+    matter: str
+    scene: str
+    recorded_at: _timestamp_pb2.Timestamp
+    measures: int
+    penalty_measures: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, check_id: _Optional[str] = ..., department: _Optional[str] = ..., matter: _Optional[str] = ..., scene: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., measures: _Optional[int] = ..., penalty_measures: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListOverdueResponse(_message.Message):
+    __slots__ = ("items", "days")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[OverdueCheck]
+    days: int
+    def __init__(self, items: _Optional[_Iterable[_Union[OverdueCheck, _Mapping]]] = ..., days: _Optional[int] = ...) -> None: ...

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from checkd.api.v1 import check_pb2 as checkd_dot_v1_dot_check__pb2
 from checkd.api.v1 import registry_pb2 as checkd_dot_v1_dot_registry__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -69,6 +70,31 @@ class RegistryServiceStub:
                 request_serializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryRequest.SerializeToString,
                 response_deserializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryResponse.FromString,
                 _registered_method=True)
+        self.GetState = channel.unary_unary(
+                '/checkd.v1.RegistryService/GetState',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.GetStateRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_registry__pb2.StateResponse.FromString,
+                _registered_method=True)
+        self.ImportEntries = channel.unary_unary(
+                '/checkd.v1.RegistryService/ImportEntries',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.ImportEntriesRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_registry__pb2.ImportEntriesResponse.FromString,
+                _registered_method=True)
+        self.VerifyLedger = channel.unary_unary(
+                '/checkd.v1.RegistryService/VerifyLedger',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.VerifyLedgerRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_registry__pb2.VerifyLedgerResponse.FromString,
+                _registered_method=True)
+        self.GetCheckRecord = channel.unary_unary(
+                '/checkd.v1.RegistryService/GetCheckRecord',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.GetCheckRecordRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_check__pb2.CheckRecord.FromString,
+                _registered_method=True)
+        self.ListOverdue = channel.unary_unary(
+                '/checkd.v1.RegistryService/ListOverdue',
+                request_serializer=checkd_dot_v1_dot_registry__pb2.ListOverdueRequest.SerializeToString,
+                response_deserializer=checkd_dot_v1_dot_registry__pb2.ListOverdueResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServiceServicer:
@@ -125,6 +151,44 @@ class RegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetState(self, request, context):
+        """Who the caller is as the access policy knows it, and the catalogue and data in force (the
+        console signs an operator in with it: only callers with registry rights get an answer).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportEntries(self, request, context):
+        """List-entry files in any format `checkd import` reads, all or nothing, recorded under the caller.
+        Bad rows are INVALID_ARGUMENT with a field violation per row (`file:line`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyLedger(self, request, context):
+        """Walk the evidence hash chain and the rows derived from it, as `checkd ledger verify` does.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCheckRecord(self, request, context):
+        """A stored check of any department, by check_id or by department and request_id (GetCheck
+        reads only the caller's own checks; the credit office answers disputes about all of them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOverdue(self, request, context):
+        """Penalty checks still without feedback after the allowed days, oldest first (`checkd overdue`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -162,6 +226,31 @@ def add_RegistryServiceServicer_to_server(servicer, server):
                     servicer.ReinstateEntry,
                     request_deserializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryRequest.FromString,
                     response_serializer=checkd_dot_v1_dot_registry__pb2.ReinstateEntryResponse.SerializeToString,
+            ),
+            'GetState': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetState,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.GetStateRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_registry__pb2.StateResponse.SerializeToString,
+            ),
+            'ImportEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportEntries,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.ImportEntriesRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_registry__pb2.ImportEntriesResponse.SerializeToString,
+            ),
+            'VerifyLedger': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyLedger,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.VerifyLedgerRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_registry__pb2.VerifyLedgerResponse.SerializeToString,
+            ),
+            'GetCheckRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCheckRecord,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.GetCheckRecordRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_check__pb2.CheckRecord.SerializeToString,
+            ),
+            'ListOverdue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOverdue,
+                    request_deserializer=checkd_dot_v1_dot_registry__pb2.ListOverdueRequest.FromString,
+                    response_serializer=checkd_dot_v1_dot_registry__pb2.ListOverdueResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -353,6 +442,141 @@ class RegistryService:
             '/checkd.v1.RegistryService/ReinstateEntry',
             checkd_dot_v1_dot_registry__pb2.ReinstateEntryRequest.SerializeToString,
             checkd_dot_v1_dot_registry__pb2.ReinstateEntryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/GetState',
+            checkd_dot_v1_dot_registry__pb2.GetStateRequest.SerializeToString,
+            checkd_dot_v1_dot_registry__pb2.StateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/ImportEntries',
+            checkd_dot_v1_dot_registry__pb2.ImportEntriesRequest.SerializeToString,
+            checkd_dot_v1_dot_registry__pb2.ImportEntriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/VerifyLedger',
+            checkd_dot_v1_dot_registry__pb2.VerifyLedgerRequest.SerializeToString,
+            checkd_dot_v1_dot_registry__pb2.VerifyLedgerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCheckRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/GetCheckRecord',
+            checkd_dot_v1_dot_registry__pb2.GetCheckRecordRequest.SerializeToString,
+            checkd_dot_v1_dot_check__pb2.CheckRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOverdue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/checkd.v1.RegistryService/ListOverdue',
+            checkd_dot_v1_dot_registry__pb2.ListOverdueRequest.SerializeToString,
+            checkd_dot_v1_dot_registry__pb2.ListOverdueResponse.FromString,
             options,
             channel_credentials,
             insecure,

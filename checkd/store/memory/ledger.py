@@ -55,6 +55,11 @@ class MemoryLedger:
         found = self._store.state.checks.get(check_id)
         return None if found is None else found[0].department
 
+    def newest_check_records(self, limit: int) -> list[LedgerRecord]:
+        """The newest `limit` check records, newest first (the recent checks of a subject)."""
+        records = sorted((record for _, record in self._store.state.checks.values()), key=lambda r: -r.seq)
+        return [_read(record) for record in records[:limit]]
+
     def check_record_by_request(self, department: str, request_id: str) -> LedgerRecord | None:
         """The record of a department's check with this request_id."""
         state = self._store.state
