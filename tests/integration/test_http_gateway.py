@@ -13,6 +13,7 @@ import grpc
 import pytest
 
 from checkd.api.v1 import check_pb2 as pb
+from checkd.days import china_day
 from tests import factories
 from tests.daemon import RunningDaemon, start_daemon
 from tests.http_call import Http
@@ -134,7 +135,7 @@ def test_every_route_runs_the_check_loop(served: tuple[RunningDaemon, Http], tmp
     assert subject.status == 200 and subject.json()["entries"][0]["entryId"] == "E-HTTP-1", subject.text
     catalogue = http.get(f"/v1/catalogue?department={MARKET}")
     assert catalogue.status == 200 and catalogue.json()["measures"], catalogue.text
-    today = dt.date.today().isoformat()
+    today = china_day(dt.datetime.now(dt.UTC)).isoformat()  # the statistics' day is China's
     stats = http.post("/v1/stats:query", {"fromDate": today, "toDate": today})
     assert stats.status == 200 and int(stats.json()["total"]["checks"]) >= 5, stats.text
     revoked = http.post(
@@ -150,7 +151,11 @@ def test_every_route_runs_the_check_loop(served: tuple[RunningDaemon, Http], tmp
     assert reloaded.status == 200, reloaded.text
 
     ops_port = int((tmp_path / "ops-port").read_text())
-    counted = _metric(ops_port, "checkd_rpc_duration_seconds_count", 'rpc="CheckService/Check"')
+    counted = _metric(
+        ops_port,
+        "grpc_server_handling_seconds_count",
+        'grpc_method="Check",grpc_service="checkd.v1.CheckService"',
+    )
     assert counted >= 2, "HTTP calls are not counted in the RPC metrics"
 
 

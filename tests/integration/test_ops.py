@@ -414,6 +414,7 @@ def expected_figures(activity: Activity, department: str, overdue_too: bool) -> 
         "feedback_not_applied": sum(k == pb.OUTCOME_NOT_APPLIED for _, k, _ in outcomes),
         "feedback_partially_applied": sum(k == pb.OUTCOME_PARTIALLY_APPLIED for _, k, _ in outcomes),
         "feedback_objected": sum(k == pb.OUTCOME_OBJECTED for _, k, _ in outcomes),
+        "checks_with_measures": sum(1 for a in answers if pushed(a)),
         "checks_missing_feedback": sum(
             1 for a in answers if pushed(a) and a.check_id not in activity.answered
         ),

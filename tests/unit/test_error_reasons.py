@@ -46,9 +46,9 @@ def _instance(cls: type[CheckdError]) -> CheckdError:
     if issubclass(cls, errors.InvalidArgument):
         return cls([Violation("subjects[0].id", "bad check character")])
     if issubclass(cls, (errors.ImportRejected,)):
-        return cls([("line 3", "bad id")])
+        return cls([Violation("id", "bad id", at="entries.csv:3")])
     if issubclass(cls, errors.CatalogueError):
-        return cls(["rules/a.yaml:3: id: required"])
+        return cls([Violation("id", "required", at="rules/a.yaml:3")])
     return cls("something happened")
 
 

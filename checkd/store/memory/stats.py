@@ -36,6 +36,7 @@ class MemoryStats:
             figures.subjects_hit_reward += check.subjects_hit_reward
             figures.measures_mandatory += check.measures_mandatory
             figures.measures_discretionary += check.measures_discretionary
+            figures.checks_with_measures += check.measures_mandatory + check.measures_discretionary > 0
             figures.checks_missing_feedback += _awaiting(check, answered)
             figures.penalty_checks_overdue += _overdue(check, record, answered, overdue_before)
         # A later feedback replaces the earlier outcome of the same measure and subject of a check.
