@@ -83,23 +83,7 @@ class EntryRepository:
                     )
                 ):
                     acts[row[0]] = _kept_acts(row[1:])
-                session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
-                session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
-            stored = [
-                e if e.entry_id not in acts else dataclasses.replace(e, **acts[e.entry_id]) for e in entries
-            ]
-            # Plain rows, no ORM objects: an import of a city's lists is half a million of them, and
-            # an upsert through the daemon must not hand the GIL back and forth once per row.
-            insert_rows(session, EntryRow, [_to_values(e, now) for e in stored])
-            insert_rows(
-                session,
-                RelatedRow,
-                [
-                    {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
-                    for e in stored
-                    for p in e.related
-                ],
-            )
+            stored = _replace_rows(session, entries, acts, now)
             kept = [e for e in stored if e.revocation is not None]
             version = _bump_version(session, confirmed_at=now, changed=ids)
             return UpsertResult(version, stored, kept)
@@ -254,23 +238,7 @@ class EntryRepository:
                     acts[row[1]] = _kept_acts(row[2:])
         if repeated:
             return [], repeated
-        for chunk in _chunks(ids, 500):
-            session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
-            session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
-        stored = [
-            e if e.entry_id not in acts else dataclasses.replace(e, **acts[e.entry_id]) for e in entries
-        ]
-        insert_rows(session, EntryRow, [_to_values(e, now) for e in stored])
-        insert_rows(
-            session,
-            RelatedRow,
-            [
-                {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
-                for e in stored
-                for p in e.related
-            ],
-        )
-        return stored, []
+        return _replace_rows(session, entries, acts, now), []
 
     @staticmethod
     def withdraw_absent_in(
@@ -318,6 +286,29 @@ class UpsertResult:
     version: int
     stored: list[ListEntry]
     kept_revoked: list[ListEntry]
+
+
+def _replace_rows(
+    session: Session, entries: Sequence[ListEntry], acts: dict[str, dict[str, Any]], now: dt.datetime
+) -> list[ListEntry]:
+    """Replace the entries' rows (and their relations), keeping the credit office's acts; as stored."""
+    for chunk in _chunks([e.entry_id for e in entries], 500):
+        session.execute(delete(RelatedRow).where(RelatedRow.entry_id.in_(chunk)))
+        session.execute(delete(EntryRow).where(EntryRow.entry_id.in_(chunk)))
+    stored = [e if e.entry_id not in acts else dataclasses.replace(e, **acts[e.entry_id]) for e in entries]
+    # Plain rows, no ORM objects: an import of a city's lists is half a million of them, and an
+    # upsert through the daemon must not hand the GIL back and forth once per row.
+    insert_rows(session, EntryRow, [_to_values(e, now) for e in stored])
+    insert_rows(
+        session,
+        RelatedRow,
+        [
+            {"entry_id": e.entry_id, "person_key": p.subject_key, "role": p.role.value}
+            for e in stored
+            for p in e.related
+        ],
+    )
+    return stored
 
 
 def _lock_version(session: Session) -> None:
