@@ -121,6 +121,9 @@ class StoreSettings(_Settings):
     secret: str | None = option(
         None, "personal-data HMAC secret; wins over secret_file", flag=False, secret=True
     )
+    index_file: Path | None = option(
+        None, "index snapshot file (default: beside a SQLite store, else in the data directory)"
+    )
 
     @property
     def db_url(self) -> str:

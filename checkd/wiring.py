@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 import tempfile
 import uuid
@@ -14,7 +15,7 @@ from pathlib import Path
 import grpc
 import structlog
 
-from checkd.config import Config, StoreSettings, is_loopback
+from checkd.config import Config, StoreSettings, data_dir, is_loopback
 from checkd.decide.snapshots import Snapshots
 from checkd.evidence.checkpoints import Checkpointer, PublicKey, SigningKey, chain_algorithm, load_signing_key
 from checkd.evidence.ledger import Ledger
@@ -40,6 +41,7 @@ from checkd.typing import Clock, utc_now
 log = structlog.get_logger(__name__)
 
 KEY_FINGERPRINT = "personal_data_key_fingerprint"
+STORE_ID = "store_id"  # names the store in its index snapshot files (a copy of the store keeps it)
 
 
 def open_keyer(config: StoreSettings, database: Database) -> SubjectKeyer:
@@ -52,6 +54,29 @@ def open_keyer(config: StoreSettings, database: Database) -> SubjectKeyer:
             f"(check CHECKD_SECRET or {config.secret_file}); persons would not be found"
         )
     return keyer
+
+
+def store_identity(database: Database) -> str:
+    """The store's identity, recorded at first use: a snapshot file of another store is never served."""
+    return database.set_meta_if_absent(STORE_ID, uuid.uuid4().hex)
+
+
+def index_file_path(settings: StoreSettings, database: Database) -> Path | None:
+    """Where the index snapshot file lives: the setting, else beside a SQLite file, else in the data dir.
+
+    None for a SQLite store in memory (nothing outlives the process). A PostgreSQL store's file is
+    named by a digest of its URL (without the password), so two stores never share one.
+    """
+    if settings.index_file is not None:
+        return settings.index_file
+    url = database.engine.url
+    if url.get_backend_name() == "sqlite":
+        name = url.database or ""
+        if not name or name == ":memory:" or name.startswith("file:"):
+            return None
+        return Path(f"{name}.index")
+    digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return data_dir() / f"index-{digest}.snapshot"
 
 
 def build(config: Config, clock: Clock = utc_now) -> Daemon:
@@ -81,7 +106,14 @@ def _build(config: Config, clock: Clock, database: Database, opened: list[Closea
     ledger = Ledger(records, clock, on_commit=metrics.ledger_committed, algorithm=algorithm)
     ledger.start()
     opened.append(ledger)
-    snapshots = Snapshots(config.rules_dir, entries, clock, catalogue=load_catalogue(config.rules_dir))
+    snapshots = Snapshots(
+        config.rules_dir,
+        entries,
+        clock,
+        catalogue=load_catalogue(config.rules_dir),
+        index_file=index_file_path(config, database),
+        store=store_identity(database),
+    )
     trust = _gateway_trust(config, opened)  # None: no HTTP listener
     guard = _access(config, snapshots, records, keyer, metrics, trust)
     origin = uuid.uuid4().hex  # this process, in the changes it announces to the others

@@ -1,136 +1,146 @@
-"""List entries -> an immutable lookup snapshot keyed by subject (with the organisation-code cross-walk)."""
+"""List entries -> an immutable lookup snapshot keyed by subject (with the organisation-code cross-walk).
+
+The entries sit in a snapshot (checkd/decide/snapshot_file.py: a memory-mapped file, or the same
+format in memory), decoded when a lookup hits them; the changes since the snapshot was written
+(upserts, revocations, reinstatements) sit in a small overlay of dicts that hides the entries they
+replace.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
+from checkd.decide.dict_index import DictIndex
+from checkd.decide.snapshot_file import (
+    _KIND_BITS,
+    _ROLES,
+    KIND_KEY,
+    KIND_ORG_CODE,
+    KIND_RELATED,
+    Snapshot,
+    in_memory,
+    open_file,
+)
 from checkd.model import EntryHit, ListEntry, MatchedBy, Role, SubjectQuery, SubjectType
 
-
-@dataclass(frozen=True, slots=True)
-class _Relation:
-    role: Role
-    entry: ListEntry
+_KIND_MASK = (1 << _KIND_BITS) - 1
+_EMPTY: frozenset[str] = frozenset()
 
 
 class Index:
     """All list entries of one data version, ready for lookups; never mutated after build."""
 
     def __init__(self, entries: Iterable[ListEntry], version: str, loaded_at: dt.datetime) -> None:
-        by_key: dict[str, list[ListEntry]] = defaultdict(list)
-        by_org_code: dict[str, list[ListEntry]] = defaultdict(list)
-        related: dict[str, list[_Relation]] = defaultdict(list)
-        by_id: dict[str, ListEntry] = {}
-        for entry in entries:
-            by_id[entry.entry_id] = entry
-            _add(entry, by_key, by_org_code, related)
         self.version = version
         self.loaded_at = loaded_at
-        self._by_id = by_id
-        self._by_key = {k: tuple(v) for k, v in by_key.items()}
-        self._by_org_code = {k: tuple(v) for k, v in by_org_code.items()}
-        self._related = {k: tuple(v) for k, v in related.items()}
+        self._base = in_memory(entries)
+        self._overlay: DictIndex | None = None
+        self._replaced = _EMPTY  # ids of the base's entries the overlay replaces
+        self._size = self._base.size
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot, version: str, loaded_at: dt.datetime) -> Index:
+        """An index over an opened snapshot."""
+        index = cls.__new__(cls)
+        index.version = version
+        index.loaded_at = loaded_at
+        index._base = snapshot
+        index._overlay = None
+        index._replaced = _EMPTY
+        index._size = snapshot.size
+        return index
+
+    @classmethod
+    def open(cls, path: Path, store: str, data_version: int, loaded_at: dt.datetime) -> Index:
+        """The index of a snapshot file of `store` at `data_version` (SnapshotRefused otherwise)."""
+        return cls.from_snapshot(open_file(path, store, data_version), f"d{data_version}", loaded_at)
 
     @property
     def size(self) -> int:
         """How many entries the index holds."""
-        return len(self._by_id)
+        return self._size
 
     def updated(self, changed: Iterable[ListEntry], version: str, loaded_at: dt.datetime) -> Index:
         """A new index with `changed` entries added or replaced; this one is left untouched.
 
-        Only the keys the changed entries touch are rebuilt, so an upsert or a revocation costs
-        in proportion to its size, not to the size of the whole index.
+        The change goes to the overlay (a copy of this one's, updated), so an upsert or a
+        revocation costs in proportion to its size and to the changes since the snapshot.
         """
-        new = Index((), version, loaded_at)
-        new._by_id = dict(self._by_id)
-        new._by_key, new._by_org_code, new._related = (
-            dict(self._by_key),
-            dict(self._by_org_code),
-            dict(self._related),
-        )
         touched = list({e.entry_id: e for e in changed}.values())  # the last version of each wins
-        stale = [new._by_id[e.entry_id] for e in touched if e.entry_id in new._by_id]
-        ids = {e.entry_id for e in touched}
-        by_key: dict[str, list[ListEntry]] = defaultdict(list)
-        by_org_code: dict[str, list[ListEntry]] = defaultdict(list)
-        related: dict[str, list[_Relation]] = defaultdict(list)
-        for entry in (*stale, *touched):  # every key either version of an entry sits under
-            for key in _keys(entry):
-                by_key[key] = [e for e in new._by_key.get(key, ()) if e.entry_id not in ids]
-            if entry.org_code:
-                by_org_code[entry.org_code] = [
-                    e for e in new._by_org_code.get(entry.org_code, ()) if e.entry_id not in ids
-                ]
-            for person in entry.related:
-                related[person.subject_key] = [
-                    r for r in new._related.get(person.subject_key, ()) if r.entry.entry_id not in ids
-                ]
-        for entry in touched:
-            new._by_id[entry.entry_id] = entry
-            _add(entry, by_key, by_org_code, related)
-        for target, source in ((new._by_key, by_key), (new._by_org_code, by_org_code)):
-            for key, values in source.items():
-                _store(target, key, tuple(values))
-        for key, relations in related.items():
-            _store(new._related, key, tuple(relations))
+        base = self._base
+        overlay = self._overlay or DictIndex((), version, loaded_at)
+        overlay = overlay.updated(touched, version, loaded_at)
+        replaced = self._replaced | {e.entry_id for e in touched if base.find_id(e.entry_id) is not None}
+        new = Index.__new__(Index)
+        new.version = version
+        new.loaded_at = loaded_at
+        new._base = base  # shared: its decoded entries stay the same objects
+        new._overlay = overlay
+        new._replaced = frozenset(replaced)
+        new._size = base.size - len(new._replaced) + overlay.size
         return new
 
     def lookup(self, query: SubjectQuery) -> list[EntryHit]:
         """Every entry that names this subject, or ties it to a listed organisation by a role."""
-        direct = self._by_key.get(query.key, ())
-        crosswalk = self._by_org_code.get(query.org_code, ()) if query.org_code else ()
-        if not (direct or crosswalk) and (
-            query.subject_type is not SubjectType.PERSON or query.key not in self._related
-        ):
+        base = self._base
+        key = query.key
+        under_key = base.postings(key)
+        org_code = query.org_code
+        under_org = base.postings(org_code) if org_code else None
+        overlay = self._overlay
+        if under_key is None and under_org is None and overlay is None:
             return []  # the common case: a subject on no list
+        person = query.subject_type is SubjectType.PERSON
+        direct: list[ListEntry] = []
+        crosswalk: list[ListEntry] = []
+        related: list[tuple[Role, ListEntry]] = []
+        replaced = self._replaced
+        entry_of = base.entry
+        # A posting is confirmed against its decoded entry: a hash shared by two keys is no hit.
+        if under_key is not None:
+            for posting in under_key:
+                kind = posting & _KIND_MASK
+                if kind == KIND_KEY:
+                    entry = entry_of(posting >> _KIND_BITS)
+                    if key in (entry.subject_key, entry.registration_no) and (entry.entry_id not in replaced):
+                        direct.append(entry)
+                elif kind >= KIND_RELATED and person:
+                    entry = entry_of(posting >> _KIND_BITS)
+                    role = _ROLES[kind - KIND_RELATED]
+                    if entry.entry_id not in replaced and any(
+                        p.subject_key == key and p.role is role for p in entry.related
+                    ):
+                        related.append((role, entry))
+        if under_org is not None:
+            for posting in under_org:
+                if posting & _KIND_MASK == KIND_ORG_CODE:
+                    entry = entry_of(posting >> _KIND_BITS)
+                    if entry.org_code == org_code and entry.entry_id not in replaced:
+                        crosswalk.append(entry)
+        if overlay is not None:
+            direct.extend(overlay.direct(key))
+            if org_code:
+                crosswalk.extend(overlay.crosswalk(org_code))
+            if person:
+                related.extend(overlay.related(key))
+        if not (direct or crosswalk or related):
+            return []
         hits: list[EntryHit] = []
         seen: set[str] = set()
         for entry in direct:
             seen.add(entry.entry_id)
-            matched_by = MatchedBy.BUSINESS_REG_NO if query.key == entry.registration_no else _key_kind(entry)
+            matched_by = MatchedBy.BUSINESS_REG_NO if key == entry.registration_no else _key_kind(entry)
             hits.append(EntryHit(entry, matched_by, Role.SUBJECT))
-        if crosswalk:
-            # The cross-walk: an entry under the USCC is found by its organisation code and the reverse.
-            for entry in crosswalk:
-                if entry.entry_id not in seen:
-                    seen.add(entry.entry_id)
-                    hits.append(EntryHit(entry, MatchedBy.ORG_CODE, Role.SUBJECT))
-        if query.subject_type is SubjectType.PERSON:
-            for relation in self._related.get(query.key, ()):
-                hits.append(EntryHit(relation.entry, MatchedBy.RELATED, relation.role))
+        # The cross-walk: an entry under the USCC is found by its organisation code and the reverse.
+        for entry in crosswalk:
+            if entry.entry_id not in seen:
+                seen.add(entry.entry_id)
+                hits.append(EntryHit(entry, MatchedBy.ORG_CODE, Role.SUBJECT))
+        for role, entry in related:
+            hits.append(EntryHit(entry, MatchedBy.RELATED, role))
         return hits
-
-
-def _keys(entry: ListEntry) -> tuple[str, ...]:
-    if entry.registration_no and entry.registration_no != entry.subject_key:
-        return (entry.subject_key, entry.registration_no)
-    return (entry.subject_key,)
-
-
-def _add(
-    entry: ListEntry,
-    by_key: dict[str, list[ListEntry]],
-    by_org_code: dict[str, list[ListEntry]],
-    related: dict[str, list[_Relation]],
-) -> None:
-    for key in _keys(entry):
-        by_key[key].append(entry)
-    if entry.org_code:
-        by_org_code[entry.org_code].append(entry)
-    for person in entry.related:
-        related[person.subject_key].append(_Relation(person.role, entry))
-
-
-def _store(target: dict[str, Any], key: str, values: tuple[Any, ...]) -> None:
-    if values:
-        target[key] = values
-    else:
-        target.pop(key, None)
 
 
 def _key_kind(entry: ListEntry) -> MatchedBy:

@@ -8,20 +8,23 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
 from checkd.decide.index import Index
+from checkd.decide.snapshot_file import SnapshotRefused, write_file
 from checkd.decide.storage import EntryReader
 from checkd.errors import DataStale
 from checkd.model import ListEntry
 from checkd.rules.catalogue import Catalogue, load_catalogue
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
-def _built_without_gc(build: Callable[[], Index]) -> Index:
-    """Build an index with the cyclic garbage collector paused, then keep it out of later passes.
+def _built_without_gc(build: Callable[[], T]) -> T:
+    """Build an index (or write its file) with the cyclic collector paused, then keep it out of later passes.
 
     Millions of new objects would trigger collection after collection while the index grows, each
     full pass walking everything built so far. The index holds no reference cycles (refcounting
@@ -61,8 +64,14 @@ class Snapshots:
         entries: EntryReader,
         clock: Callable[[], dt.datetime],
         catalogue: Catalogue | None = None,
+        index_file: Path | None = None,
+        store: str = "",
     ) -> None:
         self._rules_dir = rules_dir
+        # The snapshot file of the index (None: built in memory at every load) and the identity
+        # of the store, which a file must name to be used.
+        self._index_file = index_file
+        self._store = store
         # A catalogue read before the first load (the access policy is checked against it before
         # the port is bound); the first load uses it instead of reading rules/ again.
         self._first_catalogue = catalogue
@@ -122,7 +131,7 @@ class Snapshots:
             else:
                 new_catalogue = previous.catalogue
             version, confirmed = self._entries.data_state()
-            index = _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
+            index = self._index_at(version)
             swapped = self._swap(State(new_catalogue, index))
             self._note_confirmed(confirmed, index.loaded_at)
             log.info(
@@ -132,6 +141,32 @@ class Snapshots:
                 entries=index.size,
             )
             return swapped
+
+    def _index_at(self, version: int) -> Index:
+        """The index of data version `version`: from its snapshot file, else built (writing the file)."""
+        path = self._index_file
+        if path is None:
+            return _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
+        try:
+            index = Index.open(path, self._store, version, self._clock())
+        except SnapshotRefused as exc:
+            log.info("index_file_refused", path=str(path), reason=str(exc))
+        else:
+            log.info("index_file_used", path=str(path), data_version=index.version, entries=index.size)
+            return index
+        try:
+            _built_without_gc(lambda: write_file(self._entries.iter_all(), path, self._store, version))
+            index = Index.open(path, self._store, version, self._clock())
+        except (OSError, SnapshotRefused) as exc:  # e.g. a read-only directory: serve from memory
+            log.warning("index_file_not_written", path=str(path), reason=str(exc))
+            return _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
+        if self._entries.data_version() != version:
+            # The store moved while it was read: the file may hold later entries under this version's
+            # label, so no one else may take it (this index is mapped already, as a build in memory
+            # would be; the next poll reloads at the new version).
+            path.unlink(missing_ok=True)
+        log.info("index_file_written", path=str(path), data_version=index.version, entries=index.size)
+        return index
 
     def apply(self, changed: Sequence[ListEntry], version: int) -> State:
         """Swap in the index with `changed` entries upserted as data version `version`.
