@@ -67,7 +67,29 @@ def _import(args: argparse.Namespace) -> int:
         print(f"checkd import: {exc}", file=sys.stderr)
         return EXIT_FAILED
     _report(outcome, time.perf_counter() - started, args.sync)
+    _write_index(args, database)
     return EXIT_OK
+
+
+def _write_index(args: argparse.Namespace, database: Any) -> None:
+    """Write the index snapshot file of the imported data, so a daemon maps it instead of building it.
+
+    The import has committed already: a file that cannot be written only costs the daemon a build.
+    """
+    from checkd.wiring import write_index_file
+
+    started = time.perf_counter()
+    try:
+        written = write_index_file(args.settings, database)
+    except (OSError, ValueError) as exc:
+        print(f"checkd import: the index snapshot file was not written ({exc}); the daemon builds it")
+        return
+    if written is not None:
+        path, header = written
+        print(
+            f"index snapshot: {header.entries} entries, data version d{header.data_version}, "
+            f"{header.size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s -> {path}"
+        )
 
 
 def _sync_scope(text: str | None, catalogue: Any) -> Any:

@@ -9,23 +9,13 @@ replace.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from checkd.decide.dict_index import DictIndex
-from checkd.decide.snapshot_file import (
-    _KIND_BITS,
-    _ROLES,
-    KIND_KEY,
-    KIND_ORG_CODE,
-    KIND_RELATED,
-    Snapshot,
-    in_memory,
-    open_file,
-)
+from checkd.decide.snapshot_file import Snapshot, in_memory, open_file
 from checkd.model import EntryHit, ListEntry, MatchedBy, Role, SubjectQuery, SubjectType
 
-_KIND_MASK = (1 << _KIND_BITS) - 1
 _EMPTY: frozenset[str] = frozenset()
 
 
@@ -86,45 +76,29 @@ class Index:
         """Every entry that names this subject, or ties it to a listed organisation by a role."""
         base = self._base
         key = query.key
-        under_key = base.postings(key)
+        under_key = base.find(key)
         org_code = query.org_code
-        under_org = base.postings(org_code) if org_code else None
+        under_org = base.find(org_code) if org_code else None
         overlay = self._overlay
         if under_key is None and under_org is None and overlay is None:
             return []  # the common case: a subject on no list
         person = query.subject_type is SubjectType.PERSON
-        direct: list[ListEntry] = []
-        crosswalk: list[ListEntry] = []
-        related: list[tuple[Role, ListEntry]] = []
+        direct: Sequence[ListEntry] = () if under_key is None else under_key.direct
+        crosswalk: Sequence[ListEntry] = () if under_org is None else under_org.org_code
+        related: Sequence[tuple[Role, ListEntry]] = (
+            () if under_key is None or not person else under_key.related
+        )
         replaced = self._replaced
-        entry_of = base.entry
-        # A posting is confirmed against its decoded entry: a hash shared by two keys is no hit.
-        if under_key is not None:
-            for posting in under_key:
-                kind = posting & _KIND_MASK
-                if kind == KIND_KEY:
-                    entry = entry_of(posting >> _KIND_BITS)
-                    if key in (entry.subject_key, entry.registration_no) and (entry.entry_id not in replaced):
-                        direct.append(entry)
-                elif kind >= KIND_RELATED and person:
-                    entry = entry_of(posting >> _KIND_BITS)
-                    role = _ROLES[kind - KIND_RELATED]
-                    if entry.entry_id not in replaced and any(
-                        p.subject_key == key and p.role is role for p in entry.related
-                    ):
-                        related.append((role, entry))
-        if under_org is not None:
-            for posting in under_org:
-                if posting & _KIND_MASK == KIND_ORG_CODE:
-                    entry = entry_of(posting >> _KIND_BITS)
-                    if entry.org_code == org_code and entry.entry_id not in replaced:
-                        crosswalk.append(entry)
+        if replaced:  # the overlay holds these entries' current versions
+            direct = [e for e in direct if e.entry_id not in replaced]
+            crosswalk = [e for e in crosswalk if e.entry_id not in replaced]
+            related = [r for r in related if r[1].entry_id not in replaced]
         if overlay is not None:
-            direct.extend(overlay.direct(key))
+            direct = [*direct, *overlay.direct(key)]
             if org_code:
-                crosswalk.extend(overlay.crosswalk(org_code))
+                crosswalk = [*crosswalk, *overlay.crosswalk(org_code)]
             if person:
-                related.extend(overlay.related(key))
+                related = [*related, *overlay.related(key)]
         if not (direct or crosswalk or related):
             return []
         hits: list[EntryHit] = []

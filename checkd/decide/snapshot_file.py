@@ -30,7 +30,7 @@ from checkd.model import (
 )
 
 MAGIC = b"CHECKDIX"
-FORMAT = 1
+FORMAT = 2
 HEADER_SIZE = 4096  # the magic, the header's length, then the header as JSON, padded with zeros
 DECODED_KEPT = 32_768  # decoded entries kept per snapshot (some 30 MB at most)
 
@@ -40,6 +40,7 @@ KIND_ORG_CODE = 1  # the entry's organisation code (the cross-walk)
 KIND_ID = 2  # the entry's id (an update tells replaced entries from new ones by it)
 KIND_RELATED = 3  # 3 + the role's number: a person related to the entry in that role
 _KIND_BITS = 3
+_KIND_MASK = (1 << _KIND_BITS) - 1
 
 _SUBJECT_TYPES = tuple(SubjectType)
 _LEVELS = tuple(SourceLevel)
@@ -60,10 +61,15 @@ class SnapshotRefused(Exception):
 
 
 def key_hash(key: str) -> int:
-    """A 64-bit hash of a key, the same in every process (the slot comes from its low CRC-32 half)."""
-    data = key.encode()
-    value = zlib.adler32(data) << 32 | zlib.crc32(data)
-    return value or 1  # 0 marks an empty slot
+    """A 32-bit hash of a key, the same in every process (0 marks an empty slot, so never 0).
+
+    Two keys may share it (rarely: a city's million keys in 4 billion values): a lookup confirms
+    every posting against its decoded entry, so a shared hash costs a decode, never a wrong hit.
+    """
+    return _crc(key.encode()) or 1
+
+
+_crc = zlib.crc32  # the hash of every key (a test makes keys share hashes by replacing it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +206,7 @@ def write(entries: Iterable[ListEntry], out: IO[bytes], store: str, data_version
     crc = 0
     shared = _Strings()
     offsets = array("Q", [0])
-    hashes = array("Q")
+    hashes = array("I")
     postings = array("I")
     position = 0
     chunk: list[bytes] = []
@@ -275,7 +281,7 @@ def _table(hashes: array[int], postings: array[int]) -> tuple[array[int], array[
     while slots < 2 * unique:
         slots *= 2
     mask = slots - 1
-    table = array("Q", bytes(8 * slots))
+    table = array("I", bytes(4 * slots))
     counts = array("I", bytes(4 * slots))
     slot_of: dict[int, int] = {}
     for i in order:
@@ -320,6 +326,15 @@ def write_file(entries: Iterable[ListEntry], path: Path, store: str, data_versio
 # ---------------------------------------------------------------------------------------- reading
 
 
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The entries one key names: as subject key or registration number, as organisation code, as person."""
+
+    direct: tuple[ListEntry, ...]
+    org_code: tuple[ListEntry, ...]
+    related: tuple[tuple[Role, ListEntry], ...]
+
+
 class Snapshot:
     """One snapshot's entries and keys, read in place; an entry is decoded when a lookup hits it."""
 
@@ -330,7 +345,7 @@ class Snapshot:
         self._view = view
         self._strings: tuple[str, ...] = marshal.loads(_region(view, header.strings))
         self._offsets = _region(view, header.offsets).cast("Q")
-        self._hashes = _region(view, header.hashes).cast("Q")
+        self._hashes = _region(view, header.hashes).cast("I")
         self._starts = _region(view, header.starts).cast("I")
         self._postings = _region(view, header.posting_region).cast("I")
         self._mask = header.slots - 1
@@ -338,6 +353,8 @@ class Snapshot:
         # Decoded entries by ordinal: a hot entry comes back as the same object (the answer
         # fragments are cached by entry identity), and memory stays bounded.
         self._decoded: dict[int, ListEntry] = {}
+        # What a key resolved to, by its slot (with the key: two keys may share a slot's hash).
+        self._resolved: dict[int, tuple[str, Resolved]] = {}
         self._lock = threading.Lock()
         if len(self._offsets) != header.entries + 1 or len(self._starts) != header.slots + 1:
             raise SnapshotRefused("snapshot regions disagree with its header")
@@ -349,6 +366,13 @@ class Snapshot:
 
     def postings(self, key: str) -> memoryview | None:
         """The postings under this key's hash (None: no key with that hash)."""
+        slot = self._slot(key)
+        if slot < 0:
+            return None
+        starts = self._starts
+        return self._postings[starts[slot] : starts[slot + 1]]
+
+    def _slot(self, key: str) -> int:
         value = key_hash(key)
         hashes = self._hashes
         mask = self._mask
@@ -356,11 +380,60 @@ class Snapshot:
         while True:
             found = hashes[slot]
             if found == value:
-                starts = self._starts
-                return self._postings[starts[slot] : starts[slot + 1]]
+                return slot
+            if not found:
+                return -1
+            slot = (slot + 1) & mask
+
+    def find(self, key: str) -> Resolved | None:
+        """The entries under this key (None: no key with its hash), confirmed against it.
+
+        Resolved once per key and kept (bounded), so a listed subject checked again costs one
+        probe and one dict read, with the same entry objects.
+        """
+        value = _crc(key.encode()) or 1  # key_hash, inlined: this runs for every subject checked
+        hashes = self._hashes
+        mask = self._mask
+        slot = value & mask
+        while True:
+            found = hashes[slot]
+            if found == value:
+                break
             if not found:
                 return None
             slot = (slot + 1) & mask
+        kept = self._resolved.get(slot)
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        resolved = self._resolve(key, slot)
+        resolved_keys = self._resolved
+        if len(resolved_keys) >= DECODED_KEPT:
+            resolved_keys.pop(next(iter(resolved_keys)), None)
+        resolved_keys[slot] = (key, resolved)
+        return resolved
+
+    def _resolve(self, key: str, slot: int) -> Resolved:
+        direct: list[ListEntry] = []
+        org: list[ListEntry] = []
+        related: list[tuple[Role, ListEntry]] = []
+        starts = self._starts
+        entry_of = self.entry
+        for posting in self._postings[starts[slot] : starts[slot + 1]]:
+            kind = posting & _KIND_MASK
+            if kind == KIND_ID:
+                continue
+            entry = entry_of(posting >> _KIND_BITS)
+            if kind == KIND_KEY:
+                if key in (entry.subject_key, entry.registration_no):
+                    direct.append(entry)
+            elif kind == KIND_ORG_CODE:
+                if entry.org_code == key:
+                    org.append(entry)
+            else:
+                role = _ROLES[kind - KIND_RELATED]
+                if any(p.subject_key == key and p.role is role for p in entry.related):
+                    related.append((role, entry))
+        return Resolved(tuple(direct), tuple(org), tuple(related))
 
     def entry(self, ordinal: int) -> ListEntry:
         """The entry with this ordinal, decoded once and kept while it is used."""
@@ -384,7 +457,7 @@ class Snapshot:
         if postings is None:
             return None
         for posting in postings:
-            if posting & ((1 << _KIND_BITS) - 1) == KIND_ID:
+            if posting & _KIND_MASK == KIND_ID:
                 entry = self.entry(posting >> _KIND_BITS)
                 if entry.entry_id == entry_id:
                     return entry

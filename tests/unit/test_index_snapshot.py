@@ -156,7 +156,7 @@ def test_a_hash_shared_by_many_keys_gives_no_wrong_hit(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every key hashed to one of three values: the decoded entries sort the hits out."""
-    monkeypatch.setattr(snapshot_file, "key_hash", lambda key: 1 + len(key) % 3)
+    monkeypatch.setattr(snapshot_file, "_crc", lambda data: 1 + len(data) % 3)
     entries = world.entries[:400]
     queries = [
         *_key_queries(entries),
