@@ -54,10 +54,51 @@ def prepare_store(scale: str, seed: int, data_dir: Path, workdir: Path, db_url: 
         partial = cached.with_suffix(".partial.db")
         partial.unlink(missing_ok=True)
         _import(population, jsonl, f"sqlite:///{partial}")
+        if Path(f"{partial}.index").exists():  # the file the last import wrote goes with its store
+            Path(f"{partial}.index").rename(f"{cached}.index")
         partial.rename(cached)
     target = workdir / "checkd.db"
     shutil.copyfile(cached, target)
+    _index_file_along(cached, target)
     return f"sqlite:///{target}"
+
+
+def _index_file_along(cached: Path, target: Path) -> None:
+    """Give the copy of the store its index snapshot file, so the bench's daemon starts from it.
+
+    The cached store is never written: the copy takes the identity the cached file names (it is the
+    same store), or, without a usable cached file, gets one written for it and kept beside the cache.
+    """
+    from checkd.decide.snapshot_file import SnapshotRefused, read_header, write_file
+    from checkd.store import Database, EntryRepository
+    from checkd.wiring import STORE_ID, store_identity
+
+    kept, copied = Path(f"{cached}.index"), Path(f"{target}.index")
+    database = Database(f"sqlite:///{target}", create=False)
+    try:
+        entries = EntryRepository(database)
+        version = entries.data_version()
+        try:
+            header = read_header(kept)
+        except SnapshotRefused:
+            header = None
+        if (
+            header is not None
+            and header.data_version == version
+            and database.set_meta_if_absent(STORE_ID, header.store) == header.store
+        ):
+            shutil.copyfile(kept, copied)
+            return
+        started = time.perf_counter()
+        written = write_file(entries.iter_all(), copied, store_identity(database), version)
+        print(
+            f"index snapshot: {written.entries:,} entries in {time.perf_counter() - started:.1f} s -> {kept}"
+        )
+    finally:
+        database.close()
+    partial = kept.with_name(f".{kept.name}.partial")
+    shutil.copyfile(copied, partial)
+    partial.rename(kept)
 
 
 def _import(population: Population, jsonl: Path, db_url: str) -> None:

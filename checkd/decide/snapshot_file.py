@@ -561,4 +561,6 @@ def open_file(path: Path, store: str, data_version: int, *, verify: bool = True)
             if crc != header.crc:
                 raise SnapshotRefused("snapshot file is damaged (its checksum differs)")
         mapped = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(mmap, "MADV_RANDOM"):  # lookups land anywhere: no read-ahead around each
+            mapped.madvise(mmap.MADV_RANDOM)
     return Snapshot(mapped, header)
