@@ -406,10 +406,11 @@ class Snapshot:
         if kept is not None and kept[0] == key:
             return kept[1]
         resolved = self._resolve(key, slot)
-        resolved_keys = self._resolved
-        if len(resolved_keys) >= DECODED_KEPT:
-            resolved_keys.pop(next(iter(resolved_keys)), None)
-        resolved_keys[slot] = (key, resolved)
+        with self._lock:  # another thread's insert between iter() and next() would raise
+            resolved_keys = self._resolved
+            if len(resolved_keys) >= DECODED_KEPT:
+                del resolved_keys[next(iter(resolved_keys))]
+            resolved_keys[slot] = (key, resolved)
         return resolved
 
     def _resolve(self, key: str, slot: int) -> Resolved:

@@ -257,3 +257,14 @@ def test_snapshots_use_a_matching_file_and_rebuild_a_bad_one(world: World, tmp_p
     reader.version = 6
     _assert_same(DictIndex(entries, "d6", NOW), loaded(), queries)
     assert reader.reads == 3 and read_header(path).data_version == 6
+
+
+def test_lookups_stay_right_when_the_kept_entries_are_evicted(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only four decoded entries and keys kept: every lookup still equals the dict index's."""
+    monkeypatch.setattr(snapshot_file, "DECODED_KEPT", 4)
+    entries = world.entries[:600]
+    index = Index(entries, "d1", NOW)
+    _assert_same(DictIndex(entries, "d1", NOW), index, _key_queries(entries))
+    assert len(index._base._decoded) <= 4 and len(index._base._resolved) <= 4
