@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 from bench.mix import Mix
@@ -64,3 +66,30 @@ def test_the_daemon_starts_from_the_file_import_wrote_and_rebuilds_a_damaged_one
     third, log, _ = _answers(url, tmp_path, requests)
     assert "index_file_used" in log and "index_file_written" not in log
     assert third == first
+
+
+def test_a_running_daemon_maps_the_file_a_later_import_wrote(tmp_path: Path) -> None:
+    """The nightly path: an import while the daemon runs, then a reload (SIGHUP) maps the import's file.
+
+    The daemon does not poll here: a poll between the import's commit and its file would find no
+    file of the new version yet and build one itself (correct, but not the path under test).
+    """
+    url = f"sqlite:///{tmp_path / 'checkd.db'}"
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_jsonl(Population(SCALES["tiny"], 1), first)
+    write_jsonl(Population(SCALES["tiny"], 2), second)
+    assert run_cli("import", str(first), "--db", url, "--rules", RULES, workdir=tmp_path).returncode == 0
+    daemon = start_daemon(url, tmp_path, "--poll", "3600")
+    try:
+        done = run_cli("import", str(second), "--db", url, "--rules", RULES, workdir=tmp_path)
+        assert done.returncode == 0, done.stderr
+        version = read_header(tmp_path / "checkd.db.index").data_version
+        daemon.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while daemon.log_text().count("index_file_used") < 2:
+            assert time.monotonic() < deadline, daemon.log_text()
+            time.sleep(0.2)
+        assert "index_file_written" not in daemon.log_text()
+        assert f"data_version=d{version}" in daemon.log_text().split("index_file_used")[-1]
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()
