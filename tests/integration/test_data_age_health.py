@@ -124,6 +124,7 @@ def test_health_is_not_serving_while_a_big_store_loads(tmp_path: Path) -> None:
     entries = sum(write_jsonl(Population(Scale("ops-test", 60_000, 300_000), 1), feed).values())
     url = f"sqlite:///{tmp_path / 'big.db'}"
     cli_import(url, feed, tmp_path)
+    (tmp_path / "big.db.index").unlink()  # without the import's snapshot file the daemon builds the index
     process, port, log_path = launch(url, tmp_path, "--no-sample", env={"CHECKD_SECRET": TEST_SECRET})
     daemon = RunningDaemon(process, port, log_path)
     try:
