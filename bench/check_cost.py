@@ -24,7 +24,7 @@ from bench.mix import Mix
 from bench.run import DEFAULT_DATA, prepare_store
 from bench.synth import BENCH_SECRET, ROOT, SCALES, Population
 from checkd.decide.snapshots import Snapshots
-from checkd.evidence.ledger import Ledger
+from checkd.evidence.ledger import Ledger, Pending
 from checkd.loop.checks import Checker
 from checkd.server import convert
 from checkd.store import Database, EntryRepository, LedgerRepository
@@ -78,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 def _run(checker: Checker, requests: list, size: int) -> None:  # type: ignore[type-arg]  # pb requests
     for start in range(0, len(requests), size):
         tally = checker.tally()
-        pending = [checker.check_async(convert.check_input(r), tally) for r in requests[start : start + size]]
+        held: list[Pending] = []  # as BatchCheck does: decided first, queued together
+        pending = [
+            checker.check_async(convert.check_input(r), tally, held) for r in requests[start : start + size]
+        ]
+        checker.submit_held(held)
         for finish in pending:
             finish()
         tally.close()
