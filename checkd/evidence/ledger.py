@@ -92,7 +92,10 @@ class Ledger:
         self._on_commit = on_commit  # (records, seconds) of each committed batch, for metrics
         self._clock = clock
         self._max_batch = max_batch
-        self._queue: queue.Queue[Pending | PendingChange | None] = queue.Queue(maxsize=max_pending)
+        # A batch call's records travel as one list (see submit_all), so one commit covers them.
+        self._queue: queue.Queue[Pending | list[Pending] | PendingChange | None] = queue.Queue(
+            maxsize=max_pending
+        )
         self._head: tuple[int, str] | None = None
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._closed = False
@@ -104,7 +107,7 @@ class Ledger:
         self._thread.start()
 
     def depth(self) -> int:
-        """Records waiting to be committed."""
+        """Entries waiting to be committed (a batch call's records count as one)."""
         return self._queue.qsize()
 
     def submit(
@@ -125,6 +128,38 @@ class Ledger:
         except queue.Full:
             raise QueueFull("ledger queue is full; retry later") from None
         return future
+
+    def pending(
+        self,
+        kind: RecordKind,
+        ref_id: str,
+        payload: bytes,
+        *,
+        check: CheckRef | None = None,
+        feedback: FeedbackRef | None = None,
+    ) -> Pending:
+        """A record to queue later with others (`submit_all`); its future resolves once it is durable."""
+        return Pending(kind.value, ref_id, payload, check, feedback, Future())
+
+    def submit_all(self, records: list[Pending]) -> None:
+        """Queue records together: the writer takes them at once, so one group commit covers them all.
+
+        A batch call decides every item before any is committed; queued one by one, the writer
+        would commit its first items while the rest were still being decided, a commit (and its
+        fsync) per few items. When the ledger refuses them, every record's future fails with why.
+        """
+        if not records:
+            return
+        try:
+            if self._closed:
+                raise ShuttingDown("ledger is closed: the daemon is stopping")
+            try:
+                self._queue.put_nowait(records)
+            except queue.Full:
+                raise QueueFull("ledger queue is full; retry later") from None
+        except CheckdError as exc:
+            for record in records:
+                record.future.set_exception(exc)
 
     def append(
         self,
@@ -227,7 +262,7 @@ class Ledger:
             if isinstance(first, PendingChange):
                 self._commit_change(first)
                 continue
-            batch = [first]
+            batch = list(first) if isinstance(first, list) else [first]
             change = None  # a registry change is committed in its own transaction, in queue order
             while len(batch) < self._max_batch:
                 try:
@@ -240,7 +275,10 @@ class Ledger:
                 if isinstance(item, PendingChange):
                     change = item
                     break
-                batch.append(item)
+                if isinstance(item, list):
+                    batch.extend(item)
+                else:
+                    batch.append(item)
             try:
                 self._commit(batch)
             except BaseException as exc:  # the writer outlives anything a batch raises

@@ -24,7 +24,7 @@ from checkd.errors import (
 )
 from checkd.evidence import answers
 from checkd.evidence.answers import feedback_digest, feedback_ref_of
-from checkd.evidence.ledger import Ledger
+from checkd.evidence.ledger import Ledger, Pending
 from checkd.limits import ID_CHARS, REASON_CHARS, text_problem
 from checkd.loop.recent import RecentAnswers
 from checkd.loop.storage import AnswerReader
@@ -118,11 +118,15 @@ class Checker:
         """Decide, record durably, then answer; a repeated request_id gets the original answer."""
         return self.check_async(given)()
 
-    def check_async(self, given: CheckInput, tally: Tally | None = None) -> Callable[[], answers.Answer]:
+    def check_async(
+        self, given: CheckInput, tally: Tally | None = None, held: list[Pending] | None = None
+    ) -> Callable[[], answers.Answer]:
         """Decide and queue the record now; the returned call waits for durability and answers.
 
         Batches and streams queue all their items first so one group commit covers them, and
         count their answers in a `tally` that logs once per call; a lone check logs itself.
+        Given `held`, the record is added to it instead, for `submit_held` to queue with the
+        rest of its batch once all are decided.
         """
         state = self._snapshots.current
         now = self._clock()
@@ -160,7 +164,12 @@ class Checker:
             fingerprint=fingerprint,
         )
         ref = draft.ref
-        future = self._ledger.submit(RecordKind.CHECK, check_id, draft.record, check=ref)
+        if held is None:
+            future = self._ledger.submit(RecordKind.CHECK, check_id, draft.record, check=ref)
+        else:
+            record = self._ledger.pending(RecordKind.CHECK, check_id, draft.record, check=ref)
+            held.append(record)
+            future = record.future
 
         def finish() -> answers.Answer:
             try:
@@ -194,6 +203,10 @@ class Checker:
             return answer
 
         return finish
+
+    def submit_held(self, held: list[Pending]) -> None:
+        """Queue the records a batch held back, together (a refusal fails each of their answers)."""
+        self._ledger.submit_all(held)
 
     def tally(self) -> Tally:
         """A tally for the checks of one batch or stream call."""

@@ -15,6 +15,7 @@ from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
 from checkd.api.v1 import registry_pb2 as reg
 from checkd.errors import CheckdError, InvalidArgument, MalformedRequest, Violation
 from checkd.evidence import answers
+from checkd.evidence.ledger import Pending
 from checkd.evidence.verification import StoreVerification, parse_seq_hash
 from checkd.loop.checks import Checker
 from checkd.loop.registry import Registry
@@ -71,14 +72,16 @@ class CheckService(check_pb2_grpc.CheckServiceServicer):
         self._require_version(
             max([request.min_data_version, *(i.min_data_version for i in request.requests)])
         )
-        # Decide and queue every item first so a single group commit covers the batch.
+        # Decide every item, then queue their records together so a single group commit covers them.
         tally = self._checker.tally()
         pending: list[Callable[[], answers.Answer] | CheckdError] = []
+        held: list[Pending] = []
         for item in request.requests:
             try:
-                pending.append(self._checker.check_async(convert.check_input(item), tally))
+                pending.append(self._checker.check_async(convert.check_input(item), tally, held))
             except CheckdError as exc:
                 pending.append(exc)
+        self._checker.submit_held(held)
         results: list[bytes | pb.ItemError] = []
         for slot in pending:
             if isinstance(slot, CheckdError):

@@ -41,6 +41,38 @@ def insert_rows(session: Session, mapped: type[Base], rows: Sequence[Mapping[str
         connection.exec_driver_sql(_statement(table.name, columns, len(chunk)), tuple(values))
 
 
+def insert_driver_rows(
+    driver: Any, table: str, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows given as tuples in `columns` order, already bound, through a raw sqlite3 connection.
+
+    The ledger writer's path: values are what SQLAlchemy's bind processors would store (see
+    `stamper`), so the stored bytes are those `insert_rows` stores.
+    """
+    for start in range(0, len(rows), SQLITE_ROWS):
+        chunk = rows[start : start + SQLITE_ROWS]
+        values = [value for row in chunk for value in row]
+        driver.execute(_statement(table, columns, len(chunk)), values)
+
+
+def stamper(mapped: type[Base], column: str, dialect: Dialect) -> Callable[[Any], Any]:
+    """A column's bind processor that converts each distinct value once, for the raw path.
+
+    The records of one batch share their instant: formatting it per row cost more than the rest
+    of the row.
+    """
+    table = Base.metadata.tables[mapped.__tablename__]
+    process = _processors(table, (column,), dialect)[0]
+    last: list[Any] = [None, None]
+
+    def stamp(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, (process(value) if process else value)
+        return last[1]
+
+    return stamp
+
+
 @functools.cache
 def _processors(
     table: Table, columns: tuple[str, ...], dialect: Dialect

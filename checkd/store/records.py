@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from checkd.store.bulk import insert_rows
+from checkd.store.bulk import insert_driver_rows, insert_rows, stamper
 from checkd.store.db import Database, SessionTx, StoreUnavailable, Tx, utc
 from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
 
@@ -93,11 +93,26 @@ class LedgerRepository:
         (request_id, feedback digest) is already stored (nothing is committed).
         """
         try:
+            if self._db.is_sqlite:
+                return self._append_sqlite(chain)
             with self._db.chain_transaction() as session:
                 records = list(chain(_head(session)))
                 _insert(session, records)
         except IntegrityError as exc:
             raise DuplicateKey(str(exc.orig)) from exc
+        return records
+
+    def _append_sqlite(
+        self, chain: Callable[[tuple[int, str]], Sequence[LedgerRecord]]
+    ) -> list[LedgerRecord]:
+        """`append` on the raw sqlite3 connection: the same statements and stored values, no Session."""
+        with self._db.driver_chain_transaction() as driver:
+            found = driver.execute(_HEAD_SQL).fetchone()
+            records = list(chain((0, "") if found is None else (found[0], found[1])))
+            stamp = stamper(LedgerRow, "recorded_at", self._db.engine.dialect)
+            for table, columns, rows in _rows(records, stamp):
+                if rows:
+                    insert_driver_rows(driver, table.__tablename__, columns, rows)
         return records
 
     def commit_change(
@@ -351,73 +366,96 @@ class CheckpointRepository:
             return [_checkpoint(row) for row in rows]
 
 
+# The columns of each table the ledger writes, in the order `_rows` builds their values.
+LEDGER_COLUMNS = ("seq", "kind", "ref_id", "recorded_at", "payload", "prev_hash", "hash")
+CHECK_COLUMNS = (
+    "check_id",
+    "department",
+    "request_id",
+    "matter",
+    "scene",
+    "verdict",
+    "recorded_at",
+    "seq",
+    "subjects",
+    "subjects_hit_penalty",
+    "subjects_hit_reward",
+    "measures_mandatory",
+    "measures_discretionary",
+    "has_penalty",
+    "request_fingerprint",
+)
+FEEDBACK_COLUMNS = ("feedback_id", "check_id", "digest", "recorded_at", "seq")
+OUTCOME_COLUMNS = (
+    "feedback_id",
+    "check_id",
+    "measure_id",
+    "subject_id",
+    "outcome",
+    "action",
+    "recorded_at",
+)
+_HEAD_SQL = "SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1"
+Rows = list[tuple[type[Base], tuple[str, ...], list[tuple[Any, ...]]]]
+
+
+def _rows(records: Sequence[LedgerRecord], stamp: Callable[[dt.datetime], Any]) -> Rows:
+    """The rows of ledger records and their lookup rows, per table, as tuples in column order.
+
+    `stamp` is what a record's instant is stored as (the driver's value on the raw SQLite path,
+    the datetime itself where SQLAlchemy binds it).
+    """
+    ledger: list[tuple[Any, ...]] = []
+    checks: list[tuple[Any, ...]] = []
+    feedback: list[tuple[Any, ...]] = []
+    outcomes: list[tuple[Any, ...]] = []
+    for r in records:
+        when = stamp(r.recorded_at)
+        ledger.append((r.seq, r.kind, r.ref_id, when, r.payload, r.prev_hash, r.hash))
+        c = r.check
+        if c is not None:
+            checks.append(
+                (
+                    c.check_id,
+                    c.department,
+                    c.request_id,
+                    c.matter,
+                    c.scene,
+                    c.verdict,
+                    when,
+                    r.seq,
+                    c.subjects,
+                    c.subjects_hit_penalty,
+                    c.subjects_hit_reward,
+                    c.measures_mandatory,
+                    c.measures_discretionary,
+                    c.has_penalty,
+                    c.fingerprint,
+                )
+            )
+        f = r.feedback
+        if f is not None:
+            feedback.append((f.feedback_id, f.check_id, f.digest, when, r.seq))
+            outcomes.extend(
+                (f.feedback_id, f.check_id, o.measure_id, o.subject_id, o.outcome, o.action, when)
+                for o in f.outcomes
+            )
+    return [
+        (LedgerRow, LEDGER_COLUMNS, ledger),
+        (CheckRow, CHECK_COLUMNS, checks),
+        (FeedbackRow, FEEDBACK_COLUMNS, feedback),
+        (FeedbackOutcomeRow, OUTCOME_COLUMNS, outcomes),
+    ]
+
+
+def _same(value: dt.datetime) -> dt.datetime:
+    return value
+
+
 def _insert(session: Session, records: Sequence[LedgerRecord]) -> None:
     """Insert ledger records and their lookup rows in the session's transaction."""
-    ledger = [
-        {
-            "seq": r.seq,
-            "kind": r.kind,
-            "ref_id": r.ref_id,
-            "recorded_at": r.recorded_at,
-            "payload": r.payload,
-            "prev_hash": r.prev_hash,
-            "hash": r.hash,
-        }
-        for r in records
-    ]
-    checks = [
-        {
-            "check_id": c.check_id,
-            "department": c.department,
-            "request_id": c.request_id,
-            "matter": c.matter,
-            "scene": c.scene,
-            "verdict": c.verdict,
-            "recorded_at": r.recorded_at,
-            "seq": r.seq,
-            "subjects": c.subjects,
-            "subjects_hit_penalty": c.subjects_hit_penalty,
-            "subjects_hit_reward": c.subjects_hit_reward,
-            "measures_mandatory": c.measures_mandatory,
-            "measures_discretionary": c.measures_discretionary,
-            "has_penalty": c.has_penalty,
-            "request_fingerprint": c.fingerprint,
-        }
-        for r in records
-        if (c := r.check) is not None
-    ]
-    feedback = [
-        {
-            "feedback_id": f.feedback_id,
-            "check_id": f.check_id,
-            "digest": f.digest,
-            "recorded_at": r.recorded_at,
-            "seq": r.seq,
-        }
-        for r in records
-        if (f := r.feedback) is not None
-    ]
-    outcomes = [
-        {
-            "feedback_id": f.feedback_id,
-            "check_id": f.check_id,
-            "measure_id": o.measure_id,
-            "subject_id": o.subject_id,
-            "outcome": o.outcome,
-            "action": o.action,
-            "recorded_at": r.recorded_at,
-        }
-        for r in records
-        if (f := r.feedback) is not None
-        for o in f.outcomes
-    ]
-    for table, rows in (
-        (LedgerRow, ledger),
-        (CheckRow, checks),
-        (FeedbackRow, feedback),
-        (FeedbackOutcomeRow, outcomes),
-    ):
-        insert_rows(session, table, rows)
+    for table, columns, rows in _rows(records, _same):
+        insert_rows(session, table, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _head(session: Session) -> tuple[int, str]:
