@@ -237,7 +237,11 @@ class Trigger:
 
     def matches(self, entry: ListEntry) -> bool:
         """True when the entry's list and severity fire this trigger."""
-        return entry.list_id == self.list_id and (not self.severities or entry.severity in self.severities)
+        return self.fires(entry.list_id, entry.severity)
+
+    def fires(self, list_id: str, severity: str) -> bool:
+        """True when an entry on `list_id` with `severity` fires this trigger."""
+        return list_id == self.list_id and (not self.severities or severity in self.severities)
 
 
 @dataclass(frozen=True, slots=True)
