@@ -29,6 +29,7 @@ from checkd.subjects.names import names_differ
 _PLANS_KEPT = 4_096
 _STRENGTH = {verdict: verdict.strength for verdict in Verdict}
 _REVIEW = Verdict.REVIEW.strength
+_NO_DAY = dt.date.min  # a case whose subjects are all on no list never needs its CST day
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +61,9 @@ def decide(
     Data older than max_data_age (time since it was last confirmed current) cannot vouch for a
     clear or reward answer: such answers become review, with a note saying the data is stale.
     """
-    as_of = case.as_of
-    day = china_day(as_of)  # entries and measures are in force on CST calendar days
     lookup = index.lookup
     plans: dict[tuple[object, ...], _Plan] | None = None
+    day = _NO_DAY
     decided: list[SubjectDecision] = []
     verdict, strength = Verdict.CLEAR, 0
     for query in case.subjects:
@@ -71,7 +71,8 @@ def decide(
         if not found:  # most subjects are on no list: nothing to weigh
             decided.append(SubjectDecision(query, (), (), (), Verdict.CLEAR, ()))
             continue
-        if plans is None:  # one look-up per case, and only when a subject is listed
+        if plans is None:  # once per case, and only when a subject is listed
+            day = china_day(case.as_of)  # entries and measures are in force on CST calendar days
             plans = catalogue.plans(case.department, case.matter, case.scene, day)
         subject = _decide_listed(case, query, found, day, plans, catalogue)
         decided.append(subject)
