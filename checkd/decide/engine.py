@@ -29,6 +29,7 @@ from checkd.subjects.names import names_differ
 _PLANS_KEPT = 4_096
 _STRENGTH = {verdict: verdict.strength for verdict in Verdict}
 _REVIEW = Verdict.REVIEW.strength
+_CLEAR = Verdict.CLEAR
 _NO_DAY = dt.date.min  # a case whose subjects are all on no list never needs its CST day
 
 
@@ -65,19 +66,20 @@ def decide(
     plans: dict[tuple[object, ...], _Plan] | None = None
     day = _NO_DAY
     decided: list[SubjectDecision] = []
-    verdict, strength = Verdict.CLEAR, 0
+    verdict, strength = _CLEAR, 0
     for query in case.subjects:
         found = lookup(query)
         if not found:  # most subjects are on no list: nothing to weigh
-            decided.append(SubjectDecision(query, (), (), (), Verdict.CLEAR, ()))
+            decided.append(SubjectDecision(query, (), (), (), _CLEAR, ()))
             continue
         if plans is None:  # once per case, and only when a subject is listed
             day = china_day(case.as_of)  # entries and measures are in force on CST calendar days
             plans = catalogue.plans(case.department, case.matter, case.scene, day)
         subject = _decide_listed(case, query, found, day, plans, catalogue)
         decided.append(subject)
-        if _STRENGTH[subject.verdict] > strength:
-            verdict, strength = subject.verdict, _STRENGTH[subject.verdict]
+        if subject.verdict is not _CLEAR and _STRENGTH[subject.verdict] > strength:
+            verdict = subject.verdict
+            strength = _STRENGTH[verdict]
     subjects = tuple(decided)
     notes: tuple[str, ...] = ()
     if data_age is not None and max_data_age is not None and data_age > max_data_age:
@@ -89,14 +91,7 @@ def decide(
         notes = (note,)
         subjects = tuple(_stale(subject, note) for subject in subjects)
         verdict = max((s.verdict for s in subjects), key=_STRENGTH.__getitem__, default=Verdict.CLEAR)
-    return Decision(
-        verdict=verdict,
-        subjects=subjects,
-        catalogue_version=catalogue.version,
-        data_version=index.version,
-        evaluated_at=evaluated_at,
-        notes=notes,
-    )
+    return Decision(verdict, subjects, catalogue.version, index.version, evaluated_at, notes)
 
 
 def _stale(subject: SubjectDecision, note: str) -> SubjectDecision:
@@ -116,13 +111,12 @@ def _decide_listed(
     """A subject the index found entries about: its plan, filled in with its own entries."""
     as_of = case.as_of
     hits: list[EntryHit] = []
-    signature: list[object] = [query.subject_type]
+    key: tuple[object, ...] = (query.subject_type,)
     for hit in found:
         entry = hit.entry
         if entry.in_force(as_of, day):
             hits.append(hit)
-            signature += (entry.list_id, entry.severity, hit.role)
-    key = tuple(signature)
+            key += (entry.list_id, entry.severity, hit.role)
     plan = plans.get(key)
     if plan is None:
         plan = _plan(key, case, day, catalogue)
@@ -146,7 +140,13 @@ def _decide_listed(
                 for measure, at in plan.withheld
             ]
         )
-    notes = _name_notes(query.name, hits) if query.name else ()
+    notes: tuple[str, ...] = ()
+    name = query.name
+    if name:
+        for hit in hits:  # the usual listed name is the given one: no folding, no list built
+            if hit.role is Role.SUBJECT and hit.entry.subject_name != name:
+                notes = _name_notes(name, hits)
+                break
     verdict = plan.verdict
     if notes and _STRENGTH[verdict] < _REVIEW:
         verdict = Verdict.REVIEW
