@@ -7,7 +7,8 @@ per request read. `--fresh` decides every case once, from one long mix, so the f
 from repeating the same cases; without it the first `--cases` cases are decided over and over, as
 the engine figure of `bench.run` does. `--against module` (e.g. `tests.unit.engine_reference`, run
 from the project root) decides the same cases with that module's `decide` too, alternating passes
-in the same minutes. `--profile` prints cProfile's top functions of one pass.
+in the same minutes. `--profile` prints cProfile's top functions of one pass; `--instructions N`
+only decides N cases (for instruction counts under callgrind).
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="every pass decides new cases, each once")
     parser.add_argument("--against", help="a module whose `decide` is measured alternately with the engine")
     parser.add_argument("--profile", action="store_true", help="cProfile one pass of the engine")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        metavar="N",
+        help="decide N cases once after the warm-up and stop (run under callgrind for N=0 and N>0: "
+        "the difference over N is the instructions per decision)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     index = build_index(args.scale, args.data_dir)
@@ -91,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     read_us = 1e6 * read_cpu / len(cases)
     for decide in engines.values():  # first-use memos (candidates, names) filled before measuring
         one_pass(decide, cases[:2000], index, catalogue, now)
+    if args.instructions is not None:
+        measured, _ = read_cases(mix, args.instructions, catalogue, now)
+        for decide in engines.values():
+            one_pass(decide, measured, index, catalogue, now)
+        return 0
     best: dict[str, float] = {}
     for number in range(args.passes):
         if args.fresh and number:
