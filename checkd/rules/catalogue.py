@@ -27,6 +27,7 @@ from checkd.rules.schema import CATALOGUE_SCHEMA, LISTS_SCHEMA, MEASURES_SCHEMA,
 from checkd.rules.time_rules import TIME_RULES_FILE, TimeRules, build_time_rules
 
 _CANDIDATES_KEPT = 65_536  # (department, matter, scene, list) combinations remembered per catalogue
+_PLAN_CONTEXTS_KEPT = 16_384  # (department, matter, scene, day) combinations the engine's plans are kept for
 
 CATALOGUE_FILE = "catalogue.yaml"
 LISTS_FILE = "lists.yaml"
@@ -77,6 +78,7 @@ class Catalogue:
         # get, set and clear are each atomic under the GIL, so RPC threads share it without a lock
         # (an LRU's bookkeeping needed one, and cost more than the lookup it saved).
         self._candidates: dict[tuple[str, str, str, str], tuple[Measure, ...]] = {}
+        self._plans: dict[tuple[str, str, str, dt.date], dict[tuple[object, ...], Any]] = {}
 
     def candidates(self, department: str, matter: str, scene: str, list_id: str) -> tuple[Measure, ...]:
         """Measures this department may apply in this matter/scene when `list_id` is hit."""
@@ -89,6 +91,21 @@ class Catalogue:
             if len(self._candidates) >= _CANDIDATES_KEPT:  # matters are free text: stay bounded
                 self._candidates.clear()
             self._candidates[key] = found
+        return found
+
+    def plans(self, department: str, matter: str, scene: str, day: dt.date) -> dict[tuple[object, ...], Any]:
+        """The decision engine's memo for cases of this department, matter, scene and CST day.
+
+        What a listed subject's entries lead to depends on the catalogue and these four, not on
+        who the subject is: the engine keeps it here so a reload starts afresh. A plain dict, for
+        the same reason as the candidates' memo; bounded, as matters are free text.
+        """
+        key = (department, matter, scene, day)
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) >= _PLAN_CONTEXTS_KEPT:
+                self._plans.clear()
+            found = self._plans[key] = {}
         return found
 
     def polarity_of(self, list_id: str, severity: str) -> Polarity | None:

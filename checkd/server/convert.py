@@ -24,6 +24,8 @@ from checkd.rules.catalogue import Catalogue
 from checkd.subjects.ids import Identifier, IdentifierError, IdKind, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
 
+_ALL_FOUR_CHARS = REQUEST_ID_CHARS + TEXT_CHARS + 2 * ID_CHARS  # request_id, matter, department, scene
+
 # Identifiers that do not tell which kind of organisation they belong to.
 _UNTYPED_ORG_KINDS = frozenset({IdKind.ORG_CODE, IdKind.BUSINESS_REG_NO})
 
@@ -42,16 +44,26 @@ def check_case(
     problems: list[Violation] = []
     # The most telling refusal names the error (its reason); every problem stays in its violations.
     refusal: type[InvalidArgument] = InvalidArgument
+    request_id = request.request_id
     department, matter, scene = request.department.strip(), request.matter.strip(), request.scene.strip()
-    for field, value, limit in (
-        ("request_id", request.request_id, REQUEST_ID_CHARS),
-        ("matter", matter, TEXT_CHARS),
-        ("department", department, ID_CHARS),
-        ("scene", scene, ID_CHARS),
+    # The common request is clean: one scan of the four texts together (a control character is in
+    # the whole iff it is in a part) instead of four; any doubt names each field as before.
+    if (
+        len(request_id) > REQUEST_ID_CHARS
+        or len(matter) > TEXT_CHARS
+        or len(department) > ID_CHARS
+        or len(scene) > ID_CHARS
+        or text_problem(request_id + matter + department + scene, _ALL_FOUR_CHARS)
     ):
-        problem = text_problem(value, limit)
-        if problem:
-            problems.append(Violation(field, problem))
+        for field, value, limit in (
+            ("request_id", request_id, REQUEST_ID_CHARS),
+            ("matter", matter, TEXT_CHARS),
+            ("department", department, ID_CHARS),
+            ("scene", scene, ID_CHARS),
+        ):
+            problem = text_problem(value, limit)
+            if problem:
+                problems.append(Violation(field, problem))
     if not department:
         problems.append(Violation("department", "required"))
     elif department not in catalogue.departments and len(department) <= ID_CHARS:
@@ -63,9 +75,10 @@ def check_case(
         problems.append(
             Violation("scene", f"unknown scene {scene[:ID_CHARS]!r}; one of {sorted(catalogue.scenes)}")
         )
-    if not request.subjects:
+    given = request.subjects
+    if not given:
         problems.append(Violation("subjects", "at least one subject is required"))
-    if len(request.subjects) > MAX_SUBJECTS:
+    if len(given) > MAX_SUBJECTS:
         problems.append(Violation("subjects", f"at most {MAX_SUBJECTS} subjects per check"))
     as_of = now
     if request.HasField("as_of"):
@@ -74,7 +87,7 @@ def check_case(
         except (ValueError, OverflowError) as exc:
             problems.append(Violation("as_of", f"not a valid timestamp: {exc}"))
     subjects = []
-    for i, subject in enumerate(request.subjects[:MAX_SUBJECTS]):
+    for i, subject in enumerate(given[:MAX_SUBJECTS]):
         try:
             subjects.append(subject_query(subject, i, keyer))
         except InvalidArgument as exc:

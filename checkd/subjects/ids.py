@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -191,14 +192,15 @@ def _need(text: str, length: int, allowed: str) -> None:
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters of a USCC."""
     _need(first17, 17, USCC_ALPHABET)
-    total = sum(_USCC_VALUE[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    # map over C functions, not a generator: _need has fixed the length and the characters.
+    total = sum(map(operator.mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
 def org_code_check_char(body8: str) -> str:
     """The GB 11714 check character for an 8-character organisation code body."""
     _need(body8, 8, _ORG_ALPHABET)
-    total = sum(_ORG_ALPHABET.index(c) * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(_ORG_ALPHABET.index, body8), _ORG_WEIGHTS))
     check = 11 - total % 11
     if check == 10:
         return "X"
@@ -210,7 +212,7 @@ def org_code_check_char(body8: str) -> str:
 def resident_check_char(first17: str) -> str:
     """The GB 11643 check character (0-9 or X) for the first 17 digits of an identity number."""
     _need(first17, 17, _DIGITS)
-    total = sum(int(c) * w for c, w in zip(first17, _RESIDENT_WEIGHTS, strict=True))
+    total = sum(map(operator.mul, map(int, first17), _RESIDENT_WEIGHTS))
     return _RESIDENT_CHECK[total % 11]
 
 
