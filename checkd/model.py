@@ -24,6 +24,8 @@ def _quick_init(cls: type[_T]) -> type[_T]:
     namespace: dict[str, Any] = {}
     params = []
     for f in fields(cls):  # type: ignore[arg-type]
+        if f.default_factory is not MISSING or f.init is False or "__post_init__" in cls.__dict__:
+            raise TypeError(f"{cls.__name__}.{f.name}: the quick constructor knows plain defaults only")
         namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
         if f.default is MISSING:
             params.append(f.name)
