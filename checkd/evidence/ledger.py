@@ -120,14 +120,9 @@ class Ledger:
         feedback: FeedbackRef | None = None,
     ) -> Future[LedgerRecord]:
         """Queue a record; the future resolves once it is durable (or fails with the reason)."""
-        if self._closed:
-            raise ShuttingDown("ledger is closed: the daemon is stopping")
-        future: Future[LedgerRecord] = Future()
-        try:
-            self._queue.put_nowait(Pending(kind.value, ref_id, payload, check, feedback, future))
-        except queue.Full:
-            raise QueueFull("ledger queue is full; retry later") from None
-        return future
+        pending = self.pending(kind, ref_id, payload, check=check, feedback=feedback)
+        self._enqueue(pending)
+        return pending.future
 
     def pending(
         self,
@@ -151,15 +146,19 @@ class Ledger:
         if not records:
             return
         try:
-            if self._closed:
-                raise ShuttingDown("ledger is closed: the daemon is stopping")
-            try:
-                self._queue.put_nowait(records)
-            except queue.Full:
-                raise QueueFull("ledger queue is full; retry later") from None
+            self._enqueue(records)
         except CheckdError as exc:
             for record in records:
                 record.future.set_exception(exc)
+
+    def _enqueue(self, item: Pending | list[Pending] | PendingChange) -> None:
+        """Hand work to the writer, or refuse it at once when the ledger is closed or full."""
+        if self._closed:
+            raise ShuttingDown("ledger is closed: the daemon is stopping")
+        try:
+            self._queue.put_nowait(item)
+        except queue.Full:
+            raise QueueFull("ledger queue is full; retry later") from None
 
     def append(
         self,
@@ -186,15 +185,8 @@ class Ledger:
         The change's own refusals (NotFound, FailedPrecondition, ...) reach the caller as raised,
         with nothing committed.
         """
-        if self._closed:
-            raise ShuttingDown("ledger is closed: the daemon is stopping")
         future: Future[tuple[Any, LedgerRecord | None]] = Future()
-        try:
-            self._queue.put_nowait(
-                PendingChange(apply, cast(Callable[[Any], Iterable[bytes]], describe), future)
-            )
-        except queue.Full:
-            raise QueueFull("ledger queue is full; retry later") from None
+        self._enqueue(PendingChange(apply, cast(Callable[[Any], Iterable[bytes]], describe), future))
         try:
             result, last = future.result(timeout=timeout)
         except TimeoutError:
