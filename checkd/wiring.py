@@ -16,8 +16,8 @@ import grpc
 import structlog
 
 from checkd.config import Config, StoreSettings, data_dir, is_loopback
-from checkd.decide.snapshot_file import Header, write_file
-from checkd.decide.snapshots import Snapshots
+from checkd.decide.snapshot_file import Header
+from checkd.decide.snapshots import Snapshots, write_current_file
 from checkd.evidence.checkpoints import Checkpointer, PublicKey, SigningKey, chain_algorithm, load_signing_key
 from checkd.evidence.ledger import Ledger
 from checkd.evidence.verification import verify_store
@@ -81,21 +81,13 @@ def index_file_path(settings: StoreSettings, database: Database) -> Path | None:
 
 
 def write_index_file(settings: StoreSettings, database: Database) -> tuple[Path, Header] | None:
-    """Write the store's index snapshot file at its current data version (None: the store has none).
-
-    A write between reading the version and the last entry would leave the file labelled with a
-    version whose entries it does not hold: the version is read again after, and such a file removed.
-    """
+    """Write the store's index snapshot file at its current data version (None: none was written)."""
     path = index_file_path(settings, database)
     if path is None:
         return None
     entries = EntryRepository(database)
-    version = entries.data_version()
-    header = write_file(entries.iter_all(), path, store_identity(database), version)
-    if entries.data_version() != version:
-        path.unlink(missing_ok=True)
-        return None
-    return path, header
+    header = write_current_file(entries, path, store_identity(database), entries.data_version())
+    return None if header is None else (path, header)
 
 
 def build(config: Config, clock: Clock = utc_now) -> Daemon:

@@ -13,7 +13,7 @@ from typing import TypeVar
 import structlog
 
 from checkd.decide.index import Index
-from checkd.decide.snapshot_file import SnapshotRefused, write_file
+from checkd.decide.snapshot_file import Header, SnapshotRefused, write_file
 from checkd.decide.storage import EntryReader
 from checkd.errors import DataStale
 from checkd.model import ListEntry
@@ -40,6 +40,19 @@ def _built_without_gc(build: Callable[[], T]) -> T:
             gc.enable()
     gc.freeze()
     return index
+
+
+def write_current_file(entries: EntryReader, path: Path, store: str, version: int) -> Header | None:
+    """Write the index snapshot file of data version `version`; None, and no file, if the store moved.
+
+    A write between reading the version and the last entry would leave a file labelled with a
+    version whose entries it does not hold: the version is read again after, and such a file removed.
+    """
+    header = _built_without_gc(lambda: write_file(entries.iter_all(), path, store, version))
+    if entries.data_version() != version:
+        path.unlink(missing_ok=True)
+        return None
+    return header
 
 
 def data_version_number(version: str) -> int:
@@ -148,23 +161,21 @@ class Snapshots:
         if path is None:
             return _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
         try:
-            index = Index.open(path, self._store, version, self._clock())
+            mapped = Index.open(path, self._store, version, self._clock())
         except SnapshotRefused as exc:
             log.info("index_file_refused", path=str(path), reason=str(exc))
         else:
-            log.info("index_file_used", path=str(path), data_version=index.version, entries=index.size)
-            return index
+            log.info("index_file_used", path=str(path), data_version=mapped.version, entries=mapped.size)
+            return mapped
+        index: Index | None
         try:
-            _built_without_gc(lambda: write_file(self._entries.iter_all(), path, self._store, version))
-            index = Index.open(path, self._store, version, self._clock())
+            written = write_current_file(self._entries, path, self._store, version)
+            index = None if written is None else Index.open(path, self._store, version, self._clock())
         except (OSError, SnapshotRefused) as exc:  # e.g. a read-only directory: serve from memory
             log.warning("index_file_not_written", path=str(path), reason=str(exc))
+            index = None
+        if index is None:  # no file, or the store moved while it was read: the next poll catches up
             return _built_without_gc(lambda: Index(self._entries.iter_all(), f"d{version}", self._clock()))
-        if self._entries.data_version() != version:
-            # The store moved while it was read: the file may hold later entries under this version's
-            # label, so no one else may take it (this index is mapped already, as a build in memory
-            # would be; the next poll reloads at the new version).
-            path.unlink(missing_ok=True)
         log.info("index_file_written", path=str(path), data_version=index.version, entries=index.size)
         return index
 
