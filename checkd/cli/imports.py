@@ -49,12 +49,15 @@ def _import(args: argparse.Namespace) -> int:
         print(f"checkd import: --encoding: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
     started = time.perf_counter()
+    database = None
     try:
         catalogue = load_catalogue(args.rules)
         sync = _sync_scope(args.sync, catalogue)
         database = Database(args.db)
         with _Progress(args.files) as progress:
             outcome = _run(args, catalogue, database, sync, progress)
+        _report(outcome, time.perf_counter() - started, args.sync)
+        _write_index(args, database)
     except (FeedFileError, ValueError) as exc:
         print(f"checkd import: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -66,8 +69,12 @@ def _import(args: argparse.Namespace) -> int:
     except (CheckdError, OSError) as exc:
         print(f"checkd import: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    _report(outcome, time.perf_counter() - started, args.sync)
-    _write_index(args, database)
+    finally:
+        # Closed here, not left to the interpreter's exit: the index write freezes the collector's
+        # objects, and a SQLite store whose connection is never closed keeps the import in its -wal
+        # file only, which a copy or a rename of the store file leaves behind.
+        if database is not None:
+            database.close()
     return EXIT_OK
 
 

@@ -93,3 +93,25 @@ def test_a_running_daemon_maps_the_file_a_later_import_wrote(tmp_path: Path) -> 
         assert f"data_version=d{version}" in daemon.log_text().split("index_file_used")[-1]
     finally:
         assert daemon.stop() == 0, daemon.log_text()
+
+
+def test_the_store_file_alone_holds_the_import_once_the_command_exits(tmp_path: Path) -> None:
+    """`checkd import` closes its store: a copy of the SQLite file (without -wal) holds every entry.
+
+    Operators back up or move the store by its file; an import left in the write-ahead log would
+    be lost by that copy (the index file written beside it would then name entries the copy lacks).
+    """
+    import shutil
+    import sqlite3
+
+    feed = tmp_path / "tiny.jsonl"
+    count = sum(write_jsonl(Population(SCALES["tiny"], 1), feed).values())
+    store = tmp_path / "checkd.db"
+    done = run_cli("import", str(feed), "--db", f"sqlite:///{store}", "--rules", RULES, workdir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    copy = tmp_path / "copy" / "checkd.db"
+    copy.parent.mkdir()
+    shutil.copyfile(store, copy)
+    with sqlite3.connect(copy) as connection:
+        (held,) = connection.execute("SELECT count(*) FROM list_entries").fetchone()
+    assert held == count
