@@ -3,15 +3,21 @@
     python -m bench.index_memory sqlite:////tmp/checkd-bench/city-s1.db --dict   # the dict index (before)
     python -m bench.index_memory sqlite:////tmp/checkd-bench/city-s1.db --file /tmp/city.index
     python -m bench.index_memory --synth province --file /tmp/province.index      # no store: synth -> file
+    python -m bench.index_memory --synth city --copies 100 --file /tmp/national.index  # 50 M entries
 
 With --file the snapshot file is written unless one of that store (or synth scale) is there already,
 then mapped; the figures: its size, write and load (start -> answering) time, RSS after load and
 after the lookups of the bench mix (CPU per lookup, split into misses and hits, hits decoded once).
+
+--copies N stands in for a scale bench.synth takes hours to produce (national: 50 M entries): the
+scale's entries N times, every copy after the first under its own keys and ids (suffixed "~copy"),
+and the mix's subjects looked up in every copy.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -50,6 +56,33 @@ def synthesized(scale: str, seed: int = 1) -> Iterator[ListEntry]:
     lines = Population(SCALES[scale], seed).entries()
     while chunk := list(itertools.islice(lines, 20_000)):
         yield from parse_entries((("synth", json.loads(line)) for line in chunk), catalogue, keyer)
+
+
+def copied(entries: list[ListEntry], copies: int) -> Iterator[ListEntry]:
+    """The entries, then copies 1..N-1 of them under keys and ids of their own."""
+    yield from entries
+    for copy in range(1, copies):
+        tag = f"~{copy}"
+        for e in entries:
+            yield dataclasses.replace(
+                e,
+                entry_id=e.entry_id + tag,
+                subject_key=e.subject_key + tag,
+                org_code=e.org_code and e.org_code + tag,
+                registration_no=e.registration_no and e.registration_no + tag,
+                related=tuple(dataclasses.replace(p, subject_key=p.subject_key + tag) for p in e.related),
+            )
+
+
+def in_copies(asked: list[SubjectQuery], copies: int) -> list[SubjectQuery]:
+    """The subjects asked again of copies spread over the whole file (the first copy is the original)."""
+    spread = [
+        dataclasses.replace(
+            q, key=q.key + (tag := f"~{1 + n % (copies - 1)}"), org_code=q.org_code and q.org_code + tag
+        )
+        for n, q in enumerate(asked)
+    ]
+    return asked + spread if copies > 1 else asked
 
 
 def queries(scale: str, count: int) -> list[SubjectQuery]:
@@ -92,14 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--file", type=Path, help="the snapshot file (written if absent or of other data)")
     parser.add_argument("--dict", action="store_true", help="the dict index (the reference, before)")
     parser.add_argument("--requests", type=int, default=20_000, help="requests of the mix to look up")
+    parser.add_argument("--copies", type=int, default=1, help="with --synth: the entries this many times")
     args = parser.parse_args(argv)
     if not (args.db or args.synth) or not (args.file or args.dict):
         parser.print_usage(sys.stderr)
         return 2
     scale = args.synth or args.scale
-    asked = queries(scale, args.requests)
+    asked = in_copies(queries(scale, args.requests), args.copies if args.synth else 1)
     database: Any = None
-    store, version = f"synth:{scale}", 0
+    store, version = f"synth:{scale}" + (f"x{args.copies}" if args.copies > 1 else ""), 0
     if args.db:
         from checkd.store import Database, EntryRepository
         from checkd.wiring import STORE_ID
@@ -113,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             from checkd.store import EntryRepository
 
             return EntryRepository(database).iter_all()
+        if args.copies > 1:
+            return copied(list(synthesized(scale)), args.copies)
         return synthesized(scale)
 
     before, started = rss_mb(), time.perf_counter()

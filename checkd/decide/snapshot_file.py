@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import io
 import itertools
@@ -13,7 +14,7 @@ import threading
 import uuid
 import zlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +34,7 @@ MAGIC = b"CHECKDIX"
 FORMAT = 2
 HEADER_SIZE = 4096  # the magic, the header's length, then the header as JSON, padded with zeros
 DECODED_KEPT = 32_768  # decoded entries kept per snapshot (some 30 MB at most)
+BUCKET_PAIRS = 1 << 20  # (hash, posting) pairs per bucket while the writer builds the key table
 
 # What a posting says about the key it sits under (the low 3 bits; the entry's ordinal above them).
 KIND_KEY = 0  # the entry's subject key or registration number
@@ -273,36 +275,57 @@ def _table(hashes: array[int], postings: array[int]) -> tuple[array[int], array[
     """The open-addressing table (linear probing, at most half full) and the postings in slot order.
 
     A key's postings keep their writing order (the entries' order, then the order of their keys), so
-    lookups return hits in the same order as the reference index.
+    lookups return hits in the same order as the reference index. The keys are taken a bucket at a
+    time (split by their hash's high bits, so a key's postings share a bucket): only flat arrays grow
+    with the whole file, never a Python object per posting or per key (a national file's ~200 M
+    postings would need 10-20 GB as Python lists and dicts).
     """
-    order = sorted(range(len(hashes)), key=hashes.__getitem__)  # stable: equal hashes keep their order
-    unique = len({hashes[i] for i in order}) if order else 0
+    members = _buckets(hashes)
+    unique = sum(len(set(map(hashes.__getitem__, bucket))) for bucket in members)
     slots = 8
     while slots < 2 * unique:
         slots *= 2
     mask = slots - 1
     table = array("I", bytes(4 * slots))
     counts = array("I", bytes(4 * slots))
-    slot_of: dict[int, int] = {}
-    for i in order:
-        value = hashes[i]
-        slot = slot_of.get(value)
-        if slot is None:
+    for bucket in members:
+        for value, count in collections.Counter(map(hashes.__getitem__, bucket)).items():
             slot = value & mask
             while table[slot]:
                 slot = (slot + 1) & mask
             table[slot] = value
-            slot_of[value] = slot
-        counts[slot] += 1
+            counts[slot] = count
     starts = array("I", itertools.accumulate(counts, initial=0))
     del counts
     fill = array("I", starts[:-1])
     ordered = array("I", bytes(4 * len(postings)))
-    for i in order:
-        slot = slot_of[hashes[i]]
-        ordered[fill[slot]] = postings[i]
-        fill[slot] += 1
+    for bucket in members:
+        slot_of: dict[int, int] = {}
+        for i in bucket:  # ascending: each key's postings in writing order
+            value = hashes[i]
+            slot = slot_of.get(value, -1)
+            if slot < 0:
+                slot = value & mask
+                while table[slot] != value:
+                    slot = (slot + 1) & mask
+                slot_of[value] = slot
+            ordered[fill[slot]] = postings[i]
+            fill[slot] += 1
     return table, starts, ordered
+
+
+def _buckets(hashes: array[int]) -> list[Sequence[int]]:
+    """The positions of the pairs in buckets of about BUCKET_PAIRS, by the high bits of their hash."""
+    count = 1
+    while count * BUCKET_PAIRS < len(hashes):
+        count *= 2
+    if count == 1:
+        return [range(len(hashes))]
+    shift = 32 - (count.bit_length() - 1)
+    members = [array("I") for _ in range(count)]
+    for i, value in enumerate(hashes):
+        members[value >> shift].append(i)
+    return list(members)
 
 
 def write_file(entries: Iterable[ListEntry], path: Path, store: str, data_version: int) -> Header:

@@ -166,6 +166,20 @@ def test_a_hash_shared_by_many_keys_gives_no_wrong_hit(
     _assert_same(DictIndex(entries, "d1", NOW), Index(entries, "d1", NOW), queries)
 
 
+@pytest.mark.parametrize("shared_hashes", [False, True], ids=["own-hashes", "three-hashes"])
+def test_a_key_table_built_bucket_by_bucket_gives_the_same_hits(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_hashes: bool
+) -> None:
+    """Tiny buckets (a national file's many): every key's hits, in order, as the dict index gives them."""
+    monkeypatch.setattr(snapshot_file, "BUCKET_PAIRS", 16)
+    if shared_hashes:
+        monkeypatch.setattr(snapshot_file, "_crc", lambda data: 1 + len(data) % 3)
+    path = tmp_path / "index.snap"
+    write_file(world.entries, path, "store-1", 7)
+    queries = [*_key_queries(world.entries), *world.queries]
+    _assert_same(DictIndex(world.entries, "d7", NOW), Index.open(path, "store-1", 7, NOW), queries)
+
+
 def test_a_hot_entry_comes_back_as_the_same_object(world: World) -> None:
     """The answer fragments are cached by entry identity: two lookups give the very same entry."""
     index = Index(world.entries, "d1", NOW)
