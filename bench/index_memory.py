@@ -76,13 +76,15 @@ def copied(entries: list[ListEntry], copies: int) -> Iterator[ListEntry]:
 
 def in_copies(asked: list[SubjectQuery], copies: int) -> list[SubjectQuery]:
     """The subjects asked again of copies spread over the whole file (the first copy is the original)."""
+    if copies == 1:
+        return asked
     spread = [
         dataclasses.replace(
             q, key=q.key + (tag := f"~{1 + n % (copies - 1)}"), org_code=q.org_code and q.org_code + tag
         )
         for n, q in enumerate(asked)
     ]
-    return asked + spread if copies > 1 else asked
+    return asked + spread
 
 
 def queries(scale: str, count: int) -> list[SubjectQuery]:
