@@ -14,8 +14,8 @@ import argparse
 import time
 import zlib
 from array import array
-from pathlib import Path
 
+from bench.index_memory import peak_mb, rss_mb
 from checkd.decide import snapshot_file
 
 KEYS_PER_ENTRY = 2.9
@@ -31,14 +31,6 @@ def pairs(entries: int) -> tuple[array[int], array[int]]:
     return hashes, postings
 
 
-def status_mb(field: str) -> int:
-    """A VmRSS / VmHWM figure of this process, in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) // 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Print the table build's seconds, its peak RSS over the pairs, and the table's shape."""
     parser = argparse.ArgumentParser(
@@ -47,14 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--entries", type=int, default=1_000_000)
     args = parser.parse_args(argv)
     hashes, postings = pairs(args.entries)
-    before = status_mb("VmRSS")
+    before = rss_mb()
     began, cpu = time.perf_counter(), time.process_time()
     table, _, ordered = snapshot_file._table(hashes, postings)
     seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
     print(
         f"{args.entries:,} entries, {len(hashes):,} pairs: table built in {seconds:.1f} s ({cpu:.1f} s CPU), "
-        f"RSS {before:,} MB with the pairs, peak {status_mb('VmHWM'):,} MB "
-        f"(+{status_mb('VmHWM') - before:,} MB); {len(table):,} slots, {len(ordered):,} postings "
+        f"RSS {before:,} MB with the pairs, peak {peak_mb():,} MB "
+        f"(+{peak_mb() - before:,} MB); {len(table):,} slots, {len(ordered):,} postings "
         f"({snapshot_file.__file__})"
     )
     return 0
