@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
         answer()
     ledger.close()
     timings = {}
-    for label, derived in (("chain", ()), ("chain+rows", row_checkers(records))):
+    for label, derived in (("chain", ()), ("chain+rows", row_checkers(records, EntryRepository(database)))):
         started = time.perf_counter()
         report = verify(records.iter_records(), derived=derived)
         timings[label] = time.perf_counter() - started

@@ -154,3 +154,12 @@ def test_http_path_bench_prints_both_paths_and_their_ratios() -> None:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert len(cells) == 9 and cells[-1] == "0", row  # every call answered
         assert all(float(c) > 0 for c in cells[1:8]), row
+
+
+def test_verify_cost_times_the_chain_alone_and_with_the_derived_rows(tmp_path: Path) -> None:
+    """bench.verify_cost fills a store, verifies it both ways and prints the ratio."""
+    done = _bench("bench.verify_cost", "200", f"sqlite:///{tmp_path / 'verify.db'}")
+    assert done.returncode == 0, done.stderr
+    counts = re.findall(r"^(chain(?:\+rows)?) +([\d,]+) records", done.stdout, re.MULTILINE)
+    assert counts == [("chain", "200"), ("chain+rows", "200")], done.stdout
+    assert re.search(r"^ratio chain\+rows / chain: [\d.]+$", done.stdout, re.MULTILINE), done.stdout
