@@ -11,6 +11,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
     PlatformCollector,
     ProcessCollector,
@@ -126,8 +127,10 @@ class Metrics:
             registry=reg,
         )
         build.labels(build_version(), build_commit()).set(1)
-        # Standard process figures (CPU, memory, open files) and the Python build, as every exporter has.
+        # Standard process figures (CPU, memory, open files), the collector's passes per generation
+        # and the Python build, as every exporter has.
         ProcessCollector(registry=reg)
+        GCCollector(registry=reg)
         PlatformCollector(registry=reg)
         self._follow_up_dirty = threading.Event()
 
