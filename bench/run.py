@@ -164,6 +164,7 @@ def engine_figure(db_url: str, mix: Mix, decisions: int, max_seconds: float) -> 
     from checkd.decide.engine import decide
     from checkd.decide.index import Index
     from checkd.decide.snapshot_file import read_header
+    from checkd.ops.collector import set_for_serving
     from checkd.rules.catalogue import load_catalogue
     from checkd.server import convert
     from checkd.store import Database, EntryRepository
@@ -187,6 +188,7 @@ def engine_figure(db_url: str, mix: Mix, decisions: int, max_seconds: float) -> 
     began = time.perf_counter()
     cases = [convert.check_case(r, catalogue, keyer, now) for r in requests]
     parse_rate = len(cases) / (time.perf_counter() - began)
+    set_for_serving()  # the collector as a serving daemon has it (checkd/ops/collector.py)
     done = 0
     began = time.perf_counter()
     deadline = began + max_seconds
