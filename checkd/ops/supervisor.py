@@ -95,9 +95,16 @@ class Supervisor:
         with tempfile.TemporaryDirectory(prefix="checkd-workers-") as scratch, _reserved(host, port) as bound:
             listen = f"{host}:{bound}"
             self.workers = [self._worker(i, listen, Path(scratch)) for i in range(self.processes)]
-            for worker in self.workers:
-                worker.start()
-            if not self._all_bound():
+            # The first worker opens the store alone (on a new store it creates the schema): two
+            # processes creating one SQLite file at once can refuse each other ("database is locked").
+            first, rest = self.workers[:1], self.workers[1:]
+            first[0].start()
+            started = self._all_bound(first)
+            if started:
+                for worker in rest:
+                    worker.start()
+                started = self._all_bound(rest)
+            if not started:
                 self._drain()
                 print(f"checkd: cannot start: a worker could not serve on {listen}", file=sys.stderr)
                 return 1
@@ -138,9 +145,9 @@ class Supervisor:
         ]
         return Worker(index, command, port_file, ops_file)
 
-    def _all_bound(self) -> bool:
-        """Wait until every worker has bound (its port file); False if one exited first."""
-        for worker in self.workers:
+    def _all_bound(self, workers: list[Worker]) -> bool:
+        """Wait until these workers have bound (each its port file); False if one exited first."""
+        for worker in workers:
             while not worker.port_file.exists() or not worker.port_file.read_text():
                 if not worker.alive():
                     return False
