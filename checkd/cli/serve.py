@@ -85,9 +85,6 @@ def run_serve(args: argparse.Namespace) -> int:
 
         threading.Thread(target=run, daemon=True).start()
 
-    from checkd.ops.collector import set_for_serving
-
-    set_for_serving()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGHUP, reload)

@@ -17,7 +17,7 @@ YOUNG_THRESHOLD = 100_000
 def set_for_serving() -> None:
     """Collect what startup left, freeze the survivors out of later passes, raise the young threshold.
 
-    Called once the daemon serves: the index, the catalogue and the loaded modules are long-lived,
+    Called as the daemon starts serving: the index, the catalogue and the loaded modules are long-lived,
     and a full pass walking them would pause every request thread for nothing.
     """
     gc.collect()

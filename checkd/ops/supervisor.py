@@ -97,9 +97,9 @@ class Supervisor:
             self.workers = [self._worker(i, listen, Path(scratch)) for i in range(self.processes)]
             # The first worker opens the store alone (on a new store it creates the schema): two
             # processes creating one SQLite file at once can refuse each other ("database is locked").
-            first, rest = self.workers[:1], self.workers[1:]
-            first[0].start()
-            started = self._all_bound(first)
+            first, *rest = self.workers
+            first.start()
+            started = self._all_bound([first])
             if started:
                 for worker in rest:
                     worker.start()

@@ -17,6 +17,7 @@ from checkd.api.v1 import check_pb2, registry_pb2
 from checkd.decide.snapshots import Snapshots
 from checkd.errors import Starting
 from checkd.evidence.ledger import Ledger
+from checkd.ops.collector import set_for_serving
 from checkd.ops.http import OpsServer, Readiness
 from checkd.server.decoding import service_handler
 from checkd.server.servicers import CheckService, RegistryService
@@ -149,6 +150,7 @@ class Daemon:
             self.snapshots.reload()
         for step in self.after_load:  # e.g. seeding the sample lists, which needs the catalogue
             step()
+        set_for_serving()  # before health says SERVING: what startup built is long-lived
         self.check_readiness()
         threading.Thread(target=self._poll_data, name="data-poll", daemon=True).start()
         threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
