@@ -7,6 +7,8 @@ from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 
+from checkd import compiled
+
 
 @cache
 def version() -> str:
@@ -38,5 +40,5 @@ def commit() -> str:
 
 
 def build_info() -> str:
-    """`VERSION (commit C)` as `checkd --version` prints it."""
-    return f"{version()} (commit {commit()})"
+    """`VERSION (commit C; N of M hot-path modules compiled)` as `checkd --version` prints it."""
+    return f"{version()} (commit {commit()}; {compiled.summary()})"

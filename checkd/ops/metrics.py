@@ -19,6 +19,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from checkd import compiled
 from checkd.loop.statistics import FollowUp
 from checkd.ops import log
 from checkd.ops.build import commit as build_commit
@@ -127,6 +128,16 @@ class Metrics:
             registry=reg,
         )
         build.labels(build_version(), build_commit()).set(1)
+        running = Gauge(
+            "checkd_compiled_modules",
+            "Hot-path modules running compiled; fewer than checkd_compiled_modules_total means the "
+            "others run interpreted, at a higher CPU cost per check.",
+            registry=reg,
+        )
+        running.set(sum(state == "compiled" for state in compiled.loaded().values()))
+        Gauge("checkd_compiled_modules_total", "Hot-path modules the build compiles.", registry=reg).set(
+            len(compiled.COMPILED_MODULES)
+        )
         # Standard process figures (CPU, memory, open files), the collector's passes per generation
         # and the Python build, as every exporter has.
         ProcessCollector(registry=reg)

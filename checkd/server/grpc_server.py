@@ -13,6 +13,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from checkd import compiled
 from checkd.api.v1 import check_pb2, registry_pb2
 from checkd.decide.snapshots import Snapshots
 from checkd.errors import Starting
@@ -162,6 +163,7 @@ class Daemon:
             catalogue_version=self.snapshots.current.catalogue.version,
             data_version=self.snapshots.current.index.version,
             entries=self.snapshots.current.index.size,
+            compiled=compiled.summary(),
         )
 
     def current_readiness(self) -> Readiness:

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2_grpc
 
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc
+from checkd.compiled import COMPILED_MODULES
 from tests.daemon import ROOT, wait_until_serving
 
 SAMPLE_SUBJECT = "91330402MA2B8K1C34"  # S0001 of the bundled sample lists
@@ -60,7 +61,10 @@ def test_the_installed_wheel_serves_from_an_empty_directory(tmp_path: Path) -> N
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHECKD_", "PYTHON", "XDG_"))}
     env.update(HOME=str(home), CHECKD_SECRET="wheel-test-secret-0123456789abcdef")
     checkd = venv / "bin" / "checkd"
-    assert _run(checkd, "--version", cwd=elsewhere, env=env).strip() == f"checkd 0.2.0 (commit {COMMIT})"
+    assert _run(checkd, "--version", cwd=elsewhere, env=env).strip() == (
+        f"checkd 0.2.0 (commit {COMMIT}; {len(COMPILED_MODULES)} of {len(COMPILED_MODULES)} hot-path modules "
+        "compiled)"
+    )
     assert "bundled_rules" in _run(checkd, "serve", "--help", cwd=elsewhere, env=env)
 
     port_file, ops_port_file = elsewhere / "port", elsewhere / "ops-port"
