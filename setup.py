@@ -82,7 +82,11 @@ def _extensions() -> list[Extension]:
         Extension(name, [str(_COMPILED.source_path(name, Path("checkd")))])
         for name in _COMPILED.COMPILED_MODULES
     ]
-    return list(cythonize(sources, language_level=3, nthreads=os.cpu_count() or 1, quiet=True))
+    # annotation_typing off: Cython would otherwise enforce `str` or `list` annotations as exact
+    # types at run time (a SQLAlchemy quoted_name, a str subclass, refused); the compiled module
+    # must accept exactly what the interpreted one does.
+    directives = {"language_level": 3, "annotation_typing": False}
+    return list(cythonize(sources, compiler_directives=directives, nthreads=os.cpu_count() or 1, quiet=True))
 
 
 setup(
