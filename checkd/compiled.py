@@ -15,7 +15,7 @@ from types import ModuleType
 
 # The per-check path: request reading, keying, the index, the decision, the answer bytes and the
 # ledger writer's rows. Compiled by Cython from these very files (setup.py), so there is one source
-# and the interpreted build is the same program; 15-25% less CPU per check (bench/RESULTS.md).
+# and the interpreted build is the same program; it takes CPU off each check (bench/RESULTS.md).
 COMPILED_MODULES = (
     "checkd.days",
     "checkd.subjects.ids",
