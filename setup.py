@@ -64,6 +64,8 @@ class _BuildRecordingSources(build_ext):
         super().run()
         if not self.extensions:
             return
+        # Where an extension of the checkd package itself lands: in place for `pip install -e`, the
+        # build directory for a wheel; the manifest goes beside it, where `checkd.compiled` reads it.
         package_dir = Path(self.get_ext_fullpath("checkd.x")).parent
         built = {
             ext.name: _COMPILED.source_digest(_COMPILED.source_path(ext.name, Path("checkd")))

@@ -33,6 +33,7 @@ COMPILED_MODULES = (
     "checkd.store.bulk",
     "checkd.store.records",
 )
+_COMPILED_SET = frozenset(COMPILED_MODULES)  # the finder is asked about every import
 # Written by the build beside the extensions: the sha256 of each module's source as compiled.
 MANIFEST = "compiled.json"
 # Set (to anything but "" or "0") to run every module interpreted: for a profiler that reads Python
@@ -75,14 +76,17 @@ def _extension(module: str, package_dir: Path) -> Path | None:
     return None
 
 
-def why_interpreted(module: str, package_dir: Path = _PACKAGE) -> str:
-    """Why `module` would load from its source, or "" when its extension is current."""
+def why_interpreted(module: str, package_dir: Path = _PACKAGE, built: dict[str, str] | None = None) -> str:
+    """Why `module` would load from its source, or "" when its extension is current.
+
+    `built` is the package's manifest when the caller has read it already (one read for all modules).
+    """
     if interpreted_asked():
         return f"{INTERPRETED_ENV} is set"
     if _extension(module, package_dir) is None:
         return "not compiled (an install without the C build)"
     source = source_path(module, package_dir)
-    if _built(package_dir).get(module) != source_digest(source):
+    if (_built(package_dir) if built is None else built).get(module) != source_digest(source):
         # An editable install whose source changed since `pip install -e .`: the extension would
         # run the old code, so the edit is what runs until the next install rebuilds it.
         return "its source changed since it was compiled; `pip install -e .` rebuilds it"
@@ -92,11 +96,18 @@ def why_interpreted(module: str, package_dir: Path = _PACKAGE) -> str:
 class _CurrentBuildFinder(importlib.abc.MetaPathFinder):
     """Loads a compiled module's source instead of its extension when the extension is not current."""
 
+    def __init__(self) -> None:
+        self._built: dict[str, str] | None = None  # the manifest, read at the first compiled import
+
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         """The source's spec when the extension must not run; None leaves the usual finders to it."""
-        if fullname not in COMPILED_MODULES or not why_interpreted(fullname):
+        if fullname not in _COMPILED_SET:
+            return None
+        if self._built is None:
+            self._built = _built(_PACKAGE)
+        if not why_interpreted(fullname, built=self._built):
             return None
         return importlib.util.spec_from_file_location(fullname, source_path(fullname))
 
@@ -109,14 +120,19 @@ def install() -> None:
 
 def loaded() -> dict[str, str]:
     """Each compiled module: "compiled", or why it runs interpreted (for --version and the log)."""
-    return {module: why_interpreted(module) or "compiled" for module in COMPILED_MODULES}
+    built = _built(_PACKAGE)
+    return {module: why_interpreted(module, built=built) or "compiled" for module in COMPILED_MODULES}
+
+
+def compiled_count(states: dict[str, str]) -> int:
+    """How many of `loaded()`'s modules run compiled."""
+    return sum(state == "compiled" for state in states.values())
 
 
 def summary() -> str:
     """`N of M modules compiled`, naming why the others are not."""
     states = loaded()
-    compiled = sum(state == "compiled" for state in states.values())
     reasons = sorted({state for state in states.values() if state != "compiled"})
-    return f"{compiled} of {len(states)} hot-path modules compiled" + (
+    return f"{compiled_count(states)} of {len(states)} hot-path modules compiled" + (
         f" ({'; '.join(reasons)})" if reasons else ""
     )

@@ -134,7 +134,7 @@ class Metrics:
             "others run interpreted, at a higher CPU cost per check.",
             registry=reg,
         )
-        running.set(sum(state == "compiled" for state in compiled.loaded().values()))
+        running.set(compiled.compiled_count(compiled.loaded()))
         Gauge("checkd_compiled_modules_total", "Hot-path modules the build compiles.", registry=reg).set(
             len(compiled.COMPILED_MODULES)
         )

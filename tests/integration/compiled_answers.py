@@ -60,10 +60,11 @@ def main() -> int:
             continue
         decision = decide(case, index, catalogue, NOW, data_age=age, max_data_age=dt.timedelta(hours=1))
         fingerprint = request_fingerprint(case, request.HasField("as_of"))
+        check_id = f"{number:032x}"
         draft = answers.draft_check(
             decision,
             catalogue,
-            f"{number:032x}",
+            check_id,
             request.request_id,
             case.as_of,
             int(age.total_seconds()) if age else 0,
@@ -75,11 +76,9 @@ def main() -> int:
         digest.update(draft.record)
         digest.update(draft.answered(number + 1, "ab" * 32, "sha256").payload)
         seq = len(chained) + 1
-        digest_now = chain_hash(prev, seq, "check", f"{number:032x}", NOW, draft.record)
-        chained.append(
-            LedgerRecord(seq, "check", f"{number:032x}", NOW, draft.record, prev, digest_now, check=draft.ref)
-        )
-        prev = digest_now
+        link = chain_hash(prev, seq, "check", check_id, NOW, draft.record)
+        chained.append(LedgerRecord(seq, "check", check_id, NOW, draft.record, prev, link, check=draft.ref))
+        prev = link
         response = pb.CheckResponse.FromString(draft.response)
         shapes["hit"] += any(s.measures for s in response.subjects)
         shapes["withheld"] += any(s.withheld for s in response.subjects)

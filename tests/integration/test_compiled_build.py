@@ -58,25 +58,25 @@ def test_compiled_and_interpreted_builds_answer_the_bench_mix_byte_for_byte() ->
     assert all(count > 0 for count in shapes.values()), shapes
 
 
-def _package(tmp_path: Path, built_from: bytes) -> Path:
+def _package(tmp_path: Path, current: bool) -> Path:
     """A package directory holding checkd.days's source, an extension beside it, and a manifest."""
     source = compiled.source_path("checkd.days", tmp_path)
     source.write_bytes(b'"""Days."""\n')
     source.with_suffix(importlib.machinery.EXTENSION_SUFFIXES[0]).write_bytes(b"\x7fELF")
-    recorded = compiled.source_digest(source) if built_from == source.read_bytes() else "0" * 64
+    recorded = compiled.source_digest(source) if current else "0" * 64  # another source's digest
     (tmp_path / compiled.MANIFEST).write_text(json.dumps({"checkd.days": recorded}))
     return tmp_path
 
 
 def test_an_extension_built_from_the_source_beside_it_is_loaded(tmp_path: Path) -> None:
     """The manifest names the source's digest: the extension is current."""
-    package = _package(tmp_path, built_from=b'"""Days."""\n')
+    package = _package(tmp_path, current=True)
     assert compiled.why_interpreted("checkd.days", package) == ""
 
 
 def test_an_extension_built_from_another_source_is_not_loaded(tmp_path: Path) -> None:
     """An edited source after `pip install -e .`: its edit runs, not the old extension, and why is said."""
-    package = _package(tmp_path, built_from=b"an older source")
+    package = _package(tmp_path, current=False)
     assert "source changed since it was compiled" in compiled.why_interpreted("checkd.days", package)
     (package / compiled.MANIFEST).unlink()
     assert "source changed since it was compiled" in compiled.why_interpreted("checkd.days", package)
