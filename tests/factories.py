@@ -1,11 +1,19 @@
-"""Deterministic makers of valid identifiers and list-entry rows for tests."""
+"""Deterministic makers of valid identifiers, list-entry rows and the sample world for tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import json
+from dataclasses import dataclass
 from typing import Any
 
+from bench.synth import BENCH_SECRET, ROOT, SCALES, Population
+from checkd.decide.index import Index
+from checkd.loop.interchange import parse_entries
+from checkd.rules.catalogue import Catalogue, load_catalogue
 from checkd.subjects.ids import org_code_check_char, resident_check_char, uscc_check_char
+from checkd.subjects.keys import SubjectKeyer
 
 _counter = itertools.count(1)
 
@@ -56,3 +64,23 @@ def entry_input(row: dict[str, Any]) -> Any:
     else:
         fields.pop("id_type", None)
     return reg.EntryInput(**fields)
+
+
+@dataclass(frozen=True)
+class SampleWorld:
+    """The bench's sample population indexed as the daemon indexes it, with the rules and the keyer."""
+
+    catalogue: Catalogue
+    keyer: SubjectKeyer
+    population: Population
+    index: Index
+
+
+def sample_world(now: dt.datetime) -> SampleWorld:
+    """The sample population (seed 1) read through the importer's parser into an index current at `now`."""
+    catalogue = load_catalogue(ROOT / "rules")
+    keyer = SubjectKeyer(BENCH_SECRET.encode())
+    population = Population(SCALES["sample"], seed=1)
+    rows = (("synth", json.loads(line)) for line in population.entries())
+    index = Index(parse_entries(rows, catalogue, keyer), "v-test", now - dt.timedelta(minutes=5))
+    return SampleWorld(catalogue, keyer, population, index)

@@ -15,20 +15,16 @@ import json
 import sys
 
 from bench.mix import Mix
-from bench.synth import BENCH_SECRET, SCALES, Population
 from checkd import compiled
 from checkd.api.v1 import check_pb2 as pb
 from checkd.decide.engine import decide
-from checkd.decide.index import Index
 from checkd.evidence import answers
 from checkd.evidence.ledger import chain_hash
 from checkd.loop.checks import request_fingerprint
-from checkd.loop.interchange import parse_entries
-from checkd.rules.catalogue import load_catalogue
 from checkd.server import convert
 from checkd.store import LedgerRecord, records
-from checkd.subjects.keys import SubjectKeyer
 from tests.daemon import ROOT
+from tests.factories import sample_world
 
 NOW = dt.datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=dt.UTC)
 REQUESTS = 3000
@@ -36,11 +32,8 @@ REQUESTS = 3000
 
 def main() -> int:
     """Decide, assemble, chain and lay out the rows of the mix; print the digest of it all."""
-    catalogue = load_catalogue(ROOT / "rules")
-    keyer = SubjectKeyer(BENCH_SECRET.encode())
-    population = Population(SCALES["sample"], seed=1)
-    rows = (("synth", json.loads(line)) for line in population.entries())
-    index = Index(parse_entries(rows, catalogue, keyer), "v-test", NOW - dt.timedelta(minutes=5))
+    world = sample_world(NOW)
+    catalogue, keyer, population, index = world.catalogue, world.keyer, world.population, world.index
     digest = hashlib.sha256()
     shapes = {"hit": 0, "withheld": 0, "notes": 0, "stale": 0, "refused": 0}
     chained: list[LedgerRecord] = []

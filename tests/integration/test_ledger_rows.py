@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,21 +10,17 @@ import pytest
 from sqlalchemy import insert, text
 
 from bench.mix import Mix
-from bench.synth import BENCH_SECRET, SCALES, Population
 from checkd.decide.engine import decide
-from checkd.decide.index import Index
 from checkd.evidence import answers
 from checkd.evidence.ledger import Ledger
 from checkd.loop.checks import request_fingerprint
-from checkd.loop.interchange import parse_entries
 from checkd.model import RecordKind
-from checkd.rules.catalogue import load_catalogue
 from checkd.server import convert
 from checkd.store import Database, FeedbackRef, LedgerRecord, LedgerRepository, OutcomeFact
 from checkd.store.tables import CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
-from checkd.subjects.keys import SubjectKeyer
 from tests.conftest import pg_database
 from tests.daemon import ROOT
+from tests.factories import sample_world
 
 NOW = dt.datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=dt.UTC)
 TABLES = {
@@ -141,11 +136,8 @@ def _dump(database: Database, sqlite: bool) -> dict[str, list[tuple[Any, ...]]]:
 
 def _mix_records(count: int) -> list[tuple[RecordKind, str, bytes, Any, Any]]:
     """Check records of the bench mix as the Checker drafts them, and a feedback on every third hit."""
-    catalogue = load_catalogue(ROOT / "rules")
-    keyer = SubjectKeyer(BENCH_SECRET.encode())
-    population = Population(SCALES["sample"], seed=1)
-    rows = (("synth", json.loads(line)) for line in population.entries())
-    index = Index(parse_entries(rows, catalogue, keyer), "v-test", NOW - dt.timedelta(minutes=5))
+    world = sample_world(NOW)
+    catalogue, keyer, population, index = world.catalogue, world.keyer, world.population, world.index
     items: list[tuple[RecordKind, str, bytes, Any, Any]] = []
     hits = 0
     for number, request in enumerate(Mix(population, ROOT / "rules", seed=3).requests(count)):

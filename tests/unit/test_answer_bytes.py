@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Iterator
 
 import pytest
 
 from bench.mix import Mix
-from bench.synth import BENCH_SECRET, SCALES, Population
 from checkd.api.v1 import check_pb2 as pb
 from checkd.decide.engine import decide
 from checkd.decide.index import Index
 from checkd.evidence import answers, wire
 from checkd.loop.checks import canonical_request, request_fingerprint
-from checkd.loop.interchange import parse_entries
-from checkd.rules.catalogue import Catalogue, load_catalogue
+from checkd.rules.catalogue import Catalogue
 from checkd.server import convert
 from checkd.subjects.keys import SubjectKeyer
 from tests.daemon import ROOT
+from tests.factories import sample_world
 
 NOW = dt.datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=dt.UTC)
 
@@ -28,12 +26,9 @@ NOW = dt.datetime(2026, 11, 30, 9, 15, 30, 123456, tzinfo=dt.UTC)
 @pytest.fixture(scope="module")
 def world() -> tuple[Index, Catalogue, SubjectKeyer, list[pb.CheckRequest]]:
     """The sample population's index, the catalogue and 3,000 requests of the bench mix."""
-    catalogue = load_catalogue(ROOT / "rules")
-    keyer = SubjectKeyer(BENCH_SECRET.encode())
-    population = Population(SCALES["sample"], seed=1)
-    rows = (("synth", json.loads(line)) for line in population.entries())
-    index = Index(parse_entries(rows, catalogue, keyer), "v-test", NOW - dt.timedelta(minutes=5))
-    return index, catalogue, keyer, Mix(population, ROOT / "rules", seed=7).requests(3000)
+    world = sample_world(NOW)
+    requests = Mix(world.population, ROOT / "rules", seed=7).requests(3000)
+    return world.index, world.catalogue, world.keyer, requests
 
 
 def _variants(requests: list[pb.CheckRequest]) -> Iterator[tuple[pb.CheckRequest, dt.timedelta | None]]:
