@@ -8,10 +8,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checkd.cli.options import EXIT_FAILED, EXIT_OK, print_rejected, settings_options
 from checkd.config import Config
+
+if TYPE_CHECKING:  # the daemon's modules load only once `serve` runs: the other commands start fast
+    from checkd.server.grpc_server import Daemon
 
 
 def register(commands: Any) -> None:
@@ -50,6 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except (CheckdError, ValueError, OSError) as exc:
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    stop = _on_signals(daemon, config.grace)  # before any port is announced: a SIGTERM from then on drains
     try:
         port = daemon.start()
     except (CheckdError, ValueError, OSError) as exc:  # e.g. the port is in use
@@ -72,22 +76,7 @@ def run_serve(args: argparse.Namespace) -> int:
         daemon.stop(0)
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
-
-    def stop(*_: object) -> None:
-        threading.Thread(target=daemon.stop, args=(config.grace,), daemon=True).start()
-
-    def reload(*_: object) -> None:
-        def run() -> None:
-            try:  # the Reload RPC's path: audited, the access policy re-read with the rules and data
-                daemon.reload("signal:SIGHUP")
-            except Exception as exc:  # a broken catalogue keeps the old one serving
-                structlog.get_logger("checkd.cli").warning("reload_failed", error=str(exc))
-
-        threading.Thread(target=run, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, reload)
+    stop.loaded()
     if args.supervised:
         _stop_with_supervisor(stop)
     daemon.wait()
@@ -124,3 +113,61 @@ def _stop_with_supervisor(stop: Callable[[], None]) -> None:
         stop()
 
     threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+
+
+class _Signals:
+    """SIGTERM/SIGINT drain the daemon, SIGHUP reloads it; during the cold start both wait for the load.
+
+    Installed before the port is announced: a SIGTERM between binding and SERVING would otherwise
+    kill the process with the default action instead of draining it. Python runs signal handlers
+    on the main thread, which is the thread that loads, so the flags need no lock.
+    """
+
+    def __init__(self, daemon: Daemon, grace: float) -> None:
+        self._daemon, self._grace = daemon, grace
+        self._loaded = False
+        self._pending: list[Callable[[], None]] = []
+
+    def __call__(self, *_: object) -> None:
+        """Drain and stop (the handler of SIGTERM and SIGINT; also called when the supervisor dies)."""
+        self._run(self._stop)
+
+    def loaded(self) -> None:
+        """The first snapshot is in: run what was signalled while it loaded."""
+        self._loaded = True
+        pending, self._pending = self._pending, []
+        for action in pending:
+            action()
+
+    def reload(self, *_: object) -> None:
+        """The SIGHUP handler: the Reload RPC's path, audited, the access policy re-read."""
+        self._run(self._reload)
+
+    def _run(self, action: Callable[[], None]) -> None:
+        if self._loaded:
+            action()
+        else:
+            self._pending.append(action)
+
+    def _stop(self) -> None:
+        threading.Thread(target=self._daemon.stop, args=(self._grace,), daemon=True).start()
+
+    def _reload(self) -> None:
+        import structlog
+
+        def run() -> None:
+            try:
+                self._daemon.reload("signal:SIGHUP")
+            except Exception as exc:  # a broken catalogue keeps the old one serving
+                structlog.get_logger("checkd.cli").warning("reload_failed", error=str(exc))
+
+        threading.Thread(target=run, daemon=True).start()
+
+
+def _on_signals(daemon: Daemon, grace: float) -> _Signals:
+    """Install the daemon's signal handlers; the returned object is also the stop action."""
+    signals = _Signals(daemon, grace)
+    signal.signal(signal.SIGTERM, signals)
+    signal.signal(signal.SIGINT, signals)
+    signal.signal(signal.SIGHUP, signals.reload)
+    return signals

@@ -95,6 +95,7 @@ class Supervisor:
         with tempfile.TemporaryDirectory(prefix="checkd-workers-") as scratch, _reserved(host, port) as bound:
             listen = f"{host}:{bound}"
             self.workers = [self._worker(i, listen, Path(scratch)) for i in range(self.processes)]
+            self._signals()  # before any worker starts: a SIGTERM during startup drains them all
             # The first worker opens the store alone (on a new store it creates the schema): two
             # processes creating one SQLite file at once can refuse each other ("database is locked").
             first, *rest = self.workers
@@ -112,7 +113,6 @@ class Supervisor:
             if self.port_file is not None:
                 self.port_file.write_text(str(bound))
             log.info("supervisor_serving", address=listen, processes=self.processes)
-            self._signals()
             try:
                 self._supervise()
             finally:

@@ -33,3 +33,17 @@ def test_sigterm_delivered_to_a_grpc_thread_still_stops_the_daemon(tmp_path: Pat
             daemon.process.kill()
             daemon.process.wait(10)
         daemon.channel.close()
+
+
+def test_sigterm_while_the_first_snapshot_loads_drains_and_exits_cleanly(tmp_path: Path) -> None:
+    """A SIGTERM between binding and SERVING (the cold start) is honoured once loaded: exit 0, not killed."""
+    daemon = start_daemon(f"sqlite:///{tmp_path / 'c.db'}", tmp_path, sample=True, serving=False)
+    try:
+        daemon.process.send_signal(signal.SIGTERM)  # the port is bound; the sample lists are still going in
+        assert daemon.process.wait(60) == 0, daemon.log_text()
+        assert "stopped" in daemon.log_text()
+    finally:
+        if daemon.process.poll() is None:
+            daemon.process.kill()
+            daemon.process.wait(10)
+        daemon.channel.close()
