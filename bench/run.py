@@ -24,6 +24,7 @@ from typing import Any
 from bench import load
 from bench.mix import Mix, pushed
 from bench.synth import BENCH_SECRET, ROOT, SCALES, Population, import_file, split_file, write_jsonl
+from bench.threads import CpuMeter
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc
 
@@ -133,6 +134,7 @@ async def drive(
     plan: list[Phase],
     on_response: load.OnResponse | None,
     profile: Callable[[int], subprocess.Popen[bytes] | None] | None = None,
+    meter: CpuMeter | None = None,
 ) -> list[load.Result]:
     """Run every phase against one server, one after the other, through one channel."""
     results = []
@@ -140,7 +142,11 @@ async def drive(
         stub = check_pb2_grpc.CheckServiceStub(channel)
         for number, phase in enumerate(plan):
             sampler = profile(number) if profile else None
+            if meter is not None:
+                meter.start()
             results.append(await phase(stub, on_response))
+            if meter is not None:
+                meter.stop()
             if sampler is not None:
                 sampler.wait(120)
     return results
@@ -256,17 +262,21 @@ def main(argv: list[str] | None = None) -> int:
         plan = phases(args, pool)
 
         noop = load.start_server("noop", load.noop_args(args.aio_baseline), workdir)
+        noop_meter = CpuMeter(noop.process.pid)
         try:
-            base = asyncio.run(drive(noop.target, plan, None))
+            base = asyncio.run(drive(noop.target, plan, None, meter=noop_meter))
+            noop_cpu = noop_meter.named()
         finally:
             noop.stop()
 
         checkd = load.start_server("checkd", load.checkd_args(db_url, args.workers), workdir, timeout=900)
         hits = HitCounter()
         profile = _profiler(args.profile, checkd.process.pid, args.seconds) if args.profile else None
+        checkd_meter = CpuMeter(checkd.process.pid)
         try:
-            ours = asyncio.run(drive(checkd.target, plan, hits, profile))
+            ours = asyncio.run(drive(checkd.target, plan, hits, profile, checkd_meter))
             peak = checkd.peak_rss_mb()
+            checkd_cpu = checkd_meter.named()
         finally:
             code = checkd.stop()
         if code != 0:
@@ -280,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
         names = [f"Check x{args.concurrency}", f"BatchCheck x{args.batch}", f"StreamCheck x{args.streams}"]
         for name, b, o in zip(names, base, ours, strict=True):
             print(_row(name, b, o))
+        print("\nCPU per check: the server's threads by role (client: this driver's own)")
+        for name, b, o, b_cpu, o_cpu in zip(names, base, ours, noop_cpu, checkd_cpu, strict=True):
+            print(f"  {name}: no-op {b_cpu.per_check(b.checks)}; checkd {o_cpu.per_check(o.checks)}")
         share = hits.hits / hits.answers if hits.answers else 0.0
         print(
             f"\nhits (answers that pushed a measure): {hits.hits:,} of {hits.answers:,} ({100 * share:.1f}%)"

@@ -81,6 +81,13 @@ def test_bench_run_prints_every_figure_against_the_baseline(tmp_path: Path) -> N
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 9 and cells[-1] == "0", row  # no errors
         assert float(cells[1].replace(",", "")) > 0 and float(cells[4].replace(",", "")) > 0
+    split = re.compile(
+        r"^  (Check|BatchCheck|StreamCheck) x\d+: no-op [\d,]+ us \(.+\); checkd [\d,]+ us \((.+)\)$"
+    )
+    splits = [m for m in map(split.match, done.stdout.splitlines()) if m]
+    assert [m[1] for m in splits] == ["Check", "BatchCheck", "StreamCheck"], done.stdout
+    for m in splits:  # checkd's threads are named by role: its workers and its ledger writer are there
+        assert "rpc workers" in m[2] and "ledger writer" in m[2] and "client" in m[2], m[0]
     assert re.search(r"hits \(answers that pushed a measure\): [\d,]+ of 1,000 ", done.stdout), done.stdout
     assert re.search(r"cold start .*: [\d.]+ s", done.stdout)
     assert re.search(r"RSS: [\d,]+ MB when serving, peak [\d,]+ MB", done.stdout)

@@ -1,0 +1,126 @@
+"""CPU per check by thread role of a server process (from /proc), and of the client driving it.
+
+A phase's CPU is read per native thread before and after it; py-spy's dump names the threads
+(Python 3.11 gives its threads no native names), so the split says what the rpc workers, gRPC's
+own threads and the ledger writer each spent. CPU time is what other tenants disturb least.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+# py-spy dump: `Thread 1234 (idle): "rpc_0"`.
+_DUMP_THREAD = re.compile(r'^Thread (\d+) \([^)]*\): "([^"]+)"', re.MULTILINE)
+# Thread names -> roles: the pool workers of checkd (rpc_N) and of the no-op (ThreadPoolExecutor-0_N)
+# are one role, as are gRPC's core threads (named natively by grpc).
+_ROLES = (
+    (re.compile(r"^rpc_\d+$|^ThreadPoolExecutor-\d+_\d+$"), "rpc workers"),
+    (re.compile(r"\(_serve\)$"), "grpc _serve"),
+    (re.compile(r"^(event_engine|grpc_global_tim|lifeguard|default-executo|resolver-execut)"), "grpc core"),
+    (re.compile(r"^ledger-writer$"), "ledger writer"),
+)
+
+
+def thread_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each live thread of `pid`, by native thread id."""
+    seconds: dict[int, float] = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
+        except OSError:  # the thread ended between the listing and the read
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds[int(task)] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return seconds
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Thread names by native id: Python's names from py-spy's dump, else the kernel's (comm)."""
+    names: dict[int, str] = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            names[int(task)] = Path(f"/proc/{pid}/task/{task}/comm").read_text().strip()
+        except OSError:
+            continue
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    try:
+        dump = subprocess.run(
+            [py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30, check=False
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):  # no py-spy, or no permission: kernel names only
+        return names
+    names.update({int(tid): name for tid, name in _DUMP_THREAD.findall(dump)})
+    return names
+
+
+def role(name: str) -> str:
+    """The role a thread of this name plays (`other` for the rest: main, pollers, readiness)."""
+    for pattern, named in _ROLES:
+        if pattern.search(name):
+            return named
+    return "other"
+
+
+@dataclass
+class PhaseCpu:
+    """The CPU a phase cost: the server's seconds by thread role, and the client's own seconds."""
+
+    server: dict[str, float] = field(default_factory=dict)
+    client: float = 0.0
+
+    def per_check(self, checks: int) -> str:
+        """`total us (role us, ...; client us)` per check, roles by cost."""
+        if not checks:
+            return "no checks"
+        roles = ", ".join(
+            f"{name} {1e6 * seconds / checks:,.0f}"
+            for name, seconds in sorted(self.server.items(), key=lambda item: -item[1])
+            if seconds >= 0.0005  # a thread that hardly ran (readiness, pollers) is not a role of the phase
+        )
+        total = 1e6 * sum(self.server.values()) / checks
+        return f"{total:,.0f} us ({roles}; client {1e6 * self.client / checks:,.0f})"
+
+
+class CpuMeter:
+    """Measures phases of one server process: start() before a phase, stop() after it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._server: dict[int, float] = {}
+        self._client = 0.0
+        self.phases: list[tuple[dict[int, float], float]] = []  # per-thread and client seconds
+
+    def start(self) -> None:
+        """Note the CPU so far."""
+        self._server, self._client = thread_seconds(self.pid), _client_seconds()
+
+    def stop(self) -> None:
+        """Keep what the phase since start() cost."""
+        now, client = thread_seconds(self.pid), _client_seconds()
+        spent = {tid: seconds - self._server.get(tid, 0.0) for tid, seconds in now.items()}
+        self.phases.append((spent, client - self._client))
+
+    def named(self) -> list[PhaseCpu]:
+        """Every phase measured, its threads named by role (call while the server still runs)."""
+        names = thread_names(self.pid)
+        named = []
+        for spent, client in self.phases:
+            server: dict[str, float] = {}
+            for tid, seconds in spent.items():
+                named_role = role(names.get(tid, ""))
+                server[named_role] = server.get(named_role, 0.0) + seconds
+            named.append(PhaseCpu(server, client))
+        return named
+
+
+def _client_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
