@@ -2,7 +2,8 @@
 
 A phase's CPU is read per native thread before and after it; py-spy's dump names the threads
 (Python 3.11 gives its threads no native names), so the split says what the rpc workers, gRPC's
-own threads and the ledger writer each spent. CPU time is what other tenants disturb least.
+own threads and the ledger writer each spent; threads that ended within the phase (a stream's
+own) are the rest of the process's time. CPU time is what other tenants disturb least.
 """
 
 from __future__ import annotations
@@ -40,6 +41,13 @@ def thread_seconds(pid: int) -> dict[int, float]:
         fields = stat[stat.rindex(")") + 2 :].split()
         seconds[int(task)] = (int(fields[11]) + int(fields[12])) / _TICKS
     return seconds
+
+
+def process_seconds(pid: int) -> float:
+    """CPU seconds of the whole process: its live threads and the ones that have ended."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def thread_names(pid: int) -> dict[int, str]:
@@ -95,25 +103,30 @@ class CpuMeter:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._server: dict[int, float] = {}
+        self._process = 0.0
         self._client = 0.0
-        self.phases: list[tuple[dict[int, float], float]] = []  # per-thread and client seconds
+        # Per live thread, then the threads that ended during the phase (a stream's own), then the client.
+        self.phases: list[tuple[dict[int, float], float, float]] = []
 
     def start(self) -> None:
         """Note the CPU so far."""
-        self._server, self._client = thread_seconds(self.pid), _client_seconds()
+        self._server, self._process = thread_seconds(self.pid), process_seconds(self.pid)
+        self._client = _client_seconds()
 
     def stop(self) -> None:
         """Keep what the phase since start() cost."""
-        now, client = thread_seconds(self.pid), _client_seconds()
+        now, process, client = thread_seconds(self.pid), process_seconds(self.pid), _client_seconds()
         spent = {tid: seconds - self._server.get(tid, 0.0) for tid, seconds in now.items()}
-        self.phases.append((spent, client - self._client))
+        # Threads alive at the start that ended since took their last seconds with them: a lower bound.
+        ended = (process - self._process) - sum(spent.values())
+        self.phases.append((spent, max(0.0, ended), client - self._client))
 
     def named(self) -> list[PhaseCpu]:
         """Every phase measured, its threads named by role (call while the server still runs)."""
         names = thread_names(self.pid)
         named = []
-        for spent, client in self.phases:
-            server: dict[str, float] = {}
+        for spent, ended, client in self.phases:
+            server: dict[str, float] = {"ended threads": ended}
             for tid, seconds in spent.items():
                 named_role = role(names.get(tid, ""))
                 server[named_role] = server.get(named_role, 0.0) + seconds
