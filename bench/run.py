@@ -24,7 +24,7 @@ from typing import Any
 from bench import load
 from bench.mix import Mix, pushed
 from bench.synth import BENCH_SECRET, ROOT, SCALES, Population, import_file, split_file, write_jsonl
-from bench.threads import CpuMeter
+from bench.threads import CpuMeter, py_spy
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc
 
@@ -313,14 +313,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _profiler(directory: Path, pid: int, seconds: float) -> Callable[[int], subprocess.Popen[bytes] | None]:
     directory.mkdir(parents=True, exist_ok=True)
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     names = ("check", "batch", "stream")
 
     def start(number: int) -> subprocess.Popen[bytes] | None:
         out = directory / f"{names[number]}.collapsed"
         return subprocess.Popen(
             [
-                py_spy,
+                py_spy(),
                 "record",
                 "--pid",
                 str(pid),

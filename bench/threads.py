@@ -1,6 +1,6 @@
-"""CPU per check by thread role of a server process (from /proc), and of the client driving it.
+"""CPU per check by thread role of a server process, and of the client driving it.
 
-A phase's CPU is read per native thread before and after it; py-spy's dump names the threads
+A phase's CPU is read per native thread (psutil) before and after it; py-spy's dump names the threads
 (Python 3.11 gives its threads no native names), so the split says what the rpc workers, gRPC's
 own threads and the ledger writer each spent; threads that ended within the phase (a stream's
 own) are the rest of the process's time. CPU time is what other tenants disturb least.
@@ -8,7 +8,7 @@ own) are the rest of the process's time. CPU time is what other tenants disturb 
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import resource
 import shutil
@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-_TICKS = os.sysconf("SC_CLK_TCK")
+import psutil
+
 # py-spy dump: `Thread 1234 (idle): "rpc_0"`.
 _DUMP_THREAD = re.compile(r'^Thread (\d+) \([^)]*\): "([^"]+)"', re.MULTILINE)
 # Thread names -> roles: the pool workers of checkd (rpc_N) and of the no-op (ThreadPoolExecutor-0_N)
@@ -32,36 +33,29 @@ _ROLES = (
 
 def thread_seconds(pid: int) -> dict[int, float]:
     """CPU seconds (user + system) of each live thread of `pid`, by native thread id."""
-    seconds: dict[int, float] = {}
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            stat = Path(f"/proc/{pid}/task/{task}/stat").read_text()
-        except OSError:  # the thread ended between the listing and the read
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        seconds[int(task)] = (int(fields[11]) + int(fields[12])) / _TICKS
-    return seconds
+    return {thread.id: thread.user_time + thread.system_time for thread in psutil.Process(pid).threads()}
 
 
 def process_seconds(pid: int) -> float:
     """CPU seconds of the whole process: its live threads and the ones that have ended."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def py_spy() -> str:
+    """The py-spy of this venv (it is a dev dependency), or the one on PATH."""
+    return shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
 
 
 def thread_names(pid: int) -> dict[int, str]:
     """Thread names by native id: Python's names from py-spy's dump, else the kernel's (comm)."""
     names: dict[int, str] = {}
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            names[int(task)] = Path(f"/proc/{pid}/task/{task}/comm").read_text().strip()
-        except OSError:
-            continue
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    for thread in psutil.Process(pid).threads():
+        with contextlib.suppress(OSError):  # the thread ended between the listing and the read
+            names[thread.id] = Path(f"/proc/{pid}/task/{thread.id}/comm").read_text().strip()
     try:
         dump = subprocess.run(
-            [py_spy, "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30, check=False
+            [py_spy(), "dump", "--pid", str(pid)], capture_output=True, text=True, timeout=30, check=False
         ).stdout
     except (OSError, subprocess.TimeoutExpired):  # no py-spy, or no permission: kernel names only
         return names

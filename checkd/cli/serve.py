@@ -53,7 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
     except (CheckdError, ValueError, OSError) as exc:
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    stop = _on_signals(daemon, config.grace)  # before any port is announced: a SIGTERM from then on drains
+    signals = _on_signals(daemon, config.grace)  # before any port is announced: a SIGTERM from then on drains
     try:
         port = daemon.start()
     except (CheckdError, ValueError, OSError) as exc:  # e.g. the port is in use
@@ -76,9 +76,9 @@ def run_serve(args: argparse.Namespace) -> int:
         daemon.stop(0)
         print(f"checkd: cannot start: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    stop.loaded()
+    signals.loaded()
     if args.supervised:
-        _stop_with_supervisor(stop)
+        _stop_with_supervisor(signals)
     daemon.wait()
     return EXIT_OK
 
