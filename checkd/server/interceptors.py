@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +21,11 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
+        # method -> (the handler found for it, its wrapped handler). intercept_service runs on
+        # gRPC's one dispatching thread for every call, so the wrapper is built once per method
+        # (and again only if the handler found changes, as it does once the starting gate opens);
+        # what varies per call (the caller's request id) is read in the worker, in the wrapper.
+        self._wrapped: dict[str, tuple[Any, Any]] = {}
 
     def intercept_service(self, continuation: Callable[[Any], Any], handler_call_details: Any) -> Any:
         """Return the handler wrapped with logging context and metrics."""
@@ -28,7 +33,14 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         if handler is None:
             return None
         method = handler_call_details.method
-        request_id = _caller_request_id(handler_call_details) or uuid.uuid4().hex[:16]
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, method: str, handler: Any) -> Any:
         # grpc_type as go-grpc-prometheus names the four call shapes.
         kinds = (
             ("unary_unary", "unary", grpc.unary_unary_rpc_method_handler, False),
@@ -39,21 +51,25 @@ class ObservingInterceptor(grpc.ServerInterceptor):  # type: ignore[misc]
         for kind, grpc_type, factory, streams_out in kinds:
             behaviour = getattr(handler, kind)
             if behaviour is not None:
-                observe = _Observation(self._metrics, method, grpc_type, request_id)
+                observe = _Observation(self._metrics, method, grpc_type)
                 wrapped = observe.stream(behaviour) if streams_out else observe.unary(behaviour)
                 return factory(wrapped, handler.request_deserializer, handler.response_serializer)
         return handler
 
 
 class _Observation:
-    """The wrappers of one call."""
+    """The wrappers of one method, with its metric series bound once."""
 
-    def __init__(self, metrics: Metrics, method: str, grpc_type: str, request_id: str) -> None:
-        self._metrics = metrics
+    def __init__(self, metrics: Metrics, method: str, grpc_type: str) -> None:
         self._rpc = _short_name(method)
         service, _, name = method.lstrip("/").rpartition("/")
-        self._labels = (service, name, grpc_type)  # grpc_service, grpc_method, grpc_type
-        self._request_id = request_id
+        labels = (service, name, grpc_type)  # grpc_service, grpc_method, grpc_type
+        self._started = metrics.rpc_started.labels(*labels)
+        self._handling = metrics.rpc_handling.labels(*labels)
+        self._handled_family = metrics.rpc_handled
+        self._labels = labels
+        self._handled: dict[str, Any] = {}  # grpc_code -> its series, bound on first use
+        self._batch_size = metrics.batch_size if self._rpc == "CheckService/BatchCheck" else None
 
     def unary(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         """Wrap a handler that returns one response."""
@@ -61,8 +77,8 @@ class _Observation:
         def run(request: Any, context: grpc.ServicerContext) -> Any:
             with self._observed(context):
                 items = getattr(request, "requests", None)  # None for an undecodable request
-                if self._rpc == "CheckService/BatchCheck" and items is not None:
-                    self._metrics.batch_size.observe(len(items))
+                if self._batch_size is not None and items is not None:
+                    self._batch_size.observe(len(items))
                 return behaviour(request, context)
 
         return run
@@ -80,9 +96,10 @@ class _Observation:
     def _observed(self, context: grpc.ServicerContext) -> Iterator[None]:
         """The call's log context while it runs; its latency and status when it ends."""
         started = time.perf_counter()
-        self._metrics.rpc_started.labels(*self._labels).inc()
+        self._started.inc()
         failed = False
-        with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=self._request_id):
+        request_id = _caller_request_id(context.invocation_metadata()) or secrets.token_hex(8)
+        with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=request_id):
             try:
                 yield
             except BaseException:
@@ -92,11 +109,14 @@ class _Observation:
                 self._finish(context, started, failed)
 
     def _finish(self, context: grpc.ServicerContext, started: float, failed: bool) -> None:
-        self._metrics.rpc_handling.labels(*self._labels).observe(time.perf_counter() - started)
+        self._handling.observe(time.perf_counter() - started)
         code = _code_of(context)
         if code is None:
             code = "Unknown" if failed else "OK"  # an escaped exception: grpcio answers it as UNKNOWN
-        self._metrics.rpc_handled.labels(*self._labels, code).inc()
+        handled = self._handled.get(code)
+        if handled is None:
+            handled = self._handled[code] = self._handled_family.labels(*self._labels, code)
+        handled.inc()
 
 
 def _code_of(context: grpc.ServicerContext) -> str | None:
@@ -122,9 +142,9 @@ def _short_name(method: str) -> str:
     return f"{service.rsplit('.', 1)[-1]}/{name}"
 
 
-def _caller_request_id(details: Any) -> str | None:
+def _caller_request_id(metadata: Any) -> str | None:
     """A caller-supplied correlation id, kept short and printable."""
-    for key, value in details.invocation_metadata or ():
+    for key, value in metadata or ():
         if key == REQUEST_ID_HEADER and isinstance(value, str):
             cleaned = "".join(ch for ch in value if ch.isprintable())[:64]
             return cleaned or None
