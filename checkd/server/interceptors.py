@@ -66,9 +66,8 @@ class _Observation:
         labels = (service, name, grpc_type)  # grpc_service, grpc_method, grpc_type
         self._started = metrics.rpc_started.labels(*labels)
         self._handling = metrics.rpc_handling.labels(*labels)
-        self._handled_family = metrics.rpc_handled
+        self._handled = metrics.rpc_handled  # by status code too: prometheus keeps each code's series
         self._labels = labels
-        self._handled: dict[str, Any] = {}  # grpc_code -> its series, bound on first use
         self._batch_size = metrics.batch_size if self._rpc == "CheckService/BatchCheck" else None
 
     def unary(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -113,10 +112,7 @@ class _Observation:
         code = _code_of(context)
         if code is None:
             code = "Unknown" if failed else "OK"  # an escaped exception: grpcio answers it as UNKNOWN
-        handled = self._handled.get(code)
-        if handled is None:
-            handled = self._handled[code] = self._handled_family.labels(*self._labels, code)
-        handled.inc()
+        self._handled.labels(*self._labels, code).inc()
 
 
 def _code_of(context: grpc.ServicerContext) -> str | None:
