@@ -23,13 +23,12 @@ from typing import Any
 
 from bench import load
 from bench.mix import Mix, pushed
-from bench.synth import BENCH_SECRET, ROOT, SCALES, Population, import_file, split_file, write_jsonl
+from bench.synth import BENCH_SECRET, ROOT, SCALES, Population, import_file, write_jsonl
 from bench.threads import CpuMeter, py_spy
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import check_pb2_grpc
 
 DEFAULT_DATA = Path(tempfile.gettempdir()) / "checkd-bench"
-PART_ORGS = 228_000  # organisations per imported file: about 500,000 entries
 HEADER = (
     "| phase            | noop ch/s |  p50ms |  p99ms | checkd/s  |  p50ms |  p99ms | ratio | errors |"
     "\n|------------------|-----------|--------|--------|-----------|--------|--------|-------|--------|"
@@ -107,11 +106,10 @@ def _import(population: Population, jsonl: Path, db_url: str) -> None:
         started = time.perf_counter()
         counts = write_jsonl(population, jsonl)
         print(f"synth: {sum(counts.values()):,} entries in {time.perf_counter() - started:.1f} s -> {jsonl}")
-    # One `checkd import` holds its whole file in memory (~2.2 GB per 500,000 entries): cut big files.
-    parts = max(1, population.scale.orgs // PART_ORGS)
-    for part in split_file(jsonl, parts) if parts > 1 else [jsonl]:
-        seconds, output = import_file(db_url, part)
-        print(f"import {part.name}: {seconds:.1f} s: {output}")
+    # One import of the whole file: `checkd import` streams it in bounded memory, and every import
+    # rewrites the whole index file, so parts would pay that rewrite once per part.
+    seconds, output = import_file(db_url, jsonl)
+    print(f"import {jsonl.name}: {seconds:.1f} s: {output}")
 
 
 Phase = Callable[[check_pb2_grpc.CheckServiceStub, load.OnResponse | None], Coroutine[Any, Any, load.Result]]
