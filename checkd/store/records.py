@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -77,6 +78,34 @@ class LedgerRecord:
 
 class DuplicateKey(Exception):
     """A record's idempotency key (request_id or feedback digest) is already stored."""
+
+
+# The per-request lookups, built once with bound parameters: building a statement costs more
+# Python than running it (SQLAlchemy caches the compiled form, not the construction).
+_LEDGER_COLUMNS = select(
+    LedgerRow.seq,
+    LedgerRow.kind,
+    LedgerRow.ref_id,
+    LedgerRow.recorded_at,
+    LedgerRow.payload,
+    LedgerRow.prev_hash,
+    LedgerRow.hash,
+)
+_CHECK_PAYLOAD = (
+    select(LedgerRow.payload)
+    .join(CheckRow, CheckRow.seq == LedgerRow.seq)
+    .where(CheckRow.check_id == bindparam("check_id"))
+)
+_VIA_CHECKS = _LEDGER_COLUMNS.join_from(LedgerRow, CheckRow, CheckRow.seq == LedgerRow.seq)
+_VIA_FEEDBACK = _LEDGER_COLUMNS.join_from(LedgerRow, FeedbackRow, FeedbackRow.seq == LedgerRow.seq)
+_CHECK_RECORD = _VIA_CHECKS.where(CheckRow.check_id == bindparam("check_id"))
+_CHECK_BY_REQUEST = _VIA_CHECKS.where(
+    CheckRow.department == bindparam("department"), CheckRow.request_id == bindparam("request_id")
+)
+_FEEDBACK_RECORDS = _VIA_FEEDBACK.where(FeedbackRow.check_id == bindparam("check_id")).order_by(LedgerRow.seq)
+_FEEDBACK_BY_DIGEST = _VIA_FEEDBACK.where(
+    FeedbackRow.check_id == bindparam("check_id"), FeedbackRow.digest == bindparam("digest")
+)
 
 
 class LedgerRepository:
@@ -151,35 +180,29 @@ class LedgerRepository:
 
     def check_payload(self, check_id: str) -> bytes | None:
         """The stored payload of one check, without its feedback."""
-        return self._check_payload(CheckRow.check_id == check_id)
+        with self._db.reading() as connection:
+            payload: bytes | None = connection.execute(_CHECK_PAYLOAD, {"check_id": check_id}).scalar()
+            return payload
 
     def check_department(self, check_id: str) -> str | None:
         """The department that made a check (None when there is no such check)."""
         with self._db.transaction() as session:
             return session.scalar(select(CheckRow.department).where(CheckRow.check_id == check_id))
 
-    def _check_payload(self, *where: ColumnElement[bool]) -> bytes | None:
-        with self._db.transaction() as session:
-            return session.scalar(
-                select(LedgerRow.payload).join(CheckRow, CheckRow.seq == LedgerRow.seq).where(*where)
-            )
-
     def check(self, check_id: str) -> tuple[LedgerRecord, list[LedgerRecord]] | None:
         """A check record and its feedback records, oldest first."""
-        with self._db.transaction() as session:
-            check = _records_via(session, CheckRow, CheckRow.check_id == check_id)
-            if not check:
+        with self._db.reading() as connection:
+            check = connection.execute(_CHECK_RECORD, {"check_id": check_id}).first()
+            if check is None:
                 return None
-            feedback = _records_via(session, FeedbackRow, FeedbackRow.check_id == check_id)
-            return check[0], feedback
+            feedback = connection.execute(_FEEDBACK_RECORDS, {"check_id": check_id})
+            return _record(check), [_record(row) for row in feedback]
 
     def feedback_by_digest(self, check_id: str, digest: str) -> LedgerRecord | None:
         """The stored feedback record with this content digest, if any."""
-        with self._db.transaction() as session:
-            found = _records_via(
-                session, FeedbackRow, FeedbackRow.check_id == check_id, FeedbackRow.digest == digest
-            )
-            return found[0] if found else None
+        with self._db.reading() as connection:
+            found = connection.execute(_FEEDBACK_BY_DIGEST, {"check_id": check_id, "digest": digest}).first()
+            return None if found is None else _record(found)
 
     def iter_records(self, after_seq: int = 0, batch: int = 5000) -> Iterator[LedgerRecord]:
         """Every ledger record in sequence order (for verification)."""
@@ -205,11 +228,11 @@ class LedgerRepository:
 
     def check_record_by_request(self, department: str, request_id: str) -> LedgerRecord | None:
         """The ledger record of a department's check with this request_id (for a replayed answer)."""
-        with self._db.transaction() as session:
-            found = _records_via(
-                session, CheckRow, CheckRow.department == department, CheckRow.request_id == request_id
-            )
-            return found[0] if found else None
+        with self._db.reading() as connection:
+            found = connection.execute(
+                _CHECK_BY_REQUEST, {"department": department, "request_id": request_id}
+            ).first()
+            return None if found is None else _record(found)
 
     def newest_check_records(self, limit: int) -> list[LedgerRecord]:
         """The newest `limit` check records, newest first (the recent checks of a subject)."""
@@ -487,7 +510,8 @@ def _checkpoint(row: CheckpointRow) -> Checkpoint:
     )
 
 
-def _record(row: LedgerRow) -> LedgerRecord:
+def _record(row: LedgerRow | Row[int, str, str, dt.datetime, bytes, str, str]) -> LedgerRecord:
+    """A ledger record from its ORM row or from a row of `_LEDGER_COLUMNS`."""
     return LedgerRecord(
         seq=row.seq,
         kind=row.kind,
