@@ -4,7 +4,9 @@ Runs the bench mix through the real Checker (real snapshots, real ledger with gr
 SQLite copy of the scale's store), in batches of 100 as BatchCheck queues them, and prints the
 process CPU time per check (every thread: the ledger writer included, and its own share) beside
 the wall time. CPU time is what the other tenants of a shared machine disturb least; no gRPC, so
-this is the cost checkd adds to what the no-op server pays. `--profile` prints cProfile's top functions.
+this is the cost checkd adds to what the no-op server pays. Then it reports, one by one as a lone
+caller sends them, the feedback of the checks that pushed a measure (every pushed measure applied,
+as the year replay sends it), at the same split. `--profile` prints cProfile's top functions.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from pathlib import Path
 
 import structlog
 
-from bench.mix import Mix
+from bench.mix import Mix, feedback_for, pushed
 from bench.run import DEFAULT_DATA, prepare_store
 from bench.synth import BENCH_SECRET, ROOT, SCALES, Population
+from checkd.api.v1 import check_pb2 as pb
 from checkd.decide.snapshots import Snapshots
 from checkd.evidence.ledger import Ledger, Pending
 from checkd.loop.checks import Checker
@@ -62,11 +65,23 @@ def main(argv: list[str] | None = None) -> int:
         cpu, wall, written = time.process_time(), time.perf_counter(), time.clock_gettime(writer)
         if profiler:
             profiler.enable()
-        _run(checker, measured, args.batch)
+        answered = _run(checker, measured, args.batch)
         if profiler:
             profiler.disable()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         written = time.clock_gettime(writer) - written
+        parsed = (pb.CheckResponse.FromString(answer) for answer in answered)
+        reports = [
+            feedback_for(answer, request.department)
+            for request, answer in zip(measured, parsed, strict=True)
+            if pushed(answer)
+        ]
+        feedback_cpu, feedback_wall = time.process_time(), time.perf_counter()
+        feedback_written = time.clock_gettime(writer)
+        for report in reports:
+            checker.feedback(convert.feedback_input(report))
+        feedback_cpu, feedback_wall = time.process_time() - feedback_cpu, time.perf_counter() - feedback_wall
+        feedback_written = time.clock_gettime(writer) - feedback_written
         ledger.close()
         database.close()
     count = len(measured)
@@ -76,22 +91,30 @@ def main(argv: list[str] | None = None) -> int:
         f"the ledger writer {1e6 * written / count:,.1f}), "
         f"wall {1e6 * wall / count:,.1f} us/check"
     )
+    sent = max(len(reports), 1)
+    print(
+        f"feedback_cost ({args.scale}, one by one): {len(reports):,} feedback, "
+        f"CPU {1e6 * feedback_cpu / sent:,.1f} us/feedback (all threads; "
+        f"the ledger writer {1e6 * feedback_written / sent:,.1f}), "
+        f"wall {1e6 * feedback_wall / sent:,.1f} us/feedback"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     return 0
 
 
-def _run(checker: Checker, requests: list, size: int) -> None:  # type: ignore[type-arg]  # pb requests
+def _run(checker: Checker, requests: list[pb.CheckRequest], size: int) -> list[bytes]:
+    """The requests checked in batches as BatchCheck does; their serialised answers, in order."""
+    answers = []
     for start in range(0, len(requests), size):
+        part = requests[start : start + size]
         tally = checker.tally()
         held: list[Pending] = []  # as BatchCheck does: decided first, queued together
-        pending = [
-            checker.check_async(convert.check_input(r), tally, held) for r in requests[start : start + size]
-        ]
+        pending = [checker.check_async(convert.check_input(r), tally, held) for r in part]
         checker.submit_held(held)
-        for finish in pending:
-            finish()
+        answers.extend(finish().payload for finish in pending)
         tally.close()
+    return answers
 
 
 if __name__ == "__main__":

@@ -170,3 +170,17 @@ def test_verify_cost_times_the_chain_alone_and_with_the_derived_rows(tmp_path: P
     counts = re.findall(r"^(chain(?:\+rows)?) +([\d,]+) records", done.stdout, re.MULTILINE)
     assert counts == [("chain", "200"), ("chain+rows", "200")], done.stdout
     assert re.search(r"^ratio chain\+rows / chain: [\d.]+$", done.stdout, re.MULTILINE), done.stdout
+
+
+def test_check_cost_prints_the_cost_per_check_and_per_feedback(tmp_path: Path) -> None:
+    """bench.check_cost runs the mix through the Checker, then the feedback of its hits, and prints both."""
+    done = _bench("bench.check_cost", "--scale", "tiny", "--checks", "600", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    checks = re.search(
+        r"^check_cost \(tiny, batches of 100\): 600 checks, CPU [\d,.]+ us/check", done.stdout, re.M
+    )
+    assert checks, done.stdout
+    feedback = re.search(
+        r"^feedback_cost \(tiny, one by one\): ([\d,]+) feedback, CPU [\d,.]+ us/feedback", done.stdout, re.M
+    )
+    assert feedback and int(feedback.group(1).replace(",", "")) > 0, done.stdout  # the mix hits ~4%
