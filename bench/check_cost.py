@@ -18,6 +18,7 @@ import pstats
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -61,46 +62,65 @@ def main(argv: list[str] | None = None) -> int:
         _run(checker, warm, args.batch)  # first-use caches (identifiers, measures) filled
         set_for_serving()  # as the daemon is set before it serves
         profiler = cProfile.Profile() if args.profile else None
-        writer = time.pthread_getcpuclockid(ledger._thread.ident or 0)  # the ledger writer's own CPU
-        cpu, wall, written = time.process_time(), time.perf_counter(), time.clock_gettime(writer)
+        clock = _Clock(time.pthread_getcpuclockid(ledger._thread.ident or 0))  # the writer's own CPU
         if profiler:
             profiler.enable()
         answered = _run(checker, measured, args.batch)
         if profiler:
             profiler.disable()
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        written = time.clock_gettime(writer) - written
+        checks = clock.lap()
         parsed = (pb.CheckResponse.FromString(answer) for answer in answered)
         reports = [
             feedback_for(answer, request.department)
             for request, answer in zip(measured, parsed, strict=True)
             if pushed(answer)
         ]
-        feedback_cpu, feedback_wall = time.process_time(), time.perf_counter()
-        feedback_written = time.clock_gettime(writer)
+        clock.lap()  # the answers' parsing is the client's, not the feedback's
         for report in reports:
             checker.feedback(convert.feedback_input(report))
-        feedback_cpu, feedback_wall = time.process_time() - feedback_cpu, time.perf_counter() - feedback_wall
-        feedback_written = time.clock_gettime(writer) - feedback_written
+        feedback = clock.lap()
         ledger.close()
         database.close()
-    count = len(measured)
-    print(
-        f"check_cost ({args.scale}, batches of {args.batch}): {count:,} checks, "
-        f"CPU {1e6 * cpu / count:,.1f} us/check (all threads; "
-        f"the ledger writer {1e6 * written / count:,.1f}), "
-        f"wall {1e6 * wall / count:,.1f} us/check"
-    )
-    sent = max(len(reports), 1)
-    print(
-        f"feedback_cost ({args.scale}, one by one): {len(reports):,} feedback, "
-        f"CPU {1e6 * feedback_cpu / sent:,.1f} us/feedback (all threads; "
-        f"the ledger writer {1e6 * feedback_written / sent:,.1f}), "
-        f"wall {1e6 * feedback_wall / sent:,.1f} us/feedback"
-    )
+    batches = f"batches of {args.batch}"
+    print(checks.line(f"check_cost ({args.scale}, {batches})", len(measured), "checks", "check"))
+    print(feedback.line(f"feedback_cost ({args.scale}, one by one)", len(reports), "feedback", "feedback"))
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
     return 0
+
+
+@dataclass(frozen=True)
+class _Spent:
+    """CPU of every thread, of the ledger writer alone, and wall time, in seconds."""
+
+    cpu: float
+    written: float
+    wall: float
+
+    def line(self, label: str, count: int, items: str, unit: str) -> str:
+        """The figures per item, as the bench prints them."""
+        per = 1e6 / max(count, 1)
+        return (
+            f"{label}: {count:,} {items}, CPU {self.cpu * per:,.1f} us/{unit} (all threads; "
+            f"the ledger writer {self.written * per:,.1f}), wall {self.wall * per:,.1f} us/{unit}"
+        )
+
+
+class _Clock:
+    """Laps of the process CPU, the ledger writer's CPU and the wall clock."""
+
+    def __init__(self, writer: int) -> None:
+        self._writer = writer
+        self._last = self._now()
+
+    def _now(self) -> _Spent:
+        return _Spent(time.process_time(), time.clock_gettime(self._writer), time.perf_counter())
+
+    def lap(self) -> _Spent:
+        """What was spent since the last lap (or since the clock was made)."""
+        now, last = self._now(), self._last
+        self._last = now
+        return _Spent(now.cpu - last.cpu, now.written - last.written, now.wall - last.wall)
 
 
 def _run(checker: Checker, requests: list[pb.CheckRequest], size: int) -> list[bytes]:

@@ -96,6 +96,8 @@ _CHECK_PAYLOAD = (
     .join(CheckRow, CheckRow.seq == LedgerRow.seq)
     .where(CheckRow.check_id == bindparam("check_id"))
 )
+# Authorisation's read before a department's feedback or GetCheck.
+_CHECK_DEPARTMENT = select(CheckRow.department).where(CheckRow.check_id == bindparam("check_id"))
 _VIA_CHECKS = _LEDGER_COLUMNS.join_from(LedgerRow, CheckRow, CheckRow.seq == LedgerRow.seq)
 _VIA_FEEDBACK = _LEDGER_COLUMNS.join_from(LedgerRow, FeedbackRow, FeedbackRow.seq == LedgerRow.seq)
 _CHECK_RECORD = _VIA_CHECKS.where(CheckRow.check_id == bindparam("check_id"))
@@ -186,8 +188,9 @@ class LedgerRepository:
 
     def check_department(self, check_id: str) -> str | None:
         """The department that made a check (None when there is no such check)."""
-        with self._db.transaction() as session:
-            return session.scalar(select(CheckRow.department).where(CheckRow.check_id == check_id))
+        with self._db.reading() as connection:
+            department: str | None = connection.execute(_CHECK_DEPARTMENT, {"check_id": check_id}).scalar()
+            return department
 
     def check(self, check_id: str) -> tuple[LedgerRecord, list[LedgerRecord]] | None:
         """A check record and its feedback records, oldest first."""
