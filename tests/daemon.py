@@ -14,9 +14,25 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
+from checkd.ops.log import FLUSH_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET = "test-secret-0123456789abcdef"
+# The daemon writes its info lines in groups, FLUSH_SECONDS apart: a log that has not grown for
+# longer than that holds every line logged before the wait began.
+LOG_QUIET_SECONDS = 3 * FLUSH_SECONDS
+
+
+def settled_log(path: Path, process: subprocess.Popen[bytes], limit: float = 10) -> str:
+    """The daemon's log once every line it logged so far is written (at once if it has exited)."""
+    deadline, size = time.monotonic() + limit, -1
+    while process.poll() is None and time.monotonic() < deadline:
+        grown = path.stat().st_size if path.exists() else 0
+        if grown == size:
+            break
+        size = grown
+        time.sleep(LOG_QUIET_SECONDS)
+    return path.read_text(errors="replace")
 
 
 @dataclass
@@ -36,7 +52,7 @@ class RunningDaemon:
 
     def log_text(self) -> str:
         """Everything the daemon logged so far."""
-        return self.log_path.read_text(errors="replace")
+        return settled_log(self.log_path, self.process)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         """Signal the daemon and wait for it to exit; return its exit code."""

@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from grpc_health.v1 import health_pb2_grpc
 
 from checkd.api.v1 import check_pb2_grpc, registry_pb2_grpc
-from tests.daemon import TEST_SECRET, launch, wait_until_serving
+from tests.daemon import TEST_SECRET, launch, settled_log, wait_until_serving
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ class SecureDaemon:
 
     def log_text(self) -> str:
         """Everything the daemon logged so far."""
-        return self.log_path.read_text(errors="replace")
+        return settled_log(self.log_path, self.process)
 
     def stop(self, timeout: float = 30) -> int:
         """Close every client, SIGTERM the daemon, return its exit code."""

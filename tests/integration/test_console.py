@@ -21,7 +21,7 @@ import pytest
 from checkd.api.v1 import check_pb2 as pb
 from checkd.api.v1 import registry_pb2 as reg
 from tests import factories
-from tests.daemon import ROOT
+from tests.daemon import ROOT, settled_log
 from tests.integration.console_support import DEPT, SCENE, credit_policy
 from tests.secure_daemon import SecureDaemon, start_secure_daemon
 
@@ -324,7 +324,7 @@ def test_an_operator_day(world: World, browser: Any) -> None:
     page.close(run_before_unload=True)  # does not wait: headless Chromium sometimes never finishes a close
 
     # The ledger names the operator for the revocation; no log holds a full number or a token.
-    console_log = world.console_log.read_text()
+    console_log = settled_log(world.console_log, world.console)
     for secret in (world.person, world.enterprise, world.credit_token):
         assert secret not in console_log
     assert world.person not in world.daemon.log_text()
