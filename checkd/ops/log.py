@@ -30,7 +30,7 @@ FLUSH_BYTES = 64 * 1024  # a burst is written before it grows a large buffer
 
 
 class GuardedOutput:
-    """A log stream whose writes never raise: an OSError drops the lines and calls the failure hook.
+    """A log stream whose writes never raise: an OSError drops the lines and counts them.
 
     `write` gathers lines (when the stream has a descriptor) and `flush` writes what is gathered;
     a background thread flushes every FLUSH_SECONDS, and at exit whatever is left is written.
@@ -89,11 +89,12 @@ class GuardedOutput:
                 while view:
                     view = view[os.write(self._fd, view) :]
         except (OSError, ValueError):  # ENOSPC, EPIPE, EIO; ValueError: the stream was closed
-            self.failures += 1
+            lines = (data.count("\n") if isinstance(data, str) else data.count(b"\n")) or 1
+            self.failures += lines
             hook = _failure_hook
             if hook is not None:
                 with contextlib.suppress(Exception):  # a broken counter must not break logging either
-                    hook()
+                    hook(lines)
 
 
 class GatheringBytesLogger(structlog.BytesLogger):
@@ -116,11 +117,11 @@ class GatheringPrintLogger(structlog.PrintLogger):
     debug = info
 
 
-_failure_hook: Callable[[], None] | None = None
+_failure_hook: Callable[[int], None] | None = None
 
 
-def on_write_failure(hook: Callable[[], None] | None) -> None:
-    """Call `hook` for each log line that could not be written (the metrics count them)."""
+def on_write_failure(hook: Callable[[int], None] | None) -> None:
+    """Call `hook` with how many log lines could not be written, at each failure (the metrics count them)."""
     global _failure_hook  # noqa: PLW0603 - the log stream is process-wide, so is its failure hook
     _failure_hook = hook
 

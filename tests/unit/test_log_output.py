@@ -67,9 +67,11 @@ def test_a_failed_write_drops_the_gathered_lines_and_counts_it(pipe: tuple[int, 
     os.close(read_end)
     with os.fdopen(write_end, "wb", closefd=False) as stream:
         output = GuardedOutput(stream, flush_seconds=3600)
-        GatheringBytesLogger(cast(BinaryIO, output)).info(b'{"event":"check"}')
+        logger = GatheringBytesLogger(cast(BinaryIO, output))
+        logger.info(b'{"event":"check","n":1}')
+        logger.info(b'{"event":"check","n":2}')
         output.flush()  # EPIPE: Python ignores SIGPIPE, so the write raises BrokenPipeError
-        assert output.failures == 1
+        assert output.failures == 2, "the dropped lines were not counted one by one"
 
 
 def test_lines_still_gathered_at_exit_are_written() -> None:
