@@ -23,8 +23,8 @@ import structlog
 
 # How long an info line may wait before it reaches the log. A write per line cost a unary Check
 # ~75 us of daemon CPU under load (a system call and a hand-off of the interpreter lock each);
-# written in groups, 1,000 lines cost about one. A crash (SIGKILL) loses at most this much of
-# them; the checks themselves are in the ledger.
+# written in groups, the lines of a busy tenth of a second share one. A crash (SIGKILL) loses at
+# most this much of them; the checks themselves are in the ledger.
 FLUSH_SECONDS = 0.1
 FLUSH_BYTES = 64 * 1024  # a burst is written before it grows a large buffer
 
