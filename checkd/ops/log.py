@@ -97,24 +97,24 @@ class GuardedOutput:
                     hook(lines)
 
 
-class GatheringBytesLogger(structlog.BytesLogger):
-    """structlog's BytesLogger, but info and debug lines wait for the next flush."""
+class _GatheringInfo:
+    """Info and debug lines go to the output without its flush, so they wait for the flusher."""
 
-    def info(self, message: bytes) -> None:
+    _file: Any
+
+    def info(self, message: str | bytes) -> None:
         """Gather *message*; the flusher writes it within FLUSH_SECONDS."""
-        self._write(message + b"\n")
+        self._file.write(message + b"\n" if isinstance(message, bytes) else message + "\n")
 
     debug = info
 
 
-class GatheringPrintLogger(structlog.PrintLogger):
-    """structlog's PrintLogger, but info and debug lines wait for the next flush."""
+class GatheringBytesLogger(_GatheringInfo, structlog.BytesLogger):
+    """structlog's BytesLogger (JSON lines), with info and debug lines gathered."""
 
-    def info(self, message: str) -> None:
-        """Gather *message*; the flusher writes it within FLUSH_SECONDS."""
-        self._file.write(message + "\n")
 
-    debug = info
+class GatheringPrintLogger(_GatheringInfo, structlog.PrintLogger):
+    """structlog's PrintLogger (console lines), with info and debug lines gathered."""
 
 
 _failure_hook: Callable[[int], None] | None = None
