@@ -76,8 +76,11 @@ def test_a_failed_write_drops_the_gathered_lines_and_counts_it(pipe: tuple[int, 
 
 def test_lines_still_gathered_at_exit_are_written() -> None:
     """A process that exits right after logging leaves every line in its log."""
+    # The root logger is set up first, so logging's own flush at exit does not reach checkd's
+    # output (basicConfig does nothing the second time): the output must write what it holds itself.
     program = (
-        "import structlog\n"
+        "import logging, sys, structlog\n"
+        "logging.basicConfig(stream=sys.stdout)\n"
         "from checkd.ops import log\n"
         "log.configure('json')\n"
         "for n in range(3):\n"
