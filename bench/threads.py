@@ -1,9 +1,12 @@
 """CPU per check by thread role of a server process, and of the client driving it.
 
-A phase's CPU is read per native thread (psutil) before and after it; py-spy's dump names the threads
-(Python 3.11 gives its threads no native names), so the split says what the rpc workers, gRPC's
-own threads and the ledger writer each spent; threads that ended within the phase (a stream's
-own) are the rest of the process's time. CPU time is what other tenants disturb least.
+A phase's CPU is read per native thread before and after it, from the scheduler's own account
+(`/proc/PID/task/TID/schedstat`: nanoseconds on a CPU, and how many times the thread was run), so
+a short phase is not rounded to the 10 ms clock ticks of `/proc/.../stat`. py-spy's dump names the
+threads (Python 3.11 gives its threads no native names), so the split says what the rpc workers,
+gRPC's own threads and the ledger writer each spent; threads that ended within the phase (a
+stream's own) are the rest of the process's time. CPU time is what other tenants disturb least.
+How often the live threads were run again says how many hand-offs between threads a check cost.
 """
 
 from __future__ import annotations
@@ -31,9 +34,22 @@ _ROLES = (
 )
 
 
-def thread_seconds(pid: int) -> dict[int, float]:
-    """CPU seconds (user + system) of each live thread of `pid`, by native thread id."""
-    return {thread.id: thread.user_time + thread.system_time for thread in psutil.Process(pid).threads()}
+@dataclass(frozen=True)
+class ThreadUse:
+    """One thread's CPU seconds so far, and how many times the scheduler ran it."""
+
+    seconds: float
+    runs: int
+
+
+def thread_use(pid: int) -> dict[int, ThreadUse]:
+    """The use of each live thread of `pid`, by native thread id."""
+    used = {}
+    for thread in psutil.Process(pid).threads():
+        with contextlib.suppress(OSError, ValueError):  # the thread ended between the listing and the read
+            on_cpu, _waiting, runs = Path(f"/proc/{pid}/task/{thread.id}/schedstat").read_text().split()
+            used[thread.id] = ThreadUse(int(on_cpu) / 1e9, int(runs))
+    return used
 
 
 def process_seconds(pid: int) -> float:
@@ -77,6 +93,7 @@ class PhaseCpu:
 
     server: dict[str, float] = field(default_factory=dict)
     client: float = 0.0
+    runs: int = 0  # times the server's live threads were run (each after a wait or a preemption)
 
     def per_check(self, checks: int) -> str:
         """`total us (role us, ...; client us)` per check, roles by cost."""
@@ -88,7 +105,8 @@ class PhaseCpu:
             if seconds >= 0.0005  # a thread that hardly ran (readiness, pollers) is not a role of the phase
         )
         total = 1e6 * sum(self.server.values()) / checks
-        return f"{total:,.0f} us ({roles}; client {1e6 * self.client / checks:,.0f})"
+        client = 1e6 * self.client / checks
+        return f"{total:,.0f} us ({roles}; client {client:,.0f}; thread runs {self.runs / checks:,.1f})"
 
 
 class CpuMeter:
@@ -96,35 +114,39 @@ class CpuMeter:
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self._server: dict[int, float] = {}
+        self._server: dict[int, ThreadUse] = {}
         self._process = 0.0
         self._client = 0.0
-        # Per live thread, then the threads that ended during the phase (a stream's own), then the client.
-        self.phases: list[tuple[dict[int, float], float, float]] = []
+        # Per live thread, then the threads that ended during the phase (a stream's own), then the
+        # client, then the runs of the live threads.
+        self.phases: list[tuple[dict[int, float], float, float, int]] = []
 
     def start(self) -> None:
         """Note the CPU so far."""
-        self._server, self._process = thread_seconds(self.pid), process_seconds(self.pid)
+        self._server, self._process = thread_use(self.pid), process_seconds(self.pid)
         self._client = _client_seconds()
 
     def stop(self) -> None:
         """Keep what the phase since start() cost."""
-        now, process, client = thread_seconds(self.pid), process_seconds(self.pid), _client_seconds()
-        spent = {tid: seconds - self._server.get(tid, 0.0) for tid, seconds in now.items()}
-        # Threads alive at the start that ended since took their last seconds with them: a lower bound.
+        now, process, client = thread_use(self.pid), process_seconds(self.pid), _client_seconds()
+        zero = ThreadUse(0.0, 0)
+        spent = {tid: use.seconds - self._server.get(tid, zero).seconds for tid, use in now.items()}
+        runs = sum(use.runs - self._server.get(tid, zero).runs for tid, use in now.items())
+        # Threads alive at the start that ended since took their last seconds with them: a lower bound
+        # (the process's own total is in clock ticks, so this share is the one still rounded to 10 ms).
         ended = (process - self._process) - sum(spent.values())
-        self.phases.append((spent, max(0.0, ended), client - self._client))
+        self.phases.append((spent, max(0.0, ended), client - self._client, runs))
 
     def named(self) -> list[PhaseCpu]:
         """Every phase measured, its threads named by role (call while the server still runs)."""
         names = thread_names(self.pid)
         named = []
-        for spent, ended, client in self.phases:
+        for spent, ended, client, runs in self.phases:
             server: dict[str, float] = {"ended threads": ended}
             for tid, seconds in spent.items():
                 named_role = role(names.get(tid, ""))
                 server[named_role] = server.get(named_role, 0.0) + seconds
-            named.append(PhaseCpu(server, client))
+            named.append(PhaseCpu(server, client, runs))
         return named
 
 

@@ -64,7 +64,7 @@ def test_bench_run_prints_every_figure_against_the_baseline(tmp_path: Path) -> N
         str(tmp_path),
         "--unary-checks",
         "200",
-        "--bulk-checks",  # enough for every role to pass a clock tick: threads' CPU is counted in 10 ms
+        "--bulk-checks",  # enough for every role to show: the ended threads' CPU is counted in 10 ms ticks
         "2000",
         "--seconds",
         "20",
@@ -82,12 +82,14 @@ def test_bench_run_prints_every_figure_against_the_baseline(tmp_path: Path) -> N
         assert len(cells) == 9 and cells[-1] == "0", row  # no errors
         assert float(cells[1].replace(",", "")) > 0 and float(cells[4].replace(",", "")) > 0
     split = re.compile(
-        r"^  (Check|BatchCheck|StreamCheck) x\d+: no-op [\d,]+ us \(.+\); checkd [\d,]+ us \((.+)\)$"
+        r"^  (Check|BatchCheck|StreamCheck) x\d+: no-op [\d,]+ us \(.+\); checkd [\d,]+ us \((.+); "
+        r"thread runs ([\d,.]+)\)$"
     )
     splits = [m for m in map(split.match, done.stdout.splitlines()) if m]
     assert [m[1] for m in splits] == ["Check", "BatchCheck", "StreamCheck"], done.stdout
     for m in splits:  # checkd's threads are named by role: its workers and its ledger writer are there
         assert "rpc workers" in m[2] and "ledger writer" in m[2] and "client" in m[2], m[0]
+        assert float(m[3].replace(",", "")) > 0, m[0]  # the threads that answered were run
     assert re.search(r"hits \(answers that pushed a measure\): [\d,]+ of 4,200 ", done.stdout), done.stdout
     assert re.search(r"cold start .*: [\d.]+ s", done.stdout)
     assert re.search(r"RSS: [\d,]+ MB when serving, peak [\d,]+ MB", done.stdout)
