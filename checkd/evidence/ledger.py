@@ -11,7 +11,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -19,6 +18,7 @@ import structlog
 import uuid_utils
 
 from checkd.errors import CheckdError, CommitTimeout, QueueFull, ShuttingDown, Unavailable
+from checkd.evidence.latch import Latch
 from checkd.evidence.storage import ChainStore
 from checkd.model import RecordKind
 from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, Tx
@@ -57,7 +57,7 @@ class Pending:
     payload: bytes
     check: CheckRef | None
     feedback: FeedbackRef | None
-    future: Future[LedgerRecord]
+    future: Latch[LedgerRecord]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,7 @@ class PendingChange:
 
     apply: Callable[[Tx], Any]
     describe: Callable[[Any], Iterable[bytes]]
-    future: Future[tuple[Any, LedgerRecord | None]]
+    future: Latch[tuple[Any, LedgerRecord | None]]
 
 
 class Ledger:
@@ -93,9 +93,10 @@ class Ledger:
         self._clock = clock
         self._max_batch = max_batch
         # A batch call's records travel as one list (see submit_all), so one commit covers them.
-        self._queue: queue.Queue[Pending | list[Pending] | PendingChange | None] = queue.Queue(
-            maxsize=max_pending
-        )
+        # SimpleQueue is C and hands over with one lock, where queue.Queue takes a Condition per
+        # put and per wake-up; every check passes through it. Its bound is kept in _enqueue.
+        self._max_pending = max_pending
+        self._queue: queue.SimpleQueue[Pending | list[Pending] | PendingChange | None] = queue.SimpleQueue()
         self._head: tuple[int, str] | None = None
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
         self._closed = False
@@ -118,7 +119,7 @@ class Ledger:
         *,
         check: CheckRef | None = None,
         feedback: FeedbackRef | None = None,
-    ) -> Future[LedgerRecord]:
+    ) -> Latch[LedgerRecord]:
         """Queue a record; the future resolves once it is durable (or fails with the reason)."""
         pending = self.pending(kind, ref_id, payload, check=check, feedback=feedback)
         self._enqueue(pending)
@@ -134,7 +135,7 @@ class Ledger:
         feedback: FeedbackRef | None = None,
     ) -> Pending:
         """A record to queue later with others (`submit_all`); its future resolves once it is durable."""
-        return Pending(kind.value, ref_id, payload, check, feedback, Future())
+        return Pending(kind.value, ref_id, payload, check, feedback, Latch())
 
     def submit_all(self, records: list[Pending]) -> None:
         """Queue records together: the writer takes them at once, so one group commit covers them all.
@@ -155,10 +156,10 @@ class Ledger:
         """Hand work to the writer, or refuse it at once when the ledger is closed or full."""
         if self._closed:
             raise ShuttingDown("ledger is closed: the daemon is stopping")
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            raise QueueFull("ledger queue is full; retry later") from None
+        # Checked, then put: callers racing past a full queue by a few entries is harmless.
+        if self._queue.qsize() >= self._max_pending:
+            raise QueueFull("ledger queue is full; retry later")
+        self._queue.put(item)
 
     def append(
         self,
@@ -185,7 +186,7 @@ class Ledger:
         The change's own refusals (NotFound, FailedPrecondition, ...) reach the caller as raised,
         with nothing committed.
         """
-        future: Future[tuple[Any, LedgerRecord | None]] = Future()
+        future: Latch[tuple[Any, LedgerRecord | None]] = Latch()
         self._enqueue(PendingChange(apply, cast(Callable[[Any], Iterable[bytes]], describe), future))
         try:
             result, last = future.result(timeout=timeout)
@@ -219,7 +220,7 @@ class Ledger:
         def work(tx: Tx, head: tuple[int, str]) -> tuple[T, Iterator[LedgerRecord]]:
             result = apply(tx)
             pending = (
-                Pending(RecordKind.ADMIN.value, uuid_utils.uuid7().hex, payload, None, None, Future())
+                Pending(RecordKind.ADMIN.value, uuid_utils.uuid7().hex, payload, None, None, Latch())
                 for payload in describe(result)
             )
             return result, self._chained(pending, head)

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import structlog
@@ -24,6 +23,7 @@ from checkd.errors import (
 )
 from checkd.evidence import answers
 from checkd.evidence.answers import feedback_digest, feedback_ref_of
+from checkd.evidence.latch import Latch
 from checkd.evidence.ledger import Ledger, Pending
 from checkd.limits import ID_CHARS, REASON_CHARS, text_problem
 from checkd.loop.recent import RecentAnswers
@@ -236,7 +236,7 @@ class Checker:
         return answers.Answer(response.SerializeToString())
 
     @staticmethod
-    def _wait(future: Future[LedgerRecord]) -> LedgerRecord:
+    def _wait(future: Latch[LedgerRecord]) -> LedgerRecord:
         try:
             return future.result(timeout=30)
         except TimeoutError:
