@@ -47,12 +47,15 @@ def insert_driver_rows(
     """Insert rows given as tuples in `columns` order, already bound, through a raw sqlite3 connection.
 
     The ledger writer's path: values are what SQLAlchemy's bind processors would store (see
-    `stamper`), so the stored bytes are those `insert_rows` stores.
+    `stamper`), so the stored bytes are those `insert_rows` stores. A conflict (a retried
+    request_id stored meanwhile) rolls back the whole transaction, as the writer does with any
+    failure: so SQLite keeps no statement journal to undo one statement alone, which it wrote to a
+    temporary file it created and deleted in every commit (strace of a serving daemon).
     """
     for start in range(0, len(rows), SQLITE_ROWS):
         chunk = rows[start : start + SQLITE_ROWS]
         values = [value for row in chunk for value in row]
-        driver.execute(_statement(table, columns, len(chunk)), values)
+        driver.execute(_statement(table, columns, len(chunk), "OR ROLLBACK "), values)
 
 
 def stamper(mapped: type[Base], column: str, dialect: Dialect) -> Callable[[Any], Any]:
@@ -82,6 +85,6 @@ def _processors(
 
 
 @functools.lru_cache(maxsize=256)
-def _statement(table: str, columns: tuple[str, ...], rows: int) -> str:
+def _statement(table: str, columns: tuple[str, ...], rows: int, conflict: str = "") -> str:
     one = "(" + ", ".join("?" * len(columns)) + ")"
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
+    return f"INSERT {conflict}INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
