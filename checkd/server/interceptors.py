@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 import structlog
+import uuid_utils
 
 from checkd.ops.metrics import Metrics
 
@@ -97,7 +97,9 @@ class _Observation:
         started = time.perf_counter()
         self._started.inc()
         failed = False
-        request_id = _caller_request_id(context.invocation_metadata()) or secrets.token_hex(8)
+        # A correlation id, not a secret: drawn in user space (secrets.token_hex is a getrandom call,
+        # and a system call hands the interpreter lock to another thread on every call).
+        request_id = _caller_request_id(context.invocation_metadata()) or uuid_utils.uuid4().hex
         with structlog.contextvars.bound_contextvars(rpc=self._rpc, request_id=request_id):
             try:
                 yield
