@@ -42,6 +42,9 @@ class ThreadUse:
     runs: int
 
 
+_NOT_RUN = ThreadUse(0.0, 0)  # a thread that started within the phase
+
+
 def thread_use(pid: int) -> dict[int, ThreadUse]:
     """The use of each live thread of `pid`, by native thread id."""
     used = {}
@@ -96,7 +99,7 @@ class PhaseCpu:
     runs: int = 0  # times the server's live threads were run (each after a wait or a preemption)
 
     def per_check(self, checks: int) -> str:
-        """`total us (role us, ...; client us)` per check, roles by cost."""
+        """`total us (role us, ...; client us; thread runs N)` per check, roles by cost."""
         if not checks:
             return "no checks"
         roles = ", ".join(
@@ -129,9 +132,9 @@ class CpuMeter:
     def stop(self) -> None:
         """Keep what the phase since start() cost."""
         now, process, client = thread_use(self.pid), process_seconds(self.pid), _client_seconds()
-        zero = ThreadUse(0.0, 0)
-        spent = {tid: use.seconds - self._server.get(tid, zero).seconds for tid, use in now.items()}
-        runs = sum(use.runs - self._server.get(tid, zero).runs for tid, use in now.items())
+        before = {tid: self._server.get(tid, _NOT_RUN) for tid in now}
+        spent = {tid: use.seconds - before[tid].seconds for tid, use in now.items()}
+        runs = sum(use.runs - before[tid].runs for tid, use in now.items())
         # Threads alive at the start that ended since took their last seconds with them: a lower bound
         # (the process's own total is in clock ticks, so this share is the one still rounded to 10 ms).
         ended = (process - self._process) - sum(spent.values())

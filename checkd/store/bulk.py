@@ -55,7 +55,7 @@ def insert_driver_rows(
     for start in range(0, len(rows), SQLITE_ROWS):
         chunk = rows[start : start + SQLITE_ROWS]
         values = [value for row in chunk for value in row]
-        driver.execute(_statement(table, columns, len(chunk), "OR ROLLBACK "), values)
+        driver.execute(_statement(table, columns, len(chunk), "ROLLBACK"), values)
 
 
 def stamper(mapped: type[Base], column: str, dialect: Dialect) -> Callable[[Any], Any]:
@@ -85,6 +85,7 @@ def _processors(
 
 
 @functools.lru_cache(maxsize=256)
-def _statement(table: str, columns: tuple[str, ...], rows: int, conflict: str = "") -> str:
+def _statement(table: str, columns: tuple[str, ...], rows: int, conflict: str = "ABORT") -> str:
+    """A multi-row INSERT; `conflict` is SQLite's resolution (ABORT, its default, undoes one statement)."""
     one = "(" + ", ".join("?" * len(columns)) + ")"
-    return f"INSERT {conflict}INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
+    return f"INSERT OR {conflict} INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
