@@ -282,3 +282,17 @@ def test_lookups_stay_right_when_the_kept_entries_are_evicted(
     index = Index(entries, "d1", NOW)
     _assert_same(DictIndex(entries, "d1", NOW), index, _key_queries(entries))
     assert len(index._base._decoded) <= 4 and len(index._base._resolved) <= 4
+
+
+def test_the_kept_entries_and_keys_are_the_newest(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once full, each memory drops its oldest: the entries and keys used last stay, as the same objects."""
+    monkeypatch.setattr(snapshot_file, "DECODED_KEPT", 4)
+    entries = world.entries[:600]
+    snapshot = Index(entries, "d1", NOW)._base
+    first = [snapshot.entry(ordinal) for ordinal in range(6)]
+    assert list(snapshot._decoded) == [2, 3, 4, 5]
+    assert snapshot.entry(5) is first[5] and snapshot.entry(2) is first[2]
+    keys = list(dict.fromkeys(entry.subject_key for entry in entries))[:6]  # six distinct subjects
+    for key in keys:
+        snapshot.find(key)
+    assert [kept_key for kept_key, _ in snapshot._resolved.values()] == keys[2:]
