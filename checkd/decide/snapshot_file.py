@@ -17,7 +17,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from checkd.model import (
     ListEntry,
@@ -60,6 +60,17 @@ assert len(_ROLES) <= (1 << _KIND_BITS) - KIND_RELATED
 
 class SnapshotRefused(Exception):
     """A snapshot file that must not be served: absent, truncated, damaged, foreign or out of date."""
+
+
+_Key = TypeVar("_Key")
+_Kept = TypeVar("_Kept")
+
+
+def _keep(memory: collections.OrderedDict[_Key, _Kept], key: _Key, value: _Kept) -> None:
+    """Keep `value` under `key`, the oldest dropped once DECODED_KEPT are kept (the caller holds the lock)."""
+    if len(memory) >= DECODED_KEPT:
+        memory.popitem(last=False)
+    memory[key] = value
 
 
 def key_hash(key: str) -> int:
@@ -432,10 +443,7 @@ class Snapshot:
             return kept[1]
         resolved = self._resolve(key, slot)
         with self._lock:  # two threads dropping the oldest at once would drop it twice
-            resolved_keys = self._resolved
-            if len(resolved_keys) >= DECODED_KEPT:
-                resolved_keys.popitem(last=False)
-            resolved_keys[slot] = (key, resolved)
+            _keep(self._resolved, slot, (key, resolved))
         return resolved
 
     def _resolve(self, key: str, slot: int) -> Resolved:
@@ -472,9 +480,7 @@ class Snapshot:
             kept = decoded.get(ordinal)
             if kept is not None:
                 return kept  # another thread decoded it first: everyone gets that object
-            if len(decoded) >= DECODED_KEPT:
-                decoded.popitem(last=False)  # the oldest decoded goes first
-            decoded[ordinal] = entry
+            _keep(decoded, ordinal, entry)
         return entry
 
     def find_id(self, entry_id: str) -> ListEntry | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
@@ -85,7 +85,9 @@ def _processors(
 
 
 @functools.lru_cache(maxsize=256)
-def _statement(table: str, columns: tuple[str, ...], rows: int, conflict: str = "ABORT") -> str:
+def _statement(
+    table: str, columns: tuple[str, ...], rows: int, conflict: Literal["ABORT", "ROLLBACK"] = "ABORT"
+) -> str:
     """A multi-row INSERT; `conflict` is SQLite's resolution (ABORT, its default, undoes one statement)."""
     one = "(" + ", ".join("?" * len(columns)) + ")"
     return f"INSERT OR {conflict} INTO {table} ({', '.join(columns)}) VALUES " + ", ".join([one] * rows)
