@@ -3,44 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar
 
 from checkd.days import china_day
-
-_T = TypeVar("_T")
-
-
-def _quick_init(cls: type[_T]) -> type[_T]:
-    """Give a frozen slots dataclass an `__init__` that stores its fields through their slots.
-
-    The generated one calls `object.__setattr__(self, name, value)` per field, which resolves the
-    name each time: about twice the cost of the slot descriptors' own setters. The values built on
-    every check (hits, decisions) pay it millions of times. Same parameters, defaults and result;
-    setting a field afterwards still raises FrozenInstanceError.
-    """
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]  # a dataclass, by contract
-    namespace: dict[str, Any] = {}
-    params = []
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.default_factory is not MISSING or f.init is False or "__post_init__" in cls.__dict__:
-            raise TypeError(f"{cls.__name__}.{f.name}: the quick constructor knows plain defaults only")
-        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
-        if f.default is MISSING:
-            params.append(f.name)
-        else:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
-    exec(f"def __init__(self, {', '.join(params)}):\n{body}", namespace)  # as dataclasses does
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    init.__module__ = cls.__module__
-    generated: Any = cls.__init__  # the dataclass's own, for its annotations
-    init.__annotations__ = generated.__annotations__
-    type.__setattr__(cls, "__init__", init)
-    return cls
+from checkd.values import quick_init
 
 
 class SubjectType(StrEnum):
@@ -144,7 +111,7 @@ class Outcome(StrEnum):
     OBJECTED = "objected"
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RelatedPerson:
     """A person tied to a listed organisation in a role (never a listing of the person)."""
@@ -204,7 +171,7 @@ class Reinstatement:
     lifted_document_no: str
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ListEntry:
     """One subject on one list because of one decision, for a period."""
@@ -327,7 +294,7 @@ class Measure:
         return scene in self.scenes or (not scene and bool(self.matters))
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SubjectQuery:
     """A normalised subject of a check request."""
@@ -342,7 +309,7 @@ class SubjectQuery:
     id_kind: str = ""  # how the caller identified the subject (uscc, resident_id, ...)
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CheckCase:
     """What the engine decides on: who is checked, by whom, for what, as of when."""
@@ -365,7 +332,7 @@ class MatchedBy(StrEnum):
     RELATED = "related"  # a person tied to a listed organisation; the role says how
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EntryHit:
     """A list entry that matched a subject, and through which key or relation."""
@@ -382,7 +349,7 @@ class EntryHit:
         return self.matched_by.value
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MeasureHit:
     """A measure pushed to the department, and the entries that triggered it."""
@@ -391,7 +358,7 @@ class MeasureHit:
     entry_ids: tuple[str, ...]
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class WithheldMeasure:
     """A measure that would have applied but was suppressed, and why."""
@@ -401,7 +368,7 @@ class WithheldMeasure:
     reason: str
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SubjectDecision:
     """The result for one subject of a check."""
@@ -414,7 +381,7 @@ class SubjectDecision:
     notes: tuple[str, ...] = ()
 
 
-@_quick_init
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The engine's whole answer to a check case, with the versions it used."""

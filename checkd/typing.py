@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from checkd.values import quick_init
+
 Clock = Callable[[], dt.datetime]
 
 
@@ -15,6 +17,7 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CheckFigures:
     """What durable checks found and pushed: subjects hit by polarity, measures by kind."""

@@ -29,6 +29,7 @@ from checkd.model import (
     SourceLevel,
     SubjectType,
 )
+from checkd.values import quick_init
 
 MAGIC = b"CHECKDIX"
 FORMAT = 2
@@ -360,6 +361,7 @@ def write_file(entries: Iterable[ListEntry], path: Path, store: str, data_versio
 # ---------------------------------------------------------------------------------------- reading
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """The entries one key names: as subject key or registration number, as organisation code, as person."""

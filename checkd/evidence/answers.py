@@ -38,6 +38,7 @@ from checkd.model import (
 from checkd.rules.catalogue import Catalogue
 from checkd.store import CheckRef, FeedbackRef, OutcomeFact
 from checkd.subjects.ids import IdKind
+from checkd.values import quick_init
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _E = TypeVar("_E", bound=StrEnum)
@@ -193,6 +194,7 @@ _POLARITY_NO = {p: to_pb_enum(pb.Polarity, "POLARITY", p) for p in (*Polarity, N
 _ID_TYPE_NO: dict[str, int] = {kind.value: int(number) for kind, number in _ID_TYPE_OF_KIND.items()}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Answer:
     """A check as the caller receives it: the serialised CheckResponse, receipt included."""
@@ -200,6 +202,7 @@ class Answer:
     payload: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DraftCheck:
     """A decided check before commit: the record to chain and the answer that waits for its receipt."""

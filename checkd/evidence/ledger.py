@@ -23,6 +23,7 @@ from checkd.evidence.storage import ChainStore
 from checkd.model import RecordKind
 from checkd.store import CheckRef, DuplicateKey, FeedbackRef, LedgerRecord, Tx
 from checkd.typing import Clock
+from checkd.values import quick_init
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,7 @@ def chain_hash(
     return hashlib.new(algorithm, header + payload).hexdigest()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Pending:
     """A record waiting for the writer, with the future its caller blocks on."""

@@ -35,12 +35,14 @@ from checkd.store import DuplicateKey, LedgerRecord
 from checkd.subjects.ids import IdentifierError, parse_identifier
 from checkd.subjects.keys import SubjectKeyer
 from checkd.typing import NO_COUNTERS, CheckCounters, CheckFigures, Clock
+from checkd.values import quick_init
 
 log = structlog.get_logger(__name__)
 # How many of the newest checks a subject's look-up searches for the checks that hit it.
 RECENT_SCAN = 2000
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CheckInput:
     """A check request as the use case takes it: how to read its case, and its idempotency facts.

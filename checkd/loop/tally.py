@@ -40,7 +40,8 @@ class Tally:
         """Count one durable check."""
         self._labels[(department, scene, verdict)] += 1
         if figures is not None:
-            self._figures[department] = self._figures.get(department, CheckFigures()) + figures
+            so_far = self._figures.get(department)  # no empty figures built per check to add to
+            self._figures[department] = figures if so_far is None else so_far + figures
         if measures:
             self._measures += measures
             self._pushed.append(check_id)

@@ -16,12 +16,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from checkd.store.bulk import insert_driver_rows, insert_rows, stamper
 from checkd.store.db import Database, SessionTx, StoreUnavailable, Tx, utc
 from checkd.store.tables import Base, CheckpointRow, CheckRow, FeedbackOutcomeRow, FeedbackRow, LedgerRow
+from checkd.values import quick_init
 
 T = TypeVar("T")
 # Admin records of one change inserted per statement: a record is up to ~1 MB (5000 entry digests).
 CHANGE_RECORDS_PER_INSERT = 8
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CheckRef:
     """Lookup facts of a check record."""
@@ -61,6 +63,7 @@ class FeedbackRef:
     outcomes: tuple[OutcomeFact, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LedgerRecord:
     """One chained evidence record, with the lookup row it carries (if any)."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from checkd.model import SubjectType
+from checkd.values import quick_init
 
 __all__ = [
     "HMT_ADDRESS_CODES",
@@ -119,6 +120,7 @@ class IdentifierError(ValueError):
         self.reason = reason
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """A validated identifier in canonical form, with its kind and inferred subject type."""

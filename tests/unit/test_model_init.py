@@ -1,4 +1,4 @@
-"""The value types' quick constructors take the same arguments and build the same frozen values."""
+"""The frozen value types' quick constructors take the same arguments and build the same frozen values."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ import pickle
 import pytest
 
 from checkd import model
+from checkd.decide.snapshot_file import Resolved
+from checkd.evidence.answers import Answer, DraftCheck
+from checkd.evidence.ledger import Pending
+from checkd.loop.checks import CheckInput
+from checkd.store import CheckRef, LedgerRecord
+from checkd.subjects.ids import Identifier
+from checkd.typing import CheckFigures
 
 QUICK = (
     model.RelatedPerson,
@@ -21,6 +28,16 @@ QUICK = (
     model.WithheldMeasure,
     model.SubjectDecision,
     model.Decision,
+    # Built once or more per check beside the decision: its input, answer, record and row.
+    CheckInput,
+    Identifier,
+    Resolved,
+    DraftCheck,
+    Answer,
+    CheckRef,
+    Pending,
+    LedgerRecord,
+    CheckFigures,
 )
 
 
@@ -33,6 +50,12 @@ def test_the_constructor_takes_the_fields_in_order_with_their_defaults(cls: type
     for parameter, f in zip(parameters, fields, strict=True):
         want = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
         assert parameter.default == want and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
+@pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
+def test_the_constructor_stores_through_the_slots(cls: type) -> None:
+    """Not through `object.__setattr__` per field, as the dataclass's own frozen constructor does."""
+    assert "__setattr__" not in cls.__init__.__code__.co_names
 
 
 def test_values_stay_frozen_equal_hashable_replaceable_and_picklable() -> None:
